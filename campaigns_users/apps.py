@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class CampaignsUsersConfig(AppConfig):
+    name = "campaigns_users"

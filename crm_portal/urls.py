@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("language/", views.language_set, name="language_set"),
+    path("accounts/", include("allauth.urls")),
+    path("o/<slug:org_slug>/", include("users.urls")),
+    path("o/<slug:org_slug>/contacts/", include("records.urls")),
+]

@@ -1,0 +1,80 @@
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from users.selectors import organizations_of
+
+from .celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    """Signed in: straight to your organisation. Otherwise: what the product is."""
+    if request.user.is_authenticated:
+        orgs = organizations_of(user=request.user)
+        if orgs:
+            return redirect("dashboard", org_slug=orgs[0].slug)
+        return render(request, "no_organization.html")
+    return render(request, "landing.html")
+
+
+@require_POST
+def language_set(request):
+    """Switch the UI language (X-1); a signed-in person keeps it on their account."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url)
+    if language in dict(settings.LANGUAGES):
+        if request.user.is_authenticated:
+            request.user.language = language
+            request.user.save(update_fields=["language"])
+        translation.activate(language)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    return response
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.exception("healthz: database check failed")
+        return False
+
+
+def _broker_ok() -> bool:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+        return True
+    except Exception:
+        logger.exception("healthz: broker check failed")
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database and the broker answer; 503 naming the part that does not."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
+    failing = [name for name, ok in checks.items() if not ok]
+    body["status"] = "ok" if not failing else "failing: " + ", ".join(failing)
+    return JsonResponse(body, status=200 if not failing else 503)
