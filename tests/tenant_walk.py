@@ -1,0 +1,83 @@
+"""What the tenant walk needs to know: every URL pattern under /o/<org_slug>/ and, for every
+URL keyword other than org_slug, how to make an object of a given org to put there.
+
+A later issue that adds a URL with a new keyword registers a maker here; the walk fails with
+a message naming the keyword until it does.
+"""
+
+from collections.abc import Callable
+
+from django.db import models
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.records.factories import ContactFactory
+from users.models import Organization
+
+TENANT_PREFIX = "o/<slug:org_slug>/"
+
+# URL keyword -> function(org) returning the value (usually a pk) of an object of that org.
+OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
+    "contact_pk": lambda org: ContactFactory(org=org).pk,
+}
+
+# Fields a hostile POST fills in, so a view that forgot the tenant check would write something.
+HOSTILE_POST = {
+    "first_name": "Mallory",
+    "last_name": "Mallory",
+    "name": "Mallory",
+    "email": "mallory@example.net",
+    "language": "en",
+    "country": "XX",
+    "status": "active",
+}
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry
+
+
+def tenant_routes() -> list[tuple[str, list[str]]]:
+    """(route, [keyword names]) for every URL pattern under the tenant prefix."""
+    found = []
+    for route, entry in _walk(get_resolver().url_patterns):
+        if route.startswith(TENANT_PREFIX):
+            keywords = [k for k in _keywords(route) if k != "org_slug"]
+            found.append((route, keywords))
+    return sorted(found)
+
+
+def _keywords(route: str) -> list[str]:
+    names, rest = [], route
+    while "<" in rest:
+        start, end = rest.index("<"), rest.index(">")
+        names.append(rest[start + 1 : end].split(":")[-1])
+        rest = rest[end + 1 :]
+    return names
+
+
+def fill(route: str, values: dict) -> str:
+    path = route
+    for name, value in values.items():
+        start = path.find("<")
+        while start != -1:
+            end = path.index(">", start)
+            if path[start + 1 : end].split(":")[-1] == name:
+                path = path[:start] + str(value) + path[end + 1 :]
+                break
+            start = path.find("<", end)
+    return "/" + path
+
+
+def tenant_models() -> list[type[models.Model]]:
+    from django.apps import apps
+
+    return [
+        m
+        for m in apps.get_models()
+        if any(f.name == "org" and f.is_relation for f in m._meta.get_fields())
+    ]
