@@ -38,13 +38,13 @@ def _walk(patterns, prefix=""):
         if isinstance(entry, URLResolver):
             yield from _walk(entry.url_patterns, route)
         elif isinstance(entry, URLPattern):
-            yield route, entry
+            yield route
 
 
 def tenant_routes() -> list[tuple[str, list[str]]]:
     """(route, [keyword names]) for every URL pattern under the tenant prefix."""
     found = []
-    for route, entry in _walk(get_resolver().url_patterns):
+    for route in _walk(get_resolver().url_patterns):
         if route.startswith(TENANT_PREFIX):
             keywords = [k for k in _keywords(route) if k != "org_slug"]
             found.append((route, keywords))
