@@ -168,7 +168,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[crm-portal] "
 ACCOUNT_FORMS = {"signup": "users.forms.OrganizationSignupForm"}
 ACCOUNT_ADAPTER = "users.adapters.AccountAdapter"
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Links in mail use the scheme of the public address operators set in SITE_URL.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "crm-portal"
 

@@ -74,12 +74,12 @@ def yaml_to_data(text: str):
 
 def resolved_config(tmp_path: Path, env: dict | None = None, env_file: Path | None = None):
     """The file as compose resolves it: merged anchors, interpolated variables."""
-    result = compose(tmp_path, "config", "--format", "json", env=env, env_file=env_file)
-    if result.returncode == 0:  # Compose v2
-        return json.loads(result.stdout)
-    result = compose(tmp_path, "config", env=env, env_file=env_file)  # v1 prints YAML only
+    version = compose(tmp_path, "version", "--short").stdout.strip().lstrip("v")
+    v1 = version.startswith("1.")  # Debian's; it prints YAML only (and ignores --format)
+    args = ("config",) if v1 else ("config", "--format", "json")
+    result = compose(tmp_path, *args, env=env, env_file=env_file)
     assert result.returncode == 0, result.stderr
-    return yaml_to_data(result.stdout)
+    return yaml_to_data(result.stdout) if v1 else json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def dockerfile_healthcheck_code() -> str:
 
 def compose_variables(text: str) -> set[str]:
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", code))
+    return set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", code))  # $$ escapes to the container
 
 
 def env_example_variables() -> dict[str, str]:
@@ -326,36 +326,47 @@ def test_foundation_dockerfile_healthcheck_is_valid_python():
 
 
 class StubHealthz(BaseHTTPRequestHandler):
-    """Answers like Django would: 400 for a host outside ALLOWED_HOSTS, else the health."""
+    """Answers like Django would: 400 for a host it doesn't serve, else the health status."""
 
-    allowed_host = "crm.example.com"
+    served_host = "localhost"
     status = 200
 
     def do_GET(self):  # noqa: N802 (http.server's name)
-        ok_host = self.headers["Host"] == self.allowed_host and self.path == "/healthz"
-        self.send_response(self.status if ok_host else 400)
+        served = self.headers["Host"] == self.served_host and self.path == "/healthz"
+        self.send_response(self.status if served else 400)
         self.end_headers()
 
     def log_message(self, *args):
         pass
 
 
-@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
-def test_foundation_healthcheck_probe_sends_an_allowed_host(status, healthy):
+@pytest.mark.parametrize(
+    ("allowed_hosts", "served_host", "status", "healthy"),
+    [
+        ("crm.example.com,localhost", "crm.example.com", 200, True),
+        (".example.com", "example.com", 200, True),
+        ("*", "localhost", 200, True),
+        ("crm.example.com", "crm.example.com", 503, False),
+    ],
+)
+def test_foundation_healthcheck_probe_sends_an_allowed_host(
+    allowed_hosts, served_host, status, healthy
+):
     """Operators set ALLOWED_HOSTS to their domain: the probe must still get past Django."""
-    StubHealthz.status = status
-    server = HTTPServer(("127.0.0.1", 0), StubHealthz)
+    handler = type("Handler", (StubHealthz,), {"served_host": served_host, "status": status})
+    server = HTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     code = dockerfile_healthcheck_code().replace(":8000/", f":{server.server_port}/")
     try:
         result = subprocess.run(
             [sys.executable, "-c", code],
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ALLOWED_HOSTS": "crm.example.com,x"},
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ALLOWED_HOSTS": allowed_hosts},
             capture_output=True,
             timeout=30,
         )
     finally:
         server.shutdown()
+        server.server_close()
     assert (result.returncode == 0) is healthy, result.stderr
 
 
