@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .forms import ContactForm
-from .models import RecordEvent
+from .selectors import contact_history
 from .services import contact_create, contact_update
 
 PAGE_SIZE = 25
@@ -33,12 +33,8 @@ def contact_create_view(request, org_slug):
 @require_GET
 def contact_detail(request, org_slug, contact_pk):
     contact = get_object_or_404(request.org.contacts.select_related("owner"), pk=contact_pk)
-    events = (
-        RecordEvent.objects.filter(module="contacts", record_id=contact.pk)
-        .order_by("-created_at", "-pk")
-        .select_related("actor")[:20]
-    )
-    return render(request, "records/contact_detail.html", {"contact": contact, "events": events})
+    history = contact_history(contact=contact)
+    return render(request, "records/contact_detail.html", {"contact": contact, "history": history})
 
 
 @require_http_methods(["GET", "POST"])

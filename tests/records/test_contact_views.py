@@ -53,6 +53,7 @@ def test_rec3_creating_a_contact_in_the_ui_writes_one_event(client_admin_a, org_
     detail = client_admin_a.get(response["Location"]).content.decode()
     assert "Contact Yuki Mori created." in detail
     assert "yuki@example.jp" in detail
+    assert "Owner: — → Alice Admin" in detail, "the history names the owner, not an id"
 
 
 def test_rec3_invalid_contact_keeps_input_and_writes_nothing(client_admin_a, org_a):
@@ -83,7 +84,7 @@ def test_rec3_editing_shows_the_change_in_the_history(client_admin_a, org_a, adm
     changed = client_admin_a.post(edit, {"last_name": "Mori", "country": "FR"}, follow=True)
     body = changed.content.decode()
     assert "Contact Mori saved." in body
-    assert "JP → FR" in body
+    assert "Country: JP → FR" in body
     with scopes_disabled():
         assert [e.kind for e in RecordEvent.objects.order_by("pk")] == ["create", "update"]
 

@@ -38,6 +38,7 @@ class Command(BaseCommand):
                 f"Broker: {settings.CELERY_BROKER_URL}   Press Ctrl-C to stop.\n"
             )
         )
+        self.stdout.flush()
         try:
             while all(p.poll() is None for p in processes.values()):
                 time.sleep(0.5)

@@ -1,0 +1,96 @@
+"""`make run` on the embedded defaults (Foundation, AUT-8): web, worker and scheduler start on
+an SQLite file and the filesystem broker, the worker in its own process really processes
+events written by another process, and Ctrl-C stops all three."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from .conftest import ROOT, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def embedded_env(var_dir) -> dict:
+    keep = ("PATH", "HOME", "LANG")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        DEBUG="true", VAR_DIR=str(var_dir), OUTBOX_SWEEP_SECONDS="2", OUTBOX_STALE_SECONDS="1"
+    )
+    return env
+
+
+def manage(env, *args, timeout=120):
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def get_json(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except OSError:
+        return None, None
+
+
+def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path):
+    env = embedded_env(tmp_path)
+    manage(env, "migrate", "--noinput")
+    assert "Demo organisation 'Acme' created" in manage(env, "seed_demo")
+    port = free_port()
+    log = open(tmp_path / "run_all.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_all", "--addr", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        assert wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")[0] == 200, 60), (
+            tmp_path / "run_all.log"
+        ).read_text()
+        assert get_json(f"http://127.0.0.1:{port}/healthz")[1]["broker"] == "ok"
+        printed = (tmp_path / "run_all.log").read_text()
+        assert f"http://127.0.0.1:{port}/" in printed and "admin@acme.example" in printed
+
+        # Events written by seed_demo (another process) are processed by the worker process.
+        count_pending = (
+            "from django_scopes import scopes_disabled\n"
+            "from records.models import RecordEvent\n"
+            "with scopes_disabled(): print(RecordEvent.objects.filter(processed_at=None).count())"
+        )
+        assert wait_for(
+            lambda: manage(env, "shell", "--verbosity", "0", "-c", count_pending).strip() == "0",
+            90,
+            interval=2,
+        ), (tmp_path / "run_all.log").read_text()
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        code = proc.wait(timeout=30)
+        log.close()
+    assert code == 0
+    assert get_json(f"http://127.0.0.1:{port}/healthz")[0] is None, "web stopped"
+    with pytest.raises(ProcessLookupError):  # no worker, beat or web left in the group
+        os.killpg(proc.pid, 0)
