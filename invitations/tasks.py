@@ -3,7 +3,11 @@ import smtplib
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from celery import shared_task
 
+from crm_portal.tenancy import TenantTask
+
 from .mail import payload_to_message
+from .models import DeliveryAttempt
+from .services import delivery_is_due, delivery_record
 
 # Worth another try later: the provider or the network hiccupped.
 TEMPORARY_MAIL_ERRORS = (
@@ -15,13 +19,42 @@ TEMPORARY_MAIL_ERRORS = (
     TimeoutError,
     AnymailAPIError,
 )
+# A rejected address does not get better by retrying.
+PERMANENT_MAIL_ERRORS = (AnymailRecipientsRefused, smtplib.SMTPRecipientsRefused)
+MAX_RETRIES = 8
 
 
-@shared_task(bind=True, max_retries=8, acks_late=True)
+def backoff(retries: int) -> int:
+    return min(30 * 2**retries, 3600)
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
 def send_email_task(self, payload: dict) -> None:
     try:
         payload_to_message(payload).send()
-    except AnymailRecipientsRefused:
-        raise  # a rejected address does not get better by retrying
+    except PERMANENT_MAIL_ERRORS:
+        raise
     except TEMPORARY_MAIL_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600)) from exc
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(bind=True, base=TenantTask, max_retries=MAX_RETRIES, acks_late=True)
+def deliver_invitation_task(self, org_id, invitation_id, send_number, payload) -> str:
+    """Send one invitation mail; every attempt is recorded, and a send that already went out
+    (or was replaced by a newer one) is not sent again."""
+    if not delivery_is_due(invitation_id=invitation_id, send_number=send_number):
+        return "skipped"
+    record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
+    try:
+        payload_to_message(payload).send()
+    except PERMANENT_MAIL_ERRORS as exc:
+        delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+        return "failed"
+    except TEMPORARY_MAIL_ERRORS as exc:
+        if self.request.retries >= MAX_RETRIES:
+            delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+            return "failed"
+        delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    delivery_record(**record, outcome=DeliveryAttempt.Outcome.SENT)
+    return "sent"

@@ -42,3 +42,12 @@ def contact_history(*, contact: Contact, limit: int = 20) -> list[tuple[RecordEv
         )
         for event in events
     ]
+
+
+def contacts_visible_to(*, membership: CrmUser):
+    """The contacts this member may see (USR-2)."""
+    from users.selectors import visible_owner_filter
+
+    contacts = Contact.objects.filter(org_id=membership.org_id)
+    condition = visible_owner_filter(membership=membership)
+    return contacts if condition is None else contacts.filter(condition)

@@ -57,9 +57,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Organization(models.Model):
     """A tenant. Unverified until its super admin confirms their email address (ORG-2)."""
 
+    class Plan(models.TextChoices):
+        FREE = "free", _("Free")
+        PAID = "paid", _("Paid")
+
+    FREE_PLAN_LICENCES = 3
+
     name = models.CharField(_("organisation name"), max_length=120)
     slug = models.SlugField(_("address"), max_length=60, unique=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, default=Plan.FREE)
+    purchased_licences = models.PositiveIntegerField(_("purchased licences"), default=0)
+    territories_enabled = models.BooleanField(_("use territories"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +81,114 @@ class Organization(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def licence_limit(self) -> int:
+        """ORG-5: the free plan allows 3 users, a paid plan its purchased licences."""
+        if self.plan == self.Plan.FREE:
+            return self.FREE_PLAN_LICENCES
+        return self.purchased_licences
+
+
+class Profile(models.Model):
+    """What a user may do (USR-1). Built-in Administrator can do everything."""
+
+    ADMINISTRATOR = "administrator"
+    STANDARD = "standard"
+    BUILTIN_CHOICES = [(ADMINISTRATOR, _("Administrator")), (STANDARD, _("Standard"))]
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="profiles")
+    name = models.CharField(_("name"), max_length=80)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    builtin = models.CharField(max_length=20, choices=BUILTIN_CHOICES, blank=True)
+    permissions = models.JSONField(_("permissions"), default=list, blank=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="profile_unique_name"),
+            models.UniqueConstraint(
+                fields=["org", "builtin"], condition=~Q(builtin=""), name="profile_one_builtin"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.builtin == self.ADMINISTRATOR
+
+    def allows(self, permission: str) -> bool:
+        return self.is_administrator or permission in self.permissions
+
+
+class Role(models.Model):
+    """Which records a user sees (USR-2): a tree under the org's top role."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="roles")
+    name = models.CharField(_("name"), max_length=80)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("reports to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    share_with_peers = models.BooleanField(
+        _("share data with peers"),
+        default=False,
+        help_text=_("Users in this role also see records owned by others in the same role."),
+    )
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="role_unique_name"),
+            models.UniqueConstraint(
+                fields=["org"], condition=Q(parent__isnull=True), name="role_one_top"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Territory(models.Model):
+    """Optional per org (USR-8): a tree of territories users are assigned to."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="territories")
+    name = models.CharField(_("name"), max_length=80)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent territory"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="territory_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class CrmUser(models.Model):
@@ -97,7 +214,39 @@ class CrmUser(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.UNCONFIRMED
     )
     is_super_admin = models.BooleanField(_("super admin"), default=False)
+    profile = models.ForeignKey(
+        Profile,
+        verbose_name=_("profile"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="members",
+    )
+    role = models.ForeignKey(
+        Role, verbose_name=_("role"), on_delete=models.PROTECT, null=True, related_name="members"
+    )
+    territories = models.ManyToManyField(
+        Territory, verbose_name=_("territories"), blank=True, related_name="members"
+    )
+    # User details (USR-6)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    fax = models.CharField(_("fax"), max_length=40, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    locale = models.CharField(_("country/locale"), max_length=10, default="en_US")
+    date_format = models.CharField(_("date format"), max_length=20, default="m/d/Y")
+    time_format = models.CharField(_("time format"), max_length=2, default="12")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(org="org")
 
@@ -125,5 +274,37 @@ class CrmUser(models.Model):
 
     @property
     def is_admin(self) -> bool:
-        # Profiles (USR-1) widen this; until then the super admin administers the org.
-        return self.is_super_admin
+        """Administrator profile (USR-1); the super admin always is one."""
+        return self.is_super_admin or bool(self.profile and self.profile.is_administrator)
+
+    def can(self, permission: str) -> bool:
+        return self.status == self.Status.ACTIVE and (
+            self.is_admin or bool(self.profile and self.profile.allows(permission))
+        )
+
+
+class AuditLogEntry(models.Model):
+    """Who did what to whom, when and from where (USR-9)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_log")
+    actor = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=50, db_index=True)
+    target = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    target_label = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["org", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.actor_label} {self.action} {self.target_label}"

@@ -1,6 +1,7 @@
+from django.db.models import Q
 from django_scopes import scopes_disabled
 
-from .models import CrmUser, Organization, User
+from .models import CrmUser, Organization, Role, User
 
 
 def active_membership_for(*, user: User, org_slug: str) -> CrmUser | None:
@@ -25,3 +26,45 @@ def organizations_of(*, user: User) -> list[Organization]:
                 crm_users__user=user, crm_users__status=CrmUser.Status.ACTIVE
             ).order_by("name")
         )
+
+
+def role_descendants(role: Role) -> set[int]:
+    """Ids of every role below `role` in its org's tree (not the role itself)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Role.objects.filter(org_id=role.org_id).values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, stack = set(), list(children.get(role.pk, []))
+    while stack:
+        pk = stack.pop()
+        if pk not in found:
+            found.add(pk)
+            stack.extend(children.get(pk, []))
+    return found
+
+
+def visible_owner_filter(*, membership: CrmUser, owner_field: str = "owner") -> Q | None:
+    """USR-2 as a filter on a record queryset's owner: None means "everything" (admins).
+    A user sees their own records, those owned by users in roles below theirs, and — when
+    their role shares data with peers — those of users in the same role."""
+    if membership.is_admin:
+        return None
+    condition = Q(**{f"{owner_field}": membership})
+    if membership.role_id:
+        roles = role_descendants(membership.role)
+        if membership.role.share_with_peers:
+            roles.add(membership.role_id)
+        condition |= Q(**{f"{owner_field}__role_id__in": roles})
+    return condition
+
+
+def users_list(*, org: Organization, status: str | None = None, query: str = ""):
+    users = CrmUser.objects.filter(org=org).select_related("profile", "role", "invitation")
+    if status:
+        users = users.filter(status=status)
+    if query:
+        users = users.filter(
+            Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+            | Q(email__icontains=query)
+        )
+    return users.order_by("last_name", "first_name", "pk")

@@ -1,7 +1,11 @@
-from django.urls import path
+"""Everything under /o/<org_slug>/ that belongs to the users app; each area keeps its own
+urlpatterns next to its views."""
 
-from . import views
+from .views import access, audit, dashboard, members
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    *dashboard.urlpatterns,
+    *members.urlpatterns,
+    *access.urlpatterns,
+    *audit.urlpatterns,
 ]

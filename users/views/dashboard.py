@@ -1,4 +1,5 @@
 from django.shortcuts import render
+from django.urls import path
 from django.views.decorators.http import require_GET
 
 from records.models import Contact, RecordEvent
@@ -15,3 +16,8 @@ def dashboard(request, org_slug):
             "recent_contacts": Contact.objects.order_by("-created_at")[:5],
         },
     )
+
+
+urlpatterns = [
+    path("", dashboard, name="dashboard"),
+]

@@ -1,0 +1,100 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from users.models import CrmUser, Organization
+
+INVITATION_VALIDITY = timedelta(days=7)
+
+
+class Invitation(models.Model):
+    """One invitation per membership, whatever its kind. Each send draws a new random token
+    and stores only its hash, so every older link stops working (USR-5)."""
+
+    class Kind(models.TextChoices):
+        CRM_USER = "crm_user", _("CRM user")
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held: organisation not verified")
+        SENT = "sent", _("Sent")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    crm_user = models.OneToOneField(
+        CrmUser, on_delete=models.CASCADE, null=True, blank=True, related_name="invitation"
+    )
+    email = models.EmailField(_("email address"))
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    sent_count = models.PositiveIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invited_by = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="crm_user") | Q(crm_user__isnull=False),
+                name="invitation_crm_user_has_membership",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.email}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        """Its current link can be accepted."""
+        return self.status == self.Status.SENT and not self.is_expired
+
+
+class DeliveryAttempt(models.Model):
+    """Every attempt to hand an invitation email to the mail provider (X-4)."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("Sent")
+        RETRYING = "retrying", _("Temporary error, will retry")
+        FAILED = "failed", _("Failed")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="attempts")
+    send_number = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitation", "send_number"],
+                condition=Q(outcome="sent"),
+                name="delivery_sent_once_per_send",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.invitation_id}#{self.send_number}: {self.outcome}"

@@ -1,0 +1,34 @@
+"""What a profile may allow (USR-1). Codes are stored in Profile.permissions."""
+
+from django.utils.translation import gettext_lazy as _
+
+MANAGE_USERS = "manage_users"
+MANAGE_PORTALS = "manage_portals"
+IMPORT = "import"
+EXPORT = "export"
+
+RECORD_MODULES = [("contacts", _("Contacts")), ("accounts", _("Accounts"))]
+RECORD_ACTIONS = [("create", _("create")), ("edit", _("edit")), ("delete", _("delete"))]
+
+
+def record_permission(module: str, action: str) -> str:
+    return f"{module}.{action}"
+
+
+PERMISSIONS: list[tuple[str, str]] = [
+    (MANAGE_USERS, _("Manage Users")),
+    (MANAGE_PORTALS, _("Manage Portals")),
+    (IMPORT, _("Import")),
+    (EXPORT, _("Export")),
+] + [
+    (record_permission(module, action), f"{module_label}: {action_label}")
+    for module, module_label in RECORD_MODULES
+    for action, action_label in RECORD_ACTIONS
+]
+ALL_CODES = frozenset(code for code, _label in PERMISSIONS)
+
+STANDARD_PERMISSIONS = sorted(
+    record_permission(module, action)
+    for module, _m in RECORD_MODULES
+    for action, _a in RECORD_ACTIONS
+)
