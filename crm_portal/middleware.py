@@ -45,5 +45,8 @@ class TenantMiddleware:
             raise Http404("No such organisation")
         request.org = membership.org
         request.membership = membership
-        with scope(org=request.org):
+        from users.preferences import viewer_preferences
+
+        # Dates and times on the page follow the viewer's preferences (USR-6).
+        with scope(org=request.org), viewer_preferences(membership):
             return self.get_response(request)

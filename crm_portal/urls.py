@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("language/", views.language_set, name="language_set"),
     path("accounts/", include("allauth.urls")),
+    path("invite/", include("invitations.urls")),
     path("o/<slug:org_slug>/", include("users.urls")),
     path("o/<slug:org_slug>/contacts/", include("records.urls")),
 ]

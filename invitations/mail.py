@@ -1,5 +1,6 @@
 """Outgoing mail: rendered in the web process, delivered by a worker (X-4)."""
 
+import base64
 import logging
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -23,6 +24,16 @@ def message_to_payload(message: EmailMessage) -> dict:
         "reply_to": list(message.reply_to),
         "headers": dict(message.extra_headers),
         "alternatives": alternatives,
+        "attachments": [
+            [
+                name,
+                base64.b64encode(
+                    content if isinstance(content, bytes) else content.encode()
+                ).decode(),
+                mimetype,
+            ]
+            for name, content, mimetype in message.attachments
+        ],
     }
 
 
@@ -39,6 +50,8 @@ def payload_to_message(payload: dict) -> EmailMultiAlternatives:
     )
     for content, mimetype in payload.get("alternatives", []):
         message.attach_alternative(content, mimetype)
+    for name, content, mimetype in payload.get("attachments", []):
+        message.attach(name, base64.b64decode(content), mimetype)
     return message
 
 

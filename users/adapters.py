@@ -20,6 +20,19 @@ class AccountAdapter(DefaultAccountAdapter):
 
         return get_current_site(request)
 
+    def _pending_invitation_url(self, request):
+        from django.urls import reverse
+
+        from invitations.views import pending_invitation_token
+
+        return reverse("invitation_continue") if pending_invitation_token(request) else None
+
+    def get_signup_redirect_url(self, request):
+        return self._pending_invitation_url(request) or super().get_signup_redirect_url(request)
+
+    def get_login_redirect_url(self, request):
+        return self._pending_invitation_url(request) or super().get_login_redirect_url(request)
+
     def confirm_email(self, request, email_address):
         confirmed = super().confirm_email(request, email_address)
         if confirmed:

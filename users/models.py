@@ -135,7 +135,7 @@ class Role(models.Model):
     parent = models.ForeignKey(
         "self",
         verbose_name=_("reports to"),
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="children",
@@ -171,7 +171,7 @@ class Territory(models.Model):
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent territory"),
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="children",
@@ -217,12 +217,12 @@ class CrmUser(models.Model):
     profile = models.ForeignKey(
         Profile,
         verbose_name=_("profile"),
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         related_name="members",
     )
     role = models.ForeignKey(
-        Role, verbose_name=_("role"), on_delete=models.PROTECT, null=True, related_name="members"
+        Role, verbose_name=_("role"), on_delete=models.RESTRICT, null=True, related_name="members"
     )
     territories = models.ManyToManyField(
         Territory, verbose_name=_("territories"), blank=True, related_name="members"
@@ -276,6 +276,10 @@ class CrmUser(models.Model):
     def is_admin(self) -> bool:
         """Administrator profile (USR-1); the super admin always is one."""
         return self.is_super_admin or bool(self.profile and self.profile.is_administrator)
+
+    @property
+    def can_manage_users(self) -> bool:
+        return self.can("manage_users")
 
     def can(self, permission: str) -> bool:
         return self.status == self.Status.ACTIVE and (

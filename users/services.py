@@ -678,3 +678,98 @@ def territory_delete(
         details={"territory": territory.name, "users": territory.members.count()},
     )
     territory.delete()
+
+
+# --- leaving and deleting an organisation (ORG-4) --------------------------------------------
+
+
+@transaction.atomic
+def crm_user_leave(*, org: Organization, membership: CrmUser, ip: str | None = None) -> None:
+    """A user leaves an org of their own accord; the super admin transfers the role first."""
+    if membership.is_super_admin:
+        raise ActionRefused(
+            _("Transfer the super admin role to another administrator before leaving.")
+        )
+    if membership.status == CrmUser.Status.ACTIVE:
+        _require_other_admin(org, membership)
+    audit_log_write(org=org, actor=membership, action="user.left", target=membership, ip=ip)
+    membership.delete()
+
+
+def organization_export(*, org: Organization) -> bytes:
+    """Everything the org holds, as JSON: the final export mailed before deletion."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from records.models import Contact
+
+    data = {
+        "organisation": {"name": org.name, "slug": org.slug, "created_at": org.created_at},
+        "users": list(
+            CrmUser.objects.filter(org=org).values(
+                "email",
+                "first_name",
+                "last_name",
+                "status",
+                "role__name",
+                "profile__name",
+                "created_at",
+            )
+        ),
+        "profiles": list(Profile.objects.filter(org=org).values("name", "permissions")),
+        "roles": list(
+            Role.objects.filter(org=org).values("name", "parent__name", "share_with_peers")
+        ),
+        "territories": list(Territory.objects.filter(org=org).values("name", "parent__name")),
+        "contacts": list(
+            Contact.objects.filter(org=org).values(
+                "first_name",
+                "last_name",
+                "email",
+                "language",
+                "country",
+                "owner__email",
+                "created_at",
+                "updated_at",
+            )
+        ),
+        "audit_log": list(
+            AuditLogEntry.objects.filter(org=org).values(
+                "created_at", "actor_label", "action", "target_label", "details", "ip_address"
+            )
+        ),
+    }
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
+
+
+@transaction.atomic
+def organization_delete(
+    *, org: Organization, actor: CrmUser, confirm_name: str, ip: str | None = None
+) -> None:
+    """ORG-4: the only active user deletes their org; a final export is mailed to them and
+    then everything of the org is erased."""
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from invitations.mail import mail_enqueue
+
+    if not actor.is_super_admin:
+        raise PermissionDenied
+    if CrmUser.objects.filter(org=org, status=CrmUser.Status.ACTIVE).exclude(pk=actor.pk).exists():
+        raise ActionRefused(
+            _("Only an organisation whose only active user you are can be deleted this way.")
+        )
+    if confirm_name.strip() != org.name:
+        raise ActionRefused(
+            _("Type the organisation's name exactly as shown to confirm."), field="confirm_name"
+        )
+    context = {"org_name": org.name}
+    with translation.override(actor.language):
+        subject = render_to_string("users/email/final_export.subject.txt", context).strip()
+        body = render_to_string("users/email/final_export.txt", context)
+    message = EmailMessage(subject, body, to=[actor.email])
+    message.attach(f"{org.slug}-export.json", organization_export(org=org), "application/json")
+    mail_enqueue(message)
+    org.delete()

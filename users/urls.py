@@ -1,11 +1,13 @@
 """Everything under /o/<org_slug>/ that belongs to the users app; each area keeps its own
 urlpatterns next to its views."""
 
-from .views import access, audit, dashboard, members
+from .views import access, audit, dashboard, details, members, organization
 
 urlpatterns = [
     *dashboard.urlpatterns,
     *members.urlpatterns,
     *access.urlpatterns,
     *audit.urlpatterns,
+    *details.urlpatterns,
+    *organization.urlpatterns,
 ]

@@ -1,1 +1,173 @@
-urlpatterns = []
+"""The audit log page (USR-9): who did what to whom, when and from which IP; filterable,
+paginated and exportable as CSV."""
+
+import csv
+import io
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from .. import permissions
+from ..decorators import permission_required
+from ..models import AuditLogEntry, CrmUser
+from ..preferences import format_datetime
+
+PAGE_SIZE = 50
+
+ACTION_LABELS = {
+    "user.added": _("User added"),
+    "user.reinvited": _("User re-invited"),
+    "user.access_changed": _("Role or profile changed"),
+    "user.details_changed": _("User details changed"),
+    "user.deactivated": _("User deactivated"),
+    "user.activated": _("User activated"),
+    "user.deleted": _("User deleted"),
+    "user.left": _("User left the organisation"),
+    "super_admin.transferred": _("Super admin role transferred"),
+    "invitation.accepted": _("Invitation accepted"),
+    "profile.saved": _("Profile saved"),
+    "profile.deleted": _("Profile deleted"),
+    "role.saved": _("Role saved"),
+    "role.deleted": _("Role deleted"),
+    "territories.enabled": _("Territories turned on"),
+    "territories.disabled": _("Territories turned off"),
+    "territory.saved": _("Territory saved"),
+    "territory.deleted": _("Territory deleted"),
+}
+
+
+def action_label(code: str) -> str:
+    """The translated label of an action code; an unknown code is shown as it is."""
+    return str(ACTION_LABELS.get(code, code))
+
+
+def details_text(details: dict) -> str:
+    def shown(value):
+        if isinstance(value, dict):
+            return ", ".join(f"{k}: {shown(v)}" for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return "—" if value is None else str(value)
+
+    return "; ".join(f"{key}: {shown(value)}" for key, value in (details or {}).items())
+
+
+class AuditLogFilterForm(forms.Form):
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    actor = forms.ModelChoiceField(
+        label=_("Who"), queryset=CrmUser.objects.none(), required=False, empty_label=_("Anyone")
+    )
+    target = forms.CharField(label=_("Whom"), required=False, max_length=100)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].queryset = CrmUser.objects.filter(org=org).order_by(
+            "last_name", "first_name", "pk"
+        )
+        logged = AuditLogEntry.objects.filter(org=org).values_list("action", flat=True)
+        codes = set(ACTION_LABELS) | set(logged.distinct())
+        choices = sorted(((code, action_label(code)) for code in codes), key=lambda c: c[1])
+        self.fields["action"].choices = [("", _("Any action")), *choices]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def filter(self, entries):
+        """The entries matching every filter that is valid; an invalid one is shown with
+        its error and ignored. Days are the viewer's days (their time zone is active)."""
+        if not self.is_bound:
+            return entries
+        self.is_valid()
+        data = self.cleaned_data
+        if data.get("action"):
+            entries = entries.filter(action=data["action"])
+        if data.get("actor"):
+            entries = entries.filter(actor=data["actor"])
+        if data.get("target"):
+            entries = entries.filter(target_label__icontains=data["target"])
+        if data.get("date_from"):
+            entries = entries.filter(created_at__date__gte=data["date_from"])
+        if data.get("date_to"):
+            entries = entries.filter(created_at__date__lte=data["date_to"])
+        return entries
+
+
+def _filtered(request):
+    form = AuditLogFilterForm(request.GET or None, org=request.org)
+    entries = form.filter(AuditLogEntry.objects.filter(org=request.org))
+    return form, entries.order_by("-created_at", "-pk")
+
+
+@require_GET
+@permission_required(permissions.MANAGE_USERS)
+def audit_log(request, org_slug):
+    form, entries = _filtered(request)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(e, action_label(e.action), details_text(e.details)) for e in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "users/audit_log.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "filter_query": query.urlencode(),
+            "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        },
+    )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A spreadsheet must not run a cell as a formula: such cells get a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@require_GET
+@permission_required(permissions.MANAGE_USERS)
+def audit_log_export(request, org_slug):
+    _form, entries = _filtered(request)
+    out = io.StringIO()
+    out.write("\ufeff")  # a BOM, so Excel reads the UTF-8 (Japanese names included)
+    writer = csv.writer(out)
+    writer.writerow([_("When"), _("Who"), _("Action"), _("Whom"), _("IP address"), _("Details")])
+    for e in entries.iterator(chunk_size=500):
+        row = [
+            format_datetime(e.created_at),
+            e.actor_label,
+            action_label(e.action),
+            e.target_label,
+            e.ip_address,
+            details_text(e.details),
+        ]
+        writer.writerow([csv_cell(cell) for cell in row])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    filename = f"audit-log-{request.org.slug}-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+urlpatterns = [
+    path("settings/audit-log/", audit_log, name="audit_log"),
+    path("settings/audit-log/export.csv", audit_log_export, name="audit_log_export"),
+]

@@ -1,1 +1,336 @@
-urlpatterns = []
+"""Running the team: the users list, adding, re-inviting, access, (de)activation, deletion and
+the super admin transfer (USR-3, USR-5, USR-7, ORG-1, ORG-2, ORG-5)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm_portal.exceptions import ActionRefused
+from invitations.models import Invitation
+
+from .. import permissions, services
+from ..decorators import client_ip, permission_required, refusal_to_form
+from ..forms import AccessForm, AddUserForm
+from ..models import CrmUser
+from ..selectors import users_list
+
+PAGE_SIZE = 25
+STATUS_TABS = [
+    (CrmUser.Status.ACTIVE, gettext_lazy("Active")),
+    (CrmUser.Status.UNCONFIRMED, gettext_lazy("Unconfirmed users")),
+    (CrmUser.Status.DEACTIVATED, gettext_lazy("Deactivated")),
+]
+manage_users = permission_required(permissions.MANAGE_USERS)
+
+
+def _member(request, user_pk) -> CrmUser:
+    return get_object_or_404(request.org.crm_users.select_related("profile", "role"), pk=user_pk)
+
+
+def _back_to(request, membership):
+    return redirect("user_detail", org_slug=request.org.slug, user_pk=membership.pk)
+
+
+@manage_users
+@require_GET
+def user_list(request, org_slug):
+    status = request.GET.get("status") or CrmUser.Status.ACTIVE
+    if status not in CrmUser.Status.values:
+        status = CrmUser.Status.ACTIVE
+    query = request.GET.get("q", "").strip()
+    page = Paginator(users_list(org=request.org, status=status, query=query), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    counts = dict(
+        request.org.crm_users.values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    held = Invitation.objects.filter(
+        org=request.org, status=Invitation.Status.HELD, crm_user__status=CrmUser.Status.UNCONFIRMED
+    ).count()
+    return render(
+        request,
+        "users/members/list.html",
+        {
+            "page": page,
+            "status": status,
+            "query": query,
+            "tabs": [(value, label, counts.get(value, 0)) for value, label in STATUS_TABS],
+            "licences_used": services.licences_used(request.org),
+            "held_count": held,
+        },
+    )
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_add(request, org_slug):
+    form = AddUserForm(request.POST or None, org=request.org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.crm_user_add(
+                org=request.org,
+                actor=request.membership,
+                ip=client_ip(request),
+                **form.cleaned_data,
+            )
+        except ActionRefused as refusal:
+            refusal_to_form(form, refusal)
+        else:
+            if request.org.is_verified:
+                messages.success(
+                    request, _("Invitation sent to %(email)s.") % {"email": membership.email}
+                )
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "%(name)s was added. The invitation is held until your organisation is "
+                        "verified."
+                    )
+                    % {"name": membership},
+                )
+            return _back_to(request, membership)
+    return render(
+        request,
+        "users/members/add.html",
+        {"form": form, "licences_used": services.licences_used(request.org)},
+    )
+
+
+@manage_users
+@require_GET
+def user_detail(request, org_slug, user_pk):
+    membership = _member(request, user_pk)
+    return render(
+        request,
+        "users/members/detail.html",
+        {
+            "member": membership,
+            "invitation": Invitation.objects.filter(crm_user=membership).first(),
+            "territories": membership.territories.all(),
+            "is_self": membership.pk == request.membership.pk,
+        },
+    )
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_access_edit(request, org_slug, user_pk):
+    membership = _member(request, user_pk)
+    initial = {
+        "role": membership.role,
+        "profile": membership.profile,
+        "territories": membership.territories.all(),
+    }
+    form = AccessForm(request.POST or None, org=request.org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.crm_user_change_access(
+                org=request.org,
+                actor=request.membership,
+                membership=membership,
+                ip=client_ip(request),
+                **form.cleaned_data,
+            )
+        except ActionRefused as refusal:
+            refusal_to_form(form, refusal)
+        else:
+            messages.success(request, _("Access of %(name)s saved.") % {"name": membership})
+            return _back_to(request, membership)
+    return render(request, "users/members/access.html", {"form": form, "member": membership})
+
+
+def _act(request, membership, action, done_message):
+    """Run one service action; its refusal becomes an error message. Back to the user."""
+    try:
+        action(
+            org=request.org, actor=request.membership, membership=membership, ip=client_ip(request)
+        )
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, done_message % {"name": membership})
+    return _back_to(request, membership)
+
+
+@manage_users
+@require_POST
+def user_reinvite(request, org_slug, user_pk):
+    membership = _member(request, user_pk)
+    try:
+        sent = services.crm_users_reinvite(
+            org=request.org,
+            actor=request.membership,
+            memberships=[membership],
+            ip=client_ip(request),
+        )
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        if sent:
+            messages.success(
+                request,
+                _("A new invitation was sent to %(email)s; older links no longer work.")
+                % {"email": membership.email},
+            )
+        else:
+            messages.warning(
+                request, _("The invitation is held until your organisation is verified.")
+            )
+    return _back_to(request, membership)
+
+
+@manage_users
+@require_POST
+def users_reinvite_selected(request, org_slug):
+    ids = [i for i in request.POST.getlist("users") if i.isdigit()]
+    chosen = list(request.org.crm_users.filter(pk__in=ids))
+    back = redirect(f"/o/{request.org.slug}/users/?status=unconfirmed")
+    if not chosen:
+        messages.error(request, _("Select at least one user to re-invite."))
+        return back
+    try:
+        sent = services.crm_users_reinvite(
+            org=request.org, actor=request.membership, memberships=chosen, ip=client_ip(request)
+        )
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("%(count)s invitation(s) sent.") % {"count": sent})
+    return back
+
+
+@manage_users
+@require_POST
+def users_reinvite_held(request, org_slug):
+    try:
+        sent = services.invitations_release_held(
+            org=request.org, actor=request.membership, ip=client_ip(request)
+        )
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("%(count)s held invitation(s) sent.") % {"count": sent})
+    return redirect(f"/o/{request.org.slug}/users/?status=unconfirmed")
+
+
+def _confirm(request, membership, *, title, text, button, danger=True):
+    return render(
+        request,
+        "users/members/confirm.html",
+        {"member": membership, "title": title, "text": text, "button": button, "danger": danger},
+    )
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_deactivate(request, org_slug, user_pk):
+    membership = _member(request, user_pk)
+    if request.method == "POST":
+        return _act(
+            request,
+            membership,
+            services.crm_user_deactivate,
+            _("%(name)s was deactivated and signed out everywhere."),
+        )
+    return _confirm(
+        request,
+        membership,
+        title=_("Deactivate %(name)s?") % {"name": membership},
+        text=_(
+            "They are signed out at once and can no longer sign in to this organisation. "
+            "Their licence becomes free. You can activate them again later."
+        ),
+        button=_("Deactivate"),
+    )
+
+
+@manage_users
+@require_POST
+def user_activate(request, org_slug, user_pk):
+    return _act(
+        request, _member(request, user_pk), services.crm_user_activate, _("%(name)s was activated.")
+    )
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_delete(request, org_slug, user_pk):
+    membership = _member(request, user_pk)
+    if request.method == "POST":
+        try:
+            services.crm_user_delete(
+                org=request.org,
+                actor=request.membership,
+                membership=membership,
+                ip=client_ip(request),
+            )
+        except ActionRefused as refusal:
+            messages.error(request, refusal.message)
+            return _back_to(request, membership)
+        messages.success(request, _("%(name)s was deleted.") % {"name": membership})
+        return redirect("user_list", org_slug=request.org.slug)
+    return _confirm(
+        request,
+        membership,
+        title=_("Delete %(name)s?") % {"name": membership},
+        text=_(
+            "They lose access to this organisation for good and their records keep no "
+            "owner. Their own account is not deleted. This cannot be undone."
+        ),
+        button=_("Delete user"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def user_make_super_admin(request, org_slug, user_pk):
+    membership = _member(request, user_pk)
+    if request.method == "POST":
+        try:
+            services.super_admin_transfer(
+                org=request.org, actor=request.membership, to=membership, ip=client_ip(request)
+            )
+        except ActionRefused as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, _("%(name)s is now the super admin.") % {"name": membership})
+        return _back_to(request, membership)
+    if not request.membership.is_super_admin:
+        raise PermissionDenied
+    return _confirm(
+        request,
+        membership,
+        title=_("Make %(name)s the super admin?") % {"name": membership},
+        text=_(
+            "There is one super admin per organisation. You stay an administrator, but "
+            "only %(name)s will be able to hand the role on."
+        )
+        % {"name": membership},
+        button=_("Transfer the super admin role"),
+        danger=False,
+    )
+
+
+urlpatterns = [
+    path("users/", user_list, name="user_list"),
+    path("users/new/", user_add, name="user_add"),
+    path("users/reinvite/", users_reinvite_selected, name="users_reinvite_selected"),
+    path("users/reinvite-held/", users_reinvite_held, name="users_reinvite_held"),
+    path("users/<int:user_pk>/", user_detail, name="user_detail"),
+    path("users/<int:user_pk>/access/", user_access_edit, name="user_access_edit"),
+    path("users/<int:user_pk>/reinvite/", user_reinvite, name="user_reinvite"),
+    path("users/<int:user_pk>/deactivate/", user_deactivate, name="user_deactivate"),
+    path("users/<int:user_pk>/activate/", user_activate, name="user_activate"),
+    path("users/<int:user_pk>/delete/", user_delete, name="user_delete"),
+    path(
+        "users/<int:user_pk>/make-super-admin/", user_make_super_admin, name="user_make_super_admin"
+    ),
+]

@@ -1,0 +1,138 @@
+"""What a CRM user may choose for their locale, date and time display (USR-6), and the
+preferences of whoever is viewing the current page, so every date and time the app shows
+follows them."""
+
+import datetime
+import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Locale:
+    label: str
+    date_formats: tuple[str, ...]  # Django date-format strings; the first is the default
+
+
+LOCALES: dict[str, Locale] = {
+    "en_US": Locale(_("English (United States)"), ("m/d/Y", "Y-m-d", "M j, Y")),
+    "en_GB": Locale(_("English (United Kingdom)"), ("d/m/Y", "Y-m-d", "j M Y")),
+    "ja_JP": Locale(_("Japanese (Japan)"), ("Y/m/d", "Y年n月j日", "Y-m-d")),
+    "fr_FR": Locale(_("French (France)"), ("d/m/Y", "d.m.Y", "Y-m-d")),
+    "de_DE": Locale(_("German (Germany)"), ("d.m.Y", "d.m.y", "Y-m-d")),
+    "es_ES": Locale(_("Spanish (Spain)"), ("d/m/Y", "d-m-Y", "Y-m-d")),
+}
+DEFAULT_LOCALE = "en_US"
+LOCALE_CHOICES = [(code, locale.label) for code, locale in LOCALES.items()]
+ALL_DATE_FORMATS = frozenset(f for locale in LOCALES.values() for f in locale.date_formats)
+
+TIME_FORMATS = {"12": "g:i A", "24": "H:i"}
+TIME_FORMAT_CHOICES = [("12", _("12-hour (1:30 PM)")), ("24", _("24-hour (13:30)"))]
+
+TIME_ZONES = sorted(zoneinfo.available_timezones())
+_TIME_ZONE_SET = frozenset(TIME_ZONES)
+
+# Day 31 of month 12 tells day-first from month-first at a glance.
+SAMPLE_DATE = datetime.date(2025, 12, 31)
+
+# Outside an organisation's pages (no viewer known): unambiguous ISO-like output.
+FALLBACK_DATE_FORMAT = "Y-m-d"
+FALLBACK_TIME_FORMAT = "H:i"
+
+
+def date_formats_for(locale: str) -> list[tuple[str, str]]:
+    """(format, the sample date in that format) for each date format the locale allows;
+    empty for an unknown locale."""
+    if locale not in LOCALES:
+        return []
+    return [(f, dateformat.format(SAMPLE_DATE, f)) for f in LOCALES[locale].date_formats]
+
+
+def default_date_format(locale: str) -> str:
+    return LOCALES.get(locale, LOCALES[DEFAULT_LOCALE]).date_formats[0]
+
+
+def is_valid_time_zone(name: str) -> bool:
+    return name in _TIME_ZONE_SET
+
+
+# --- the viewer of the current request -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewerPreferences:
+    date_format: str
+    time_format: str  # a Django time-format string, e.g. "g:i A"
+    time_zone: datetime.tzinfo
+
+    @classmethod
+    def of(cls, membership) -> "ViewerPreferences":
+        """A member's preferences; a stored value the app doesn't offer (e.g. written before
+        a choice was removed) falls back rather than breaking every page they open."""
+        date_format = membership.date_format
+        if date_format not in ALL_DATE_FORMATS:
+            date_format = default_date_format(membership.locale)
+        zone = membership.time_zone if is_valid_time_zone(membership.time_zone) else "UTC"
+        return cls(
+            date_format=date_format,
+            time_format=TIME_FORMATS.get(membership.time_format, FALLBACK_TIME_FORMAT),
+            time_zone=zoneinfo.ZoneInfo(zone),
+        )
+
+
+_viewer: ContextVar[ViewerPreferences | None] = ContextVar("viewer_preferences", default=None)
+
+
+@contextmanager
+def viewer_preferences(membership) -> Iterator[ViewerPreferences]:
+    """Within the block, dates and times are shown as `membership` prefers, and aware
+    datetimes are converted to their time zone (templates and __date lookups alike)."""
+    preferences = ViewerPreferences.of(membership)
+    token = _viewer.set(preferences)
+    timezone.activate(preferences.time_zone)
+    try:
+        yield preferences
+    finally:
+        timezone.deactivate()
+        _viewer.reset(token)
+
+
+def current_viewer() -> ViewerPreferences:
+    return _viewer.get() or ViewerPreferences(
+        date_format=FALLBACK_DATE_FORMAT,
+        time_format=FALLBACK_TIME_FORMAT,
+        time_zone=timezone.get_current_timezone(),
+    )
+
+
+def format_date(value: datetime.date | datetime.datetime | None) -> str:
+    """A date (or the date of a datetime, in the viewer's zone) in the viewer's format."""
+    if value is None or value == "":
+        return ""
+    viewer = current_viewer()
+    if isinstance(value, datetime.datetime):
+        value = _in_zone(value, viewer.time_zone).date()
+    return dateformat.format(value, viewer.date_format)
+
+
+def format_datetime(value: datetime.datetime | None) -> str:
+    """A datetime in the viewer's zone, date format and 12/24-hour time format."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, datetime.datetime):
+        return format_date(value)
+    viewer = current_viewer()
+    value = _in_zone(value, viewer.time_zone)
+    return (
+        f"{dateformat.format(value, viewer.date_format)} "
+        f"{dateformat.format(value, viewer.time_format)}"
+    )
+
+
+def _in_zone(value: datetime.datetime, zone: datetime.tzinfo) -> datetime.datetime:
+    return value.astimezone(zone) if timezone.is_aware(value) else value
