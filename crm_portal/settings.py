@@ -209,6 +209,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "crm-portal <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Temporary mail errors are retried after 30 s, 60 s, 120 s, … (at most an hour apart).
+MAIL_RETRY_BASE_SECONDS = int(env_str("MAIL_RETRY_BASE_SECONDS", "30"))
 ANYMAIL = {
     key[len("ANYMAIL_") :]: value
     for key, value in os.environ.items()

@@ -176,7 +176,7 @@ def invitation_accept(*, token: str, user) -> CrmUser:
     digest = token_hash(token or "")
     with transaction.atomic(), scopes_disabled():
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("org", "crm_user")
             .filter(token_hash=digest, kind=Invitation.Kind.CRM_USER)
             .first()

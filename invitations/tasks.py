@@ -2,6 +2,7 @@ import smtplib
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from celery import shared_task
+from django.conf import settings
 
 from crm_portal.tenancy import TenantTask
 
@@ -25,7 +26,8 @@ MAX_RETRIES = 8
 
 
 def backoff(retries: int) -> int:
-    return min(30 * 2**retries, 3600)
+    """Seconds before retry number `retries` + 1: doubling from MAIL_RETRY_BASE_SECONDS."""
+    return min(settings.MAIL_RETRY_BASE_SECONDS * 2**retries, 3600)
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)

@@ -7,7 +7,6 @@ from django.core import mail
 from django.test import Client
 from django_scopes import scopes_disabled
 
-from invitations.models import Invitation
 from tests.conftest import client_for
 from tests.users.factories import PASSWORD, CrmUserFactory, builtin_profile, role_named
 from users.models import AuditLogEntry, CrmUser, Profile

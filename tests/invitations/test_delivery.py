@@ -1,0 +1,142 @@
+"""Invitation mail delivery (X-4; DESIGN: Invitations): through a Celery task, every attempt
+recorded, retried with backoff on temporary errors, never on a rejected address, and never
+sent twice — against a real SMTP server (aiosmtpd)."""
+
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core import mail
+from django_scopes import scope, scopes_disabled
+
+from invitations.models import DeliveryAttempt, Invitation
+from invitations.tasks import backoff, deliver_invitation_task
+from tests.users.factories import builtin_profile, role_named
+from users.services import crm_user_add, crm_users_reinvite
+
+
+class ScriptedSMTP:
+    """Accepts mail, except: refuses RCPT for addresses starting with 'bounce', and answers
+    DATA with a temporary error `defer` times before accepting."""
+
+    def __init__(self, defer=0):
+        self.defer = defer
+        self.received = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("bounce"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.defer:
+            self.defer -= 1
+            return "451 4.3.0 Mailbox busy, try again later"
+        self.received.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(settings):
+    def start(defer=0):
+        handler = ScriptedSMTP(defer=defer)
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        started.append(controller)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        return handler
+
+    started = []
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def invite(org, actor, email, capture):
+    with scope(org=org), capture(execute=True):
+        membership = crm_user_add(
+            org=org,
+            actor=actor,
+            first_name="Kenji",
+            last_name="Sato",
+            email=email,
+            role=role_named(org, "Manager"),
+            profile=builtin_profile(org, "standard"),
+        )
+    with scopes_disabled():
+        return Invitation.objects.get(crm_user=membership)
+
+
+def outcomes(invitation):
+    with scopes_disabled():
+        return list(
+            DeliveryAttempt.objects.filter(invitation=invitation)
+            .order_by("pk")
+            .values_list("send_number", "outcome")
+        )
+
+
+def test_x4_invitation_is_delivered_over_smtp_and_recorded(
+    smtp, org_a, admin_a, django_capture_on_commit_callbacks
+):
+    server = smtp()
+    invitation = invite(org_a, admin_a, "kenji@example.jp", django_capture_on_commit_callbacks)
+    assert [e.rcpt_tos for e in server.received] == [["kenji@example.jp"]]
+    assert outcomes(invitation) == [(1, "sent")]
+    assert b"/invite/" in server.received[0].content
+
+
+def test_x4_backoff_doubles_up_to_an_hour(settings):
+    """The retries themselves run in a real worker: tests/integration/test_mail_worker.py."""
+    settings.MAIL_RETRY_BASE_SECONDS = 30
+    assert [backoff(n) for n in range(4)] == [30, 60, 120, 240]
+    assert backoff(20) == 3600
+
+
+def test_x4_rejected_address_fails_without_retry(
+    smtp, org_a, admin_a, django_capture_on_commit_callbacks
+):
+    server = smtp()
+    invitation = invite(org_a, admin_a, "bounce@example.jp", django_capture_on_commit_callbacks)
+    assert outcomes(invitation) == [(1, "failed")]
+    assert server.received == []
+    with scopes_disabled():
+        assert (
+            "Recipient address rejected" in DeliveryAttempt.objects.get(invitation=invitation).error
+        )
+
+
+def test_x4_a_delivered_send_is_never_sent_again(
+    smtp, org_a, admin_a, django_capture_on_commit_callbacks
+):
+    """A redelivered task (worker died after sending, broker re-queued it) sends nothing."""
+    server = smtp()
+    invitation = invite(org_a, admin_a, "kenji@example.jp", django_capture_on_commit_callbacks)
+    payload = {"subject": "x", "body": "x", "from_email": "a@b.c", "to": ["kenji@example.jp"]}
+    again = deliver_invitation_task.apply(args=(org_a.pk, invitation.pk, 1, payload)).get()
+    assert again == "skipped"
+    assert len(server.received) == 1 and outcomes(invitation) == [(1, "sent")]
+
+
+def test_usr5_a_replaced_send_is_not_delivered(
+    smtp, org_a, admin_a, django_capture_on_commit_callbacks
+):
+    """A send still queued when the user was re-invited carries a dead link: skip it."""
+    server = smtp()
+    invitation = invite(org_a, admin_a, "kenji@example.jp", django_capture_on_commit_callbacks)
+    with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+        crm_users_reinvite(org=org_a, actor=admin_a, memberships=[invitation.crm_user])
+    payload = {"subject": "x", "body": "x", "from_email": "a@b.c", "to": ["kenji@example.jp"]}
+    stale = deliver_invitation_task.apply(args=(org_a.pk, invitation.pk, 1, payload)).get()
+    assert stale == "skipped"
+    assert len(server.received) == 2
+    assert outcomes(invitation) == [(1, "sent"), (2, "sent")]
+    assert mail.outbox == []  # everything went through the real SMTP server
