@@ -6,18 +6,29 @@ a message naming the keyword until it does.
 """
 
 from collections.abc import Callable
+from itertools import count
 
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.records.factories import ContactFactory
-from users.models import Organization
+from tests.users.factories import CrmUserFactory
+from users.models import Organization, Profile, Role, Territory
 
 TENANT_PREFIX = "o/<slug:org_slug>/"
 
 # URL keyword -> function(org) returning the value (usually a pk) of an object of that org.
+_serial = count(1)
 OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "contact_pk": lambda org: ContactFactory(org=org).pk,
+    "profile_pk": lambda org: Profile.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
+    "role_pk": lambda org: (
+        Role.objects.create(
+            org=org, name=f"Walk {next(_serial)}", parent=Role.objects.get(org=org, parent=None)
+        ).pk
+    ),
+    "territory_pk": lambda org: Territory.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
+    "user_pk": lambda org: CrmUserFactory(org=org).pk,
 }
 
 # Fields a hostile POST fills in, so a view that forgot the tenant check would write something.

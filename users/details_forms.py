@@ -12,7 +12,6 @@ from . import preferences
 from .models import CrmUser
 from .services import DETAIL_FIELDS
 
-
 FIELD_GROUPS = [
     (_("Personal"), ("first_name", "last_name", "date_of_birth")),
     (_("Contact"), ("phone", "mobile", "fax", "website")),
@@ -25,9 +24,7 @@ class UserDetailsForm(forms.ModelForm):
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     locale = forms.ChoiceField(label=_("Country/locale"), choices=preferences.LOCALE_CHOICES)
     date_format = forms.ChoiceField(label=_("Date format"))
-    time_format = forms.ChoiceField(
-        label=_("Time format"), choices=preferences.TIME_FORMAT_CHOICES
-    )
+    time_format = forms.ChoiceField(label=_("Time format"), choices=preferences.TIME_FORMAT_CHOICES)
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
         choices=[(name, name) for name in preferences.TIME_ZONES],

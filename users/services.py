@@ -328,11 +328,34 @@ DETAIL_FIELDS = (
 )
 
 
+def _check_preferences(membership: CrmUser) -> None:
+    """Locale, date and time formats and time zone must be ones the app knows (USR-6),
+    whichever way the data came in (form, import, API)."""
+    from . import preferences
+
+    if membership.locale not in preferences.LOCALES:
+        raise ActionRefused(_("Choose a country/locale from the list."), field="locale")
+    allowed = [fmt for fmt, _example in preferences.date_formats_for(membership.locale)]
+    if membership.date_format not in allowed:
+        raise ActionRefused(
+            _("This date format is not available for the chosen country/locale."),
+            field="date_format",
+        )
+    if membership.time_format not in preferences.TIME_FORMATS:
+        raise ActionRefused(_("Choose 12-hour or 24-hour time."), field="time_format")
+    if not preferences.is_valid_time_zone(membership.time_zone):
+        raise ActionRefused(_("Choose a time zone from the list."), field="time_zone")
+
+
 @transaction.atomic
 def crm_user_details_update(
     *, org: Organization, actor: CrmUser, membership: CrmUser, data: dict, ip: str | None = None
 ) -> CrmUser:
-    """User details (USR-6): by the user themself or by a user manager."""
+    """User details (USR-6): by the user themself or by a user manager. `membership` must be
+    the stored state (not an instance a form has already changed): the audit entry names the
+    fields that differ from it. Nothing changed, nothing written."""
+    from django.core.exceptions import ValidationError
+
     _check_belongs(org, membership)
     if actor.pk != membership.pk:
         require_permission(actor, permissions.MANAGE_USERS)
@@ -341,18 +364,19 @@ def crm_user_details_update(
         if name in data and getattr(membership, name) != data[name]:
             changed[name] = str(data[name])
             setattr(membership, name, data[name])
-    membership.full_clean(exclude=["user", "profile", "role"])
+    if not changed:
+        return membership
+    _check_preferences(membership)
+    try:
+        membership.full_clean(exclude=["user", "profile", "role"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise ActionRefused(messages[0], field=field) from error
     membership.save()
     if "language" in changed and membership.user_id and actor.pk == membership.pk:
         User.objects.filter(pk=membership.user_id).update(language=membership.language)
-    audit_log_write(
-        org=org,
-        actor=actor,
-        action="user.details_changed",
-        target=membership,
-        ip=ip,
-        details={"fields": sorted(changed)},
-    )
+    audit_log_write(org=org, actor=actor, action="user.details_changed", target=membership,
+                    ip=ip, details={"fields": sorted(changed)})
     return membership
 
 

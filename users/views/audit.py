@@ -76,7 +76,7 @@ class AuditLogFilterForm(forms.Form):
         self.fields["actor"].queryset = CrmUser.objects.filter(org=org).order_by(
             "last_name", "first_name", "pk"
         )
-        logged = AuditLogEntry.objects.filter(org=org).values_list("action", flat=True)
+        logged = AuditLogEntry.objects.filter(org=org).order_by().values_list("action", flat=True)
         codes = set(ACTION_LABELS) | set(logged.distinct())
         choices = sorted(((code, action_label(code)) for code in codes), key=lambda c: c[1])
         self.fields["action"].choices = [("", _("Any action")), *choices]
