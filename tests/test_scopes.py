@@ -48,5 +48,6 @@ def test_seed_demo_command_creates_acme_once(db, capsys):
         assert acme.is_verified
         assert Contact.objects.filter(org=acme).count() == 5
         assert RecordEvent.objects.filter(org=acme, kind="create").count() == 5
-        assert CrmUser.objects.get(org=acme).is_super_admin
+        assert CrmUser.objects.get(org=acme, email="admin@acme.example").is_super_admin
+        assert CrmUser.objects.get(org=acme, email="nora@acme.example").status == "unconfirmed"
     assert "already exists" in capsys.readouterr().out

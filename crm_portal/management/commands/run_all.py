@@ -34,7 +34,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"\ncrm-portal is running at http://{host}/\n"
-                f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+                f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
+                f" (a Standard user: sam@acme.example, same password)\n"
                 f"Broker: {settings.CELERY_BROKER_URL}   Press Ctrl-C to stop.\n"
             )
         )

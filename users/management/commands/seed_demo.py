@@ -5,8 +5,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from records.services import contact_create
-from users.models import Organization, User
-from users.services import organization_create
+from users.models import CrmUser, Organization, Profile, User
+from users.services import crm_user_add, organization_create
 
 DEMO_EMAIL = "admin@acme.example"
 DEMO_PASSWORD = "acme-demo-2026"
@@ -32,9 +32,11 @@ class Command(BaseCommand):
             EmailAddress.objects.create(user=admin, email=DEMO_EMAIL, verified=True, primary=True)
             org = organization_create(name="Acme", owner=admin, first_name="Ada", last_name="Admin")
             org.slug, org.verified_at = "acme", timezone.now()
-            org.save(update_fields=["slug", "verified_at"])
+            org.plan, org.purchased_licences = Organization.Plan.PAID, 10
+            org.save(update_fields=["slug", "verified_at", "plan", "purchased_licences"])
             with scope(org=org):
                 membership = org.crm_users.get(user=admin)
+                self._team(org, membership)
                 for first, last, email, language, country in DEMO_CONTACTS:
                     contact_create(
                         org=org,
@@ -49,3 +51,29 @@ class Command(BaseCommand):
                         },
                     )
         self.stdout.write(self.style.SUCCESS(f"Demo organisation 'Acme' created ({org.slug})."))
+
+    def _team(self, org, admin):
+        """A Standard user who can sign in, and one invitation waiting to be accepted."""
+        standard = org.profiles.get(builtin=Profile.STANDARD)
+        manager = org.roles.get(name="Manager")
+        sam = User.objects.create_user("sam@acme.example", DEMO_PASSWORD, language="en")
+        EmailAddress.objects.create(user=sam, email=sam.email, verified=True, primary=True)
+        CrmUser.objects.create(
+            org=org,
+            user=sam,
+            email=sam.email,
+            first_name="Sam",
+            last_name="Sales",
+            status=CrmUser.Status.ACTIVE,
+            profile=standard,
+            role=manager,
+        )
+        crm_user_add(
+            org=org,
+            actor=admin,
+            first_name="Nora",
+            last_name="Newcomer",
+            email="nora@acme.example",
+            role=manager,
+            profile=standard,
+        )
