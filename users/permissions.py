@@ -1,5 +1,6 @@
 """What a profile may allow (USR-1). Codes are stored in Profile.permissions."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 MANAGE_USERS = "manage_users"
@@ -21,7 +22,7 @@ PERMISSIONS: list[tuple[str, str]] = [
     (IMPORT, _("Import")),
     (EXPORT, _("Export")),
 ] + [
-    (record_permission(module, action), f"{module_label}: {action_label}")
+    (record_permission(module, action), format_lazy("{}: {}", module_label, action_label))
     for module, module_label in RECORD_MODULES
     for action, action_label in RECORD_ACTIONS
 ]

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_scopes import scopes_disabled
 
 from crm_portal.exceptions import ActionRefused
@@ -375,8 +376,14 @@ def crm_user_details_update(
     membership.save()
     if "language" in changed and membership.user_id and actor.pk == membership.pk:
         User.objects.filter(pk=membership.user_id).update(language=membership.language)
-    audit_log_write(org=org, actor=actor, action="user.details_changed", target=membership,
-                    ip=ip, details={"fields": sorted(changed)})
+    audit_log_write(
+        org=org,
+        actor=actor,
+        action="user.details_changed",
+        target=membership,
+        ip=ip,
+        details={"fields": sorted(changed)},
+    )
     return membership
 
 
@@ -511,7 +518,10 @@ def super_admin_transfer(
 def _clean_permissions(codes: Iterable[str]) -> list[str]:
     unknown = set(codes) - permissions.ALL_CODES
     if unknown:
-        raise ActionRefused(_("Unknown permission: %(codes)s") % {"codes": ", ".join(unknown)})
+        raise ActionRefused(
+            _("Unknown permission: %(codes)s") % {"codes": ", ".join(sorted(unknown))},
+            field="permissions",
+        )
     return sorted(set(codes))
 
 
@@ -542,7 +552,9 @@ def profile_save(
     _check_belongs(org, profile)
     name = _require_unique_name(Profile, org, name, exclude_pk=profile.pk if profile else None)
     codes = _clean_permissions(permission_codes)
-    if profile is None:
+    creating = profile is None
+    before = {} if creating else {"name": profile.name, "permissions": profile.permissions}
+    if creating:
         profile = Profile(org=org)
     elif profile.builtin:
         codes = profile.permissions
@@ -551,9 +563,9 @@ def profile_save(
     audit_log_write(
         org=org,
         actor=actor,
-        action="profile.saved",
+        action="profile.created" if creating else "profile.changed",
         ip=ip,
-        details={"profile": name, "permissions": codes},
+        details={"before": before, "after": {"name": name, "permissions": codes}},
     )
     return profile
 
@@ -567,9 +579,14 @@ def profile_delete(
     if profile.builtin:
         raise ActionRefused(_("Built-in profiles cannot be deleted."))
     if profile.members.exists():
+        count = profile.members.count()
         raise ActionRefused(
-            _("%(name)s is given to %(count)s user(s). Give them another profile first.")
-            % {"name": profile, "count": profile.members.count()}
+            ngettext(
+                "%(name)s is given to %(count)s user. Give them another profile first.",
+                "%(name)s is given to %(count)s users. Give them another profile first.",
+                count,
+            )
+            % {"name": profile, "count": count}
         )
     audit_log_write(
         org=org, actor=actor, action="profile.deleted", ip=ip, details={"profile": profile.name}
@@ -600,6 +617,11 @@ def role_save(
     and a role can't report to itself or to a role below it."""
     require_permission(actor, permissions.MANAGE_USERS)
     _check_belongs(org, role, parent)
+    _lock_org(org)  # two admins re-parenting at once must not build a loop
+    if role is not None:
+        role = Role.objects.get(pk=role.pk)
+    if parent is not None:
+        parent = Role.objects.get(pk=parent.pk)
     name = _require_unique_name(Role, org, name, exclude_pk=role.pk if role else None)
     is_top = role is not None and role.parent_id is None
     if is_top and parent is not None:
@@ -610,15 +632,32 @@ def role_save(
         raise ActionRefused(
             _("A role cannot report to itself or to a role below it."), field="parent"
         )
+    creating = role is None
+    before = (
+        {}
+        if creating
+        else {
+            "name": role.name,
+            "parent": str(role.parent or ""),
+            "share_with_peers": role.share_with_peers,
+        }
+    )
     role = role or Role(org=org)
     role.name, role.parent, role.share_with_peers = name, parent, share_with_peers
     role.save()
     audit_log_write(
         org=org,
         actor=actor,
-        action="role.saved",
+        action="role.created" if creating else "role.changed",
         ip=ip,
-        details={"role": name, "parent": str(parent) if parent else None},
+        details={
+            "before": before,
+            "after": {
+                "name": name,
+                "parent": str(parent or ""),
+                "share_with_peers": share_with_peers,
+            },
+        },
     )
     return role
 
@@ -667,6 +706,11 @@ def territory_save(
 ) -> Territory:
     require_permission(actor, permissions.MANAGE_USERS)
     _check_belongs(org, territory, parent)
+    _lock_org(org)
+    if territory is not None:
+        territory = Territory.objects.get(pk=territory.pk)
+    if parent is not None:
+        parent = Territory.objects.get(pk=parent.pk)
     name = _require_unique_name(
         Territory, org, name, exclude_pk=territory.pk if territory else None
     )
@@ -675,11 +719,17 @@ def territory_save(
             _("A territory cannot sit inside itself or inside one of its own territories."),
             field="parent",
         )
+    creating = territory is None
+    before = {} if creating else {"name": territory.name, "parent": str(territory.parent or "")}
     territory = territory or Territory(org=org)
     territory.name, territory.parent = name, parent
     territory.save()
     audit_log_write(
-        org=org, actor=actor, action="territory.saved", ip=ip, details={"territory": name}
+        org=org,
+        actor=actor,
+        action="territory.created" if creating else "territory.changed",
+        ip=ip,
+        details={"before": before, "after": {"name": name, "parent": str(parent or "")}},
     )
     return territory
 

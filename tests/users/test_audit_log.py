@@ -65,12 +65,12 @@ def test_usr9_page_shows_who_what_whom_when_and_ip(client_admin_a, org_a, admin_
 
 
 def test_usr9_newest_first_and_unknown_codes_shown_raw(client_admin_a, org_a, admin_a):
-    write(org_a, actor=admin_a, action="role.saved", at=datetime.datetime(2025, 1, 1, tzinfo=UTC))
+    write(org_a, actor=admin_a, action="role.changed", at=datetime.datetime(2025, 1, 1, tzinfo=UTC))
     write(
         org_a, actor=admin_a, action="portal.renamed", at=datetime.datetime(2025, 2, 1, tzinfo=UTC)
     )
     body = client_admin_a.get(log_url(org_a)).content.decode()
-    assert body.index("portal.renamed</td>") < body.index("Role saved</td>")
+    assert body.index("portal.renamed</td>") < body.index("Role changed</td>")
 
 
 def test_usr9_an_action_through_the_ui_lands_in_the_log(client_admin_a, org_a, member_a):
@@ -223,7 +223,7 @@ def test_usr9_pagination_keeps_the_filters(client_admin_a, org_a, admin_a, membe
     with scopes_disabled():
         for _ in range(55):
             audit_log_write(org=org_a, actor=admin_a, action="user.reinvited", target=member_a)
-        audit_log_write(org=org_a, actor=admin_a, action="role.saved")
+        audit_log_write(org=org_a, actor=admin_a, action="role.changed")
 
     first = client_admin_a.get(log_url(org_a, "?action=user.reinvited")).content.decode()
     assert rows_of(first) == 50
@@ -271,7 +271,7 @@ def test_usr9_export_neutralises_formula_cells(client_admin_a, org_a, admin_a):
         )
         for label in ("+1", "-2", "\tTab", "\rReturn", "plain"):
             AuditLogEntry.objects.create(
-                org=org_a, actor=admin_a, actor_label=label, action="role.saved"
+                org=org_a, actor=admin_a, actor_label=label, action="role.changed"
             )
 
     response = client_admin_a.get(export_url(org_a))

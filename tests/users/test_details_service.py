@@ -37,7 +37,8 @@ def test_usr6_service_refuses_unknown_preferences_and_writes_nothing(
 
 def test_usr6_unchanged_details_write_no_audit_noise(org_a, admin_a, member_a):
     with scope(org=org_a):
-        crm_user_details_update(org=org_a, actor=admin_a, membership=fresh(member_a),
-                                data={"time_zone": "UTC"})
+        crm_user_details_update(
+            org=org_a, actor=admin_a, membership=fresh(member_a), data={"time_zone": "UTC"}
+        )
     with scopes_disabled():
         assert not AuditLogEntry.objects.filter(action="user.details_changed").exists()
