@@ -2,11 +2,13 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from users.models import CrmUser, Organization
+from users.permissions import record_permission
 
 from .models import Contact, RecordEvent
 
@@ -25,6 +27,12 @@ def _diff(before: dict, after: dict) -> dict:
         for name, value in after.items()
         if before.get(name) != value
     }
+
+
+def _require_record_permission(actor: CrmUser | None, action: str) -> None:
+    """USR-1: the actor's profile must allow this action on contacts."""
+    if actor is not None and not actor.can(record_permission("contacts", action)):
+        raise PermissionDenied
 
 
 def record_event_enqueue(event: RecordEvent) -> None:
@@ -61,7 +69,9 @@ def _record_event_write(*, contact, kind, changes, actor, source) -> RecordEvent
 def contact_create(
     *, org: Organization, actor: CrmUser | None, data: dict, source: str = RecordEvent.Source.UI
 ) -> Contact:
-    """Create a contact and its create event in one transaction (REC-3)."""
+    """Create a contact and its create event in one transaction (REC-3). `actor` None is the
+    system itself (an import, the demo seed)."""
+    _require_record_permission(actor, "create")
     contact = Contact(org=org, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
     contact.full_clean()
     contact.save()
@@ -81,6 +91,7 @@ def contact_update(
 
     An update that changes nothing writes nothing and returns None.
     """
+    _require_record_permission(actor, "edit")
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     before = contact.tracked_values()
     for name, value in data.items():
