@@ -23,7 +23,12 @@ def test_x1_committed_mo_matches_the_po():
     po = polib.pofile(str(LOCALE / "django.po"))
     with open(LOCALE / "django.mo", "rb") as fh:
         mo = gettext.GNUTranslations(fh)
-    stale = [e.msgid for e in po.translated_entries() if mo.gettext(e.msgid) != e.msgstr]
+    stale = [
+        e.msgid
+        for e in po.translated_entries()
+        if (mo.ngettext(e.msgid, e.msgid_plural, 1) if e.msgid_plural else mo.gettext(e.msgid))
+        != (e.msgstr_plural[0] if e.msgid_plural else e.msgstr)
+    ]
     assert stale == [], "run `make messages` (or msgfmt) and commit the .mo"
 
 
