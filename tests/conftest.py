@@ -2,7 +2,9 @@
 an admin of B, and an anonymous visitor."""
 
 import pytest
+from django.conf import settings as settings_module
 from django.core.cache import cache
+from django.utils import translation
 from django.test import Client
 from django_scopes import scopes_disabled
 
@@ -13,6 +15,14 @@ from tests.users.factories import CrmUserFactory, OrganizationFactory
 def _fresh_cache():
     cache.clear()  # allauth's rate limits live in the (real, Redis) cache
     yield
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A request in Japanese leaves Japanese active in the thread; the next test starts in
+    English, as a fresh process would."""
+    yield
+    translation.activate(settings_module.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

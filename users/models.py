@@ -117,7 +117,9 @@ class Profile(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        # Built-in profiles are stored under their English names and shown in the viewer's
+        # language.
+        return str(dict(self.BUILTIN_CHOICES)[self.builtin]) if self.builtin else self.name
 
     @property
     def is_administrator(self) -> bool:

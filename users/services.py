@@ -37,13 +37,13 @@ def organization_defaults_create(*, org: Organization) -> tuple[Profile, Role]:
     with scopes_disabled():
         admin = Profile.objects.create(
             org=org,
-            name=_("Administrator"),
+            name="Administrator",
             builtin=Profile.ADMINISTRATOR,
             permissions=sorted(permissions.ALL_CODES),
         )
         Profile.objects.create(
             org=org,
-            name=_("Standard"),
+            name="Standard",
             builtin=Profile.STANDARD,
             permissions=permissions.STANDARD_PERMISSIONS,
         )
@@ -556,8 +556,8 @@ def profile_save(
     before = {} if creating else {"name": profile.name, "permissions": profile.permissions}
     if creating:
         profile = Profile(org=org)
-    elif profile.builtin:
-        codes = profile.permissions
+    elif profile.builtin:  # built-ins keep their name and permissions
+        codes, name = profile.permissions, profile.name
     profile.name, profile.description, profile.permissions = name, description.strip(), codes
     profile.save()
     audit_log_write(

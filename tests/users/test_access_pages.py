@@ -654,3 +654,16 @@ def test_usr8_territory_with_territories_inside_cannot_be_deleted(
     assert response.status_code == 200
     assert "Delete or move the territories inside Europe first." in response.content.decode()
     assert state(org_a) == before
+
+
+def test_x1_builtin_profiles_show_in_the_viewers_language(client_admin_a, org_a):
+    """Stored once under their English names, shown translated: an org created while someone
+    browsed in Japanese must not end up with Japanese profile names for everyone."""
+    client_admin_a.post("/language/", {"language": "ja"})
+    body = client_admin_a.get(url(org_a, "profiles/")).content.decode()
+    assert "管理者" in body and "スタンダード" in body
+    with scopes_disabled():
+        assert sorted(Profile.objects.filter(org=org_a).values_list("name", flat=True)) == [
+            "Administrator",
+            "Standard",
+        ]
