@@ -4,8 +4,8 @@ an admin of B, and an anonymous visitor."""
 import pytest
 from django.conf import settings as settings_module
 from django.core.cache import cache
-from django.utils import translation
 from django.test import Client
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from tests.users.factories import CrmUserFactory, OrganizationFactory
