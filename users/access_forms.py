@@ -36,7 +36,9 @@ class ProfileForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         if profile is not None and profile.builtin:
-            # Built-in profiles keep their permissions; a disabled field ignores what is posted.
+            # Built-in profiles keep their name and permissions; disabled fields ignore posts.
+            self.initial["name"] = str(profile)
+            self.fields["name"].disabled = True
             field = self.fields["permissions"]
             field.disabled = True
             field.help_text = (

@@ -59,7 +59,8 @@ def test_usr1_unknown_permission_code_is_refused(act, org_a):
     assert audit_actions(org_a) == []
 
 
-def test_usr1_builtin_profile_keeps_its_permissions(act, org_a):
+def test_usr1_builtin_profile_keeps_its_name_and_permissions(act, org_a):
+    """Built-ins are shown translated from their fixed name, so they keep it (X-1)."""
     standard = builtin_profile(org_a, Profile.STANDARD)
     act(
         services.profile_save,
@@ -68,7 +69,7 @@ def test_usr1_builtin_profile_keeps_its_permissions(act, org_a):
         permission_codes=[permissions.MANAGE_USERS],
     )
     standard.refresh_from_db()
-    assert standard.name == "Standard user"
+    assert standard.name == "Standard"
     assert standard.permissions == permissions.STANDARD_PERMISSIONS
 
 
