@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
-from users.models import Organization, Profile, Role, Territory
+from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
 
 TENANT_PREFIX = "o/<slug:org_slug>/"
 
@@ -29,7 +29,36 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     ),
     "territory_pk": lambda org: Territory.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
     "user_pk": lambda org: CrmUserFactory(org=org).pk,
+    "import_pk": lambda org: _user_import(org).pk,
+    "fmt": lambda org: "csv",
 }
+
+
+def _user_import(org):
+    """A finished import of one row, so every import page has something to show."""
+    imp = UserImport.objects.create(
+        org=org,
+        filename="walk.csv",
+        file_format="csv",
+        headers=["Email"],
+        mapping={"0": "email"},
+        total_rows=1,
+        processed_rows=1,
+        status=UserImport.Status.DONE,
+    )
+    UserImportRow.objects.create(
+        org=org,
+        user_import=imp,
+        row_number=2,
+        values=["walk@example.com"],
+        outcome="failed",
+        reason="walk",
+    )
+    return imp
+
+
+# Keywords that name no object of the org (a file format, say): the same for every org.
+PLAIN_KEYWORDS = {"fmt"}
 
 # Fields a hostile POST fills in, so a view that forgot the tenant check would write something.
 HOSTILE_POST = {

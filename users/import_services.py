@@ -1,0 +1,224 @@
+"""Writes of the user import (IMP-1 … IMP-7). The wizard calls upload → configure → map →
+start; the worker calls run. Each row is applied in its own savepoint and its outcome is
+stored with it, so a crash or a second run neither duplicates nor loses a row (IMP-7)."""
+
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm_portal.exceptions import ActionRefused
+
+from . import permissions
+from .importing import FIELD_KEYS, Planner, RowPlan, auto_mapping
+from .models import CrmUser, Organization, UserImport, UserImportRow
+from .services import _lock_org, audit_log_write, require_permission
+from .spreadsheets import read_table
+
+
+def _batch_size() -> int:
+    return settings.USER_IMPORT_BATCH_SIZE
+
+
+def _require_not_started(imp: UserImport) -> None:
+    if imp.status != UserImport.Status.UPLOADED:
+        raise ActionRefused(_("This import has already been started."))
+
+
+@transaction.atomic
+def user_import_upload(
+    *, org: Organization, actor: CrmUser, filename: str, data: bytes
+) -> UserImport:
+    """Read the file (refusing bad, huge and malicious files before any row is stored) and
+    keep its rows. Raises spreadsheets.SpreadsheetError for a file we won't read."""
+    require_permission(actor, permissions.MANAGE_USERS)
+    table = read_table(data, filename)
+    imp = UserImport.objects.create(
+        org=org,
+        created_by=actor,
+        filename=filename[:255],
+        file_format=table.format,
+        encoding=table.encoding or "",
+        headers=table.headers,
+        mapping=auto_mapping(table.headers),
+        total_rows=len(table.rows),
+    )
+    UserImportRow.objects.bulk_create(
+        UserImportRow(org=org, user_import=imp, row_number=number, values=values)
+        for number, values in zip(table.row_numbers, table.rows, strict=True)
+    )
+    return imp
+
+
+def user_import_configure(
+    *, imp: UserImport, actor: CrmUser, mode: str, match_key: str, keep_empty: bool
+) -> UserImport:
+    require_permission(actor, permissions.MANAGE_USERS)
+    _require_not_started(imp)
+    imp.mode, imp.match_key, imp.keep_empty = mode, match_key, keep_empty
+    imp.save(update_fields=["mode", "match_key", "keep_empty"])
+    return imp
+
+
+def user_import_set_mapping(*, imp: UserImport, actor: CrmUser, mapping: dict) -> UserImport:
+    """`mapping` is {column index: field or ""}. Each field once; the columns the chosen
+    mode needs must be there."""
+    require_permission(actor, permissions.MANAGE_USERS)
+    _require_not_started(imp)
+    chosen = {str(i): f for i, f in mapping.items() if f}
+    unknown = set(chosen.values()) - set(FIELD_KEYS)
+    if unknown or any(not i.isdigit() or int(i) >= len(imp.headers) for i in chosen):
+        raise ActionRefused(_("Choose fields from the lists."))
+    fields = list(chosen.values())
+    twice = sorted({f for f in fields if fields.count(f) > 1})
+    if twice:
+        raise ActionRefused(
+            _("Each field can take only one column: %(fields)s.")
+            % {"fields": ", ".join(_field_label(f) for f in twice)}
+        )
+    needed = []
+    if imp.mode != UserImport.Mode.UPDATE:
+        needed += ["email", "last_name"]
+    if imp.mode != UserImport.Mode.ADD:
+        needed.append("user_id" if imp.match_key == UserImport.MatchKey.ID else "email")
+    missing = [f for f in dict.fromkeys(needed) if f not in fields]
+    if missing:
+        raise ActionRefused(
+            _("Choose a column for: %(fields)s.")
+            % {"fields": ", ".join(_field_label(f) for f in missing)}
+        )
+    imp.mapping = chosen
+    imp.save(update_fields=["mapping"])
+    return imp
+
+
+def _field_label(key: str) -> str:
+    from .importing import FIELDS
+
+    return str(dict(FIELDS)[key])
+
+
+def user_import_preview(*, imp: UserImport) -> list[tuple[UserImportRow, RowPlan]]:
+    """What each row would do if the import ran now (IMP-2). Writes nothing."""
+    planner = Planner(user_import=imp)
+    return [(row, planner.plan(row.values, row.row_number)) for row in imp.rows.all()]
+
+
+@transaction.atomic
+def user_import_start(*, imp: UserImport, actor: CrmUser) -> UserImport:
+    require_permission(actor, permissions.MANAGE_USERS)
+    imp = UserImport.objects.select_for_update().get(pk=imp.pk)
+    _require_not_started(imp)
+    imp.status = UserImport.Status.QUEUED
+    imp.save(update_fields=["status"])
+    _enqueue(imp)
+    return imp
+
+
+def user_import_resume(*, imp: UserImport, actor: CrmUser) -> UserImport:
+    """Hand an unfinished import to a worker again, e.g. after a worker crashed. Rows done
+    already stay done (IMP-7)."""
+    require_permission(actor, permissions.MANAGE_USERS)
+    if imp.status not in (UserImport.Status.QUEUED, UserImport.Status.RUNNING):
+        raise ActionRefused(_("Only an import that has not finished can be resumed."))
+    _enqueue(imp)
+    return imp
+
+
+def _enqueue(imp: UserImport) -> None:
+    from .tasks import run_user_import_task
+
+    org_id, import_id = imp.org_id, imp.pk
+    transaction.on_commit(lambda: run_user_import_task.delay(org_id, import_id))
+
+
+def user_import_run(*, import_id: int) -> None:
+    """The worker's part (IMP-6): batches of rows in file order, each row in a savepoint,
+    progress after each batch."""
+    imp = UserImport.objects.select_related("org", "created_by").get(pk=import_id)
+    if imp.status == UserImport.Status.DONE:
+        return
+    UserImport.objects.filter(pk=imp.pk).update(
+        status=UserImport.Status.RUNNING, started_at=imp.started_at or timezone.now()
+    )
+    while _run_batch(imp):
+        if settings.USER_IMPORT_BATCH_PAUSE_MS:  # spare a busy database between batches
+            time.sleep(settings.USER_IMPORT_BATCH_PAUSE_MS / 1000)
+    UserImport.objects.filter(pk=imp.pk).update(
+        status=UserImport.Status.DONE, finished_at=timezone.now(), processed_rows=imp.total_rows
+    )
+
+
+def _run_batch(imp: UserImport) -> bool:
+    with transaction.atomic():
+        _lock_org(imp.org)  # batches of two workers (a resumed run) take turns, in file order
+        rows = list(
+            imp.rows.select_for_update()
+            .filter(outcome=UserImportRow.Outcome.PENDING)
+            .order_by("row_number")[: _batch_size()]
+        )
+        if not rows:
+            return False
+        planner = Planner(user_import=imp)
+        for row in rows:
+            _run_row(imp, planner, row)
+        done = imp.rows.exclude(outcome=UserImportRow.Outcome.PENDING).count()
+        UserImport.objects.filter(pk=imp.pk).update(processed_rows=done)
+    return True
+
+
+def _run_row(imp: UserImport, planner: Planner, row: UserImportRow) -> None:
+    try:
+        with transaction.atomic():  # savepoint: the row, its user and its audit entry, or none
+            plan = planner.plan(row.values, row.row_number)
+            member = _apply(imp, plan)
+            row.outcome, row.reason, row.crm_user = plan.outcome, plan.reason, member
+            row.save(update_fields=["outcome", "reason", "crm_user"])
+    except Exception as error:  # a database refusal we did not foresee: record, go on
+        row.outcome = UserImportRow.Outcome.FAILED
+        row.reason = _("Could not be saved: %(error)s") % {"error": error}
+        row.save(update_fields=["outcome", "reason"])
+
+
+def _apply(imp: UserImport, plan: RowPlan) -> CrmUser | None:
+    actor = imp.created_by
+    if plan.action == "create":
+        member = CrmUser.objects.create(
+            org=imp.org,
+            status=CrmUser.Status.UNCONFIRMED,
+            status_changed_at=timezone.now(),
+            language=actor.language if actor else "en",
+            **plan.values,
+        )
+        audit_log_write(
+            org=imp.org,
+            actor=actor,
+            action="user.imported",
+            target=member,
+            details={"import": imp.pk},
+        )
+        return member
+    if plan.action == "update":
+        member = plan.target
+        for key, value in plan.values.items():
+            setattr(member, key, value)
+        member.save(update_fields=list(plan.values))
+        audit_log_write(
+            org=imp.org,
+            actor=actor,
+            action="user.updated_by_import",
+            target=member,
+            details={"import": imp.pk, "fields": sorted(plan.values)},
+        )
+        return member
+    return plan.target
+
+
+def user_import_counts(*, imp: UserImport) -> dict[str, int]:
+    counts = dict(
+        imp.rows.values_list("outcome").annotate(n=Count("pk")).values_list("outcome", "n")
+    )
+    return {outcome: counts.get(outcome, 0) for outcome in UserImportRow.Outcome.values}

@@ -1,0 +1,340 @@
+"""User import (IMP-2 … IMP-5): which column is which field, and what each row will do.
+
+The preview and the worker use the same Planner, so what the preview promises is what the run
+does (unless the team changed in between: the worker plans against the state at run time).
+"""
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import CrmUser, Profile, Role, UserImport
+
+FIELDS = [
+    ("user_id", gettext_lazy("User ID")),
+    ("first_name", gettext_lazy("First name")),
+    ("last_name", gettext_lazy("Last name")),
+    ("email", gettext_lazy("Email address")),
+    ("role", gettext_lazy("Role")),
+    ("profile", gettext_lazy("Profile")),
+    ("phone", gettext_lazy("Phone")),
+    ("mobile", gettext_lazy("Mobile")),
+    ("website", gettext_lazy("Website")),
+    ("fax", gettext_lazy("Fax")),
+    ("street", gettext_lazy("Street")),
+    ("city", gettext_lazy("City")),
+    ("state", gettext_lazy("State")),
+    ("postal_code", gettext_lazy("Postal code")),
+    ("country", gettext_lazy("Country")),
+]
+FIELD_KEYS = [key for key, _label in FIELDS]
+DETAIL_KEYS = [
+    "phone",
+    "mobile",
+    "website",
+    "fax",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+]
+SAMPLE_ROW = {
+    "first_name": "Taro",
+    "last_name": "Yamada",
+    "email": "taro.yamada@example.com",
+    "role": "Manager",
+    "profile": "Standard",
+    "phone": "+81 3-1234-5678",
+}
+
+# Header names in English and Japanese (compared after normalise_header).
+HEADER_ALIASES = {
+    "user_id": ["user id", "userid", "id", "ユーザーid", "ユーザid"],
+    "first_name": ["first name", "firstname", "given name", "名", "名前(名)", "ファーストネーム"],
+    "last_name": ["last name", "lastname", "surname", "family name", "姓", "名前(姓)", "苗字"],
+    "email": [
+        "email",
+        "e-mail",
+        "email address",
+        "mail",
+        "メール",
+        "メールアドレス",
+        "eメール",
+        "電子メール",
+    ],
+    "role": ["role", "役職", "ロール"],
+    "profile": ["profile", "プロファイル", "プロフィール"],
+    "phone": ["phone", "telephone", "tel", "電話", "電話番号"],
+    "mobile": ["mobile", "mobile phone", "cell", "携帯", "携帯電話", "携帯番号"],
+    "website": ["website", "web site", "url", "ウェブサイト", "webサイト", "ホームページ"],
+    "fax": ["fax", "ファックス", "fax番号"],
+    "street": ["street", "address", "番地", "住所"],
+    "city": ["city", "市区町村", "市町村"],
+    "state": ["state", "province", "prefecture", "都道府県", "州"],
+    "postal_code": ["postal code", "zip", "zip code", "postcode", "郵便番号"],
+    "country": ["country", "国"],
+}
+
+
+def normalise_header(header: str) -> str:
+    text = unicodedata.normalize("NFKC", str(header)).strip().lower()
+    for char in " _-・.:：":
+        text = text.replace(char, "")
+    return text
+
+
+_ALIAS_LOOKUP = {
+    normalise_header(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases
+}
+for _key, _label in FIELDS:  # the translated labels themselves match too
+    for _language in ("en", "ja"):
+        with translation.override(_language):
+            _ALIAS_LOOKUP.setdefault(normalise_header(str(_label)), _key)
+
+
+def auto_mapping(headers: list[str]) -> dict[str, str]:
+    """{column index: field} for every header we recognise; each field at most once."""
+    mapping, used = {}, set()
+    for index, header in enumerate(headers):
+        key = _ALIAS_LOOKUP.get(normalise_header(header))
+        if key and key not in used:
+            mapping[str(index)] = key
+            used.add(key)
+    return mapping
+
+
+def sample_headers() -> list[str]:
+    """Sample file headers in the current language (IMP-1)."""
+    return [str(label) for key, label in FIELDS if key != "user_id"]
+
+
+def sample_row() -> list[str]:
+    return [SAMPLE_ROW.get(key, "") for key, _label in FIELDS if key != "user_id"]
+
+
+@dataclass
+class RowPlan:
+    action: str  # "create", "update", "skip" or "error"
+    reason: str = ""
+    values: dict = field(default_factory=dict)
+    target: CrmUser | None = None
+
+    @property
+    def outcome(self) -> str:
+        return {"create": "added", "update": "updated", "skip": "skipped", "error": "failed"}[
+            self.action
+        ]
+
+
+class Planner:
+    """Plans rows in file order against the org's state, remembering what earlier rows of
+    the same file will do: licences they take (IMP-5), emails and users they claim."""
+
+    def __init__(self, *, user_import: UserImport):
+        from .services import licences_used
+
+        self.imp = user_import
+        org = user_import.org
+        self.licences_left = org.licence_limit - licences_used(org)
+        self.members = list(CrmUser.objects.filter(org=org).select_related("profile"))
+        self.by_email = {m.email.lower(): m for m in self.members}
+        self.by_id = {m.pk: m for m in self.members}
+        self.roles = list(Role.objects.filter(org=org))
+        self.profiles = list(Profile.objects.filter(org=org))
+        self.claimed_emails: dict[str, int] = {}
+        self.claimed_users: dict[int, int] = {}
+        self.active_admins = {m.pk for m in self.members if m.is_admin and m.status == "active"}
+
+    # --- reading a row ------------------------------------------------------------------
+
+    def _cells(self, values: list[str]) -> dict[str, str]:
+        cells = {}
+        for index, key in self.imp.mapping.items():
+            position = int(index)
+            cells[key] = (values[position] if position < len(values) else "").strip()
+        return cells
+
+    def _find(self, cells) -> tuple[CrmUser | None, str | None]:
+        if self.imp.match_key == UserImport.MatchKey.ID:
+            raw = cells.get("user_id", "")
+            if not raw:
+                return None, None
+            if not raw.isdigit() or int(raw) not in self.by_id:
+                return None, _("No user has the ID %(id)s.") % {"id": raw}
+            return self.by_id[int(raw)], None
+        return self.by_email.get(cells.get("email", "").lower()), None
+
+    # --- planning -------------------------------------------------------------------------
+
+    def plan(self, values: list[str], row_number: int) -> RowPlan:
+        cells = self._cells(values)
+        target, not_found = self._find(cells)
+        mode = self.imp.mode
+        if target is not None:
+            if mode == UserImport.Mode.ADD:
+                return RowPlan("skip", _("%(email)s is already a user.") % {"email": target.email})
+            return self._plan_update(target, cells, row_number)
+        if mode == UserImport.Mode.UPDATE:
+            return RowPlan("skip", not_found or _("No existing user matches this row."))
+        if not_found and self.imp.match_key == UserImport.MatchKey.ID:
+            return RowPlan("error", not_found)
+        return self._plan_create(cells, row_number)
+
+    def _plan_create(self, cells, row_number) -> RowPlan:
+        email = cells.get("email", "").lower()
+        problem = self._check_email(email) or self._check_required(cells)
+        if problem:
+            return RowPlan("error", problem)
+        if email in self.by_email:
+            return RowPlan(
+                "skip",
+                _("%(email)s is already a user; match by email to update them.") % {"email": email},
+            )
+        if email in self.claimed_emails:
+            return RowPlan(
+                "skip",
+                _("%(email)s appears earlier in the file (row %(row)s).")
+                % {"email": email, "row": self.claimed_emails[email]},
+            )
+        role, profile, problem = self._access(cells, defaults=True)
+        problem = problem or self._check_details(cells)
+        if problem:
+            return RowPlan("error", problem)
+        if self.licences_left <= 0:
+            return RowPlan("skip", _("No licence left."))
+        self.licences_left -= 1
+        self.claimed_emails[email] = row_number
+        values = {
+            "email": email,
+            "first_name": cells.get("first_name", ""),
+            "last_name": cells["last_name"],
+            "role": role,
+            "profile": profile,
+            **{k: cells[k] for k in DETAIL_KEYS if k in cells},
+        }
+        return RowPlan("create", values=values)
+
+    def _plan_update(self, target: CrmUser, cells, row_number) -> RowPlan:
+        if target.pk in self.claimed_users:
+            return RowPlan(
+                "skip",
+                _("This user was already updated by row %(row)s.")
+                % {"row": self.claimed_users[target.pk]},
+            )
+        role, profile, problem = self._access(cells, defaults=False)
+        problem = problem or self._check_details(cells)
+        if not problem and "last_name" in cells and not cells["last_name"]:
+            if not self.imp.keep_empty:
+                problem = _("Last name is required.")
+        problem = problem or (profile and self._check_admin_kept(target, profile))
+        if problem:
+            return RowPlan("error", problem)
+        changes = {}
+        for key in ["first_name", "last_name", *DETAIL_KEYS]:
+            if key in cells and (cells[key] or not self.imp.keep_empty):
+                if getattr(target, key) != cells[key]:
+                    changes[key] = cells[key]
+        for key, value in (("role", role), ("profile", profile)):
+            if value is not None and getattr(target, f"{key}_id") != value.pk:
+                changes[key] = value
+        if not changes:
+            return RowPlan("skip", _("Nothing to change."), target=target)
+        self.claimed_users[target.pk] = row_number
+        return RowPlan("update", values=changes, target=target)
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def _check_email(self, email: str) -> str | None:
+        if not email:
+            return _("Email address is required for a new user.")
+        try:
+            validate_email(email)
+        except ValidationError:
+            return _("“%(email)s” is not a valid email address.") % {"email": email}
+        return None
+
+    def _check_required(self, cells) -> str | None:
+        if not cells.get("last_name"):
+            return _("Last name is required.")
+        return None
+
+    def _check_details(self, cells) -> str | None:
+        limits = {f.name: f.max_length for f in CrmUser._meta.fields if f.name in FIELD_KEYS}
+        for key, value in cells.items():
+            if key in limits and limits[key] and len(value) > limits[key]:
+                return _("%(field)s is longer than %(limit)s characters.") % {
+                    "field": dict(FIELDS)[key],
+                    "limit": limits[key],
+                }
+        if cells.get("website"):
+            try:
+                URLValidator(schemes=["http", "https"])(cells["website"])
+            except ValidationError:
+                return _("“%(value)s” is not a valid website address.") % {
+                    "value": cells["website"]
+                }
+        return None
+
+    def _access(self, cells, *, defaults: bool):
+        """Role and profile by name or by ID (IMP-3); absent or empty: Manager and Standard
+        for a new user, unchanged for an existing one."""
+        role = self._lookup(cells.get("role", ""), self.roles, _role_names)
+        profile = self._lookup(cells.get("profile", ""), self.profiles, _profile_names)
+        if role is False:
+            return (
+                None,
+                None,
+                _("No role is named or numbered “%(value)s”.") % {"value": cells["role"]},
+            )
+        if profile is False:
+            return (
+                None,
+                None,
+                _("No profile is named or numbered “%(value)s”.") % {"value": cells["profile"]},
+            )
+        if defaults:
+            role = role or next((r for r in self.roles if r.name == "Manager"), None)
+            profile = profile or next(
+                (p for p in self.profiles if p.builtin == Profile.STANDARD), None
+            )
+            if role is None:
+                return None, None, _("The default role Manager does not exist; name a role.")
+        return role, profile, None
+
+    @staticmethod
+    def _lookup(value: str, items, names):
+        """The matching item, None when the cell is empty, False when nothing matches."""
+        if not value:
+            return None
+        if value.isdigit():
+            return next((item for item in items if item.pk == int(value)), False)
+        wanted = unicodedata.normalize("NFKC", value).strip().casefold()
+        return next((item for item in items if wanted in names(item)), False)
+
+    def _check_admin_kept(self, target: CrmUser, profile: Profile) -> str | None:
+        if profile.is_administrator:
+            return None
+        if target.is_super_admin:
+            return _("The super admin always has the Administrator profile.")
+        if target.pk in self.active_admins and not (self.active_admins - {target.pk}):
+            return _("%(name)s is the last active administrator.") % {"name": target}
+        return None
+
+
+def _role_names(role: Role) -> set[str]:
+    return {role.name.casefold()}
+
+
+def _profile_names(profile: Profile) -> set[str]:
+    names = {profile.name.casefold()}
+    if profile.builtin:
+        for language in ("en", "ja"):
+            with translation.override(language):
+                names.add(str(profile).casefold())
+    return names
