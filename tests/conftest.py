@@ -10,6 +10,8 @@ from django_scopes import scopes_disabled
 
 from tests.users.factories import CrmUserFactory, OrganizationFactory
 
+pytest_plugins = ["tests.workers"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():

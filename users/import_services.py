@@ -118,14 +118,17 @@ def user_import_start(*, imp: UserImport, actor: CrmUser) -> UserImport:
     return imp
 
 
-def user_import_resume(*, imp: UserImport, actor: CrmUser) -> UserImport:
+def user_import_resume(*, imp: UserImport, actor: CrmUser) -> bool:
     """Hand an unfinished import to a worker again, e.g. after a worker crashed. Rows done
-    already stay done (IMP-7)."""
+    already stay done (IMP-7). False when it had finished meanwhile: nothing to do."""
     require_permission(actor, permissions.MANAGE_USERS)
-    if imp.status not in (UserImport.Status.QUEUED, UserImport.Status.RUNNING):
-        raise ActionRefused(_("Only an import that has not finished can be resumed."))
+    imp.refresh_from_db(fields=["status"])
+    if imp.status == UserImport.Status.UPLOADED:
+        raise ActionRefused(_("This import has not been started yet."))
+    if imp.status == UserImport.Status.DONE:
+        return False
     _enqueue(imp)
-    return imp
+    return True
 
 
 def _enqueue(imp: UserImport) -> None:

@@ -337,9 +337,7 @@ class UserImport(models.Model):
         DONE = "done", _("Finished")
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="user_imports")
-    created_by = models.ForeignKey(
-        CrmUser, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+    created_by = models.ForeignKey(CrmUser, on_delete=models.SET_NULL, null=True, related_name="+")
     filename = models.CharField(max_length=255)
     file_format = models.CharField(max_length=10)
     encoding = models.CharField(max_length=30, blank=True)

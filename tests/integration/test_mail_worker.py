@@ -8,9 +8,8 @@ from django_scopes import scope, scopes_disabled
 from invitations.models import DeliveryAttempt, Invitation
 from tests.invitations.test_delivery import ScriptedSMTP, free_port
 from tests.users.factories import builtin_profile, role_named
+from tests.workers import wait_for
 from users.services import crm_user_add
-
-from .conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

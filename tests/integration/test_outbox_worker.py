@@ -10,8 +10,7 @@ from django_scopes import scope, scopes_disabled
 
 from records.models import RecordEvent
 from records.services import contact_create
-
-from .conftest import ROOT, process_env, wait_for
+from tests.workers import ROOT, process_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, wait_for
+from tests.workers import ROOT, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,6 @@
-"""Real processes for tests about workers: a Celery worker (and beat) in their own process,
-on the Redis broker, against the test database."""
+"""A pytest plugin (loaded in tests/conftest.py): real processes for tests about workers — a
+Celery worker (and beat) in their own process, on the Redis broker, against the test
+database."""
 
 import os
 import subprocess
@@ -13,7 +14,7 @@ from django.db import connection
 
 from crm_portal.celery import app as celery_app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_database_url() -> str:
