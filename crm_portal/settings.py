@@ -248,6 +248,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # User import (IMP-6): rows per transaction, and an optional pause between batches.
 USER_IMPORT_BATCH_SIZE = int(env_str("USER_IMPORT_BATCH_SIZE", "50"))
 USER_IMPORT_BATCH_PAUSE_MS = int(env_str("USER_IMPORT_BATCH_PAUSE_MS", "0"))
+# Uploaded spreadsheets are parsed in a child process with these hard limits.
+SPREADSHEET_PARSE_MEMORY_MB = int(env_str("SPREADSHEET_PARSE_MEMORY_MB", "300"))
+SPREADSHEET_PARSE_CPU_SECONDS = int(env_str("SPREADSHEET_PARSE_CPU_SECONDS", "20"))
 # An event still unprocessed this long after it was written is re-enqueued by the sweeper.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
 

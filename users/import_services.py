@@ -16,7 +16,7 @@ from . import permissions
 from .importing import FIELD_KEYS, Planner, RowPlan, auto_mapping
 from .models import CrmUser, Organization, UserImport, UserImportRow
 from .services import _lock_org, audit_log_write, require_permission
-from .spreadsheets import read_table
+from .spreadsheets import read_table_isolated
 
 
 def _batch_size() -> int:
@@ -28,28 +28,33 @@ def _require_not_started(imp: UserImport) -> None:
         raise ActionRefused(_("This import has already been started."))
 
 
-@transaction.atomic
 def user_import_upload(
     *, org: Organization, actor: CrmUser, filename: str, data: bytes
 ) -> UserImport:
     """Read the file (refusing bad, huge and malicious files before any row is stored) and
     keep its rows. Raises spreadsheets.SpreadsheetError for a file we won't read."""
     require_permission(actor, permissions.MANAGE_USERS)
-    table = read_table(data, filename)
-    imp = UserImport.objects.create(
-        org=org,
-        created_by=actor,
-        filename=filename[:255],
-        file_format=table.format,
-        encoding=table.encoding or "",
-        headers=table.headers,
-        mapping=auto_mapping(table.headers),
-        total_rows=len(table.rows),
+    table = read_table_isolated(  # a throwaway process with hard limits does the parsing
+        data,
+        filename,
+        memory_mb=settings.SPREADSHEET_PARSE_MEMORY_MB,
+        cpu_seconds=settings.SPREADSHEET_PARSE_CPU_SECONDS,
     )
-    UserImportRow.objects.bulk_create(
-        UserImportRow(org=org, user_import=imp, row_number=number, values=values)
-        for number, values in zip(table.row_numbers, table.rows, strict=True)
-    )
+    with transaction.atomic():
+        imp = UserImport.objects.create(
+            org=org,
+            created_by=actor,
+            filename=filename[:255],
+            file_format=table.format,
+            encoding=table.encoding or "",
+            headers=table.headers,
+            mapping=auto_mapping(table.headers),
+            total_rows=len(table.rows),
+        )
+        UserImportRow.objects.bulk_create(
+            UserImportRow(org=org, user_import=imp, row_number=number, values=values)
+            for number, values in zip(table.row_numbers, table.rows, strict=True)
+        )
     return imp
 
 

@@ -8,6 +8,8 @@ every failure of a third-party parser becomes a `SpreadsheetError`, never a serv
 import codecs
 import csv
 import io
+import multiprocessing
+import os
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -41,6 +43,7 @@ _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f]")
 # and checking it on tiny parts would refuse honest files over a few repetitive bytes.
 _RATIO_FLOOR_BYTES = 1024 * 1024
 _SNIFF_CHARS = 4096
+_EXCEL_MAX_ROWS = 1_048_576
 _CSV_DELIMITERS = ",;\t"
 
 MESSAGES = {
@@ -57,6 +60,8 @@ MESSAGES = {
     "Import at most %(limit)s rows at a time.",
     "too_many_columns": "The file has more than %(limit)s columns.",
     "cell_too_long": "Row %(row)s has a cell longer than %(limit)s characters.",
+    "too_complex": "The file needs far more memory or time to open than a spreadsheet of its "
+    "size should, so it was refused.",
 }
 
 
@@ -123,7 +128,7 @@ def _build_table(raw_rows: Iterable[tuple[int, list]], fmt: str, encoding=None) 
     headers = None
     rows, numbers = [], []
     for number, raw in raw_rows:
-        cells = [_unneutralise(_cell_text(value)).strip() for value in raw]
+        cells = [_clean(_cell_text(value)) for value in raw]
         if not any(cells):
             continue
         _refuse_long_cells(cells, number)
@@ -139,6 +144,11 @@ def _build_table(raw_rows: Iterable[tuple[int, list]], fmt: str, encoding=None) 
     if not rows:
         raise _error("empty")
     return Table(headers, rows, numbers, fmt, encoding)
+
+
+def _clean(text: str) -> str:
+    # Control characters are garbage to a person and PostgreSQL refuses NUL outright.
+    return _unneutralise(ILLEGAL_CHARACTERS_RE.sub("", text)).strip()
 
 
 def _header(cells: list[str]) -> list[str]:
@@ -217,7 +227,10 @@ def _xlsx_rows(sheet) -> Iterator[tuple[int, tuple]]:
     # max_col bounds every row openpyxl builds, whatever column a crafted cell claims.
     rows = sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
     for number, values in enumerate(rows, start=1):
-        if values.count(None) != len(values):  # gaps between rows cost no conversion
+        # openpyxl fills the gap up to any row number a file claims, even row 10**9.
+        if number > _EXCEL_MAX_ROWS:
+            raise _error("unreadable")
+        if values.count(None) != len(values):  # a gap row costs no conversion
             yield number, values
 
 
@@ -304,12 +317,13 @@ def _sniff_delimiter(sample: str) -> str:
 
 def _csv_rows(reader) -> Iterator[tuple[int, list[str]]]:
     """Numbered by record, as Excel numbers rows: a quoted newline does not start a row.
-    csv.field_size_limit is process-wide, so it stays untouched; MAX_CELL_CHARS is enforced
-    by _build_table and the module's own limit only backs it up."""
+    csv.field_size_limit() is process-wide, so it stays untouched: _build_table enforces
+    MAX_CELL_CHARS, and a field past the csv module's own limit is reported the same way."""
     number = 0
     try:
         for number, row in enumerate(reader, start=1):
-            yield number, row
+            if any(row):  # cheap skip of blank lines and ",,," rows, common in exports
+                yield number, row[: MAX_COLUMNS + 1]  # as xlsx: no header can reach further
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise _error("cell_too_long", row=number + 1, limit=MAX_CELL_CHARS) from exc
@@ -337,7 +351,7 @@ def write_csv(headers: list[str], rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in [headers, *rows]:
-        writer.writerow([neutralise(value) for value in row])
+        writer.writerow([_safe_text(value) for value in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -345,14 +359,74 @@ def write_xlsx(headers: list[str], rows: list[list[str]]) -> bytes:
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet()
     for row in [headers, *rows]:
-        sheet.append([_string_cell(sheet, value) for value in row])
+        sheet.append([_string_cell(sheet, _safe_text(value)) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
+def _safe_text(value: str) -> str:
+    # str(): headers may be lazy translations. Control characters: XML cannot hold them
+    # (openpyxl would refuse the whole file) and our reader takes a CSV holding them for binary.
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+
+
 def _string_cell(sheet, value: str) -> WriteOnlyCell:
-    # Control characters XML cannot hold would make openpyxl refuse the whole file.
-    cell = WriteOnlyCell(sheet, value=neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)))
+    cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"  # a string, never a formula or an error such as "#N/A"
     return cell
+
+
+def read_table_isolated(
+    data: bytes, filename: str = "", *, memory_mb: int = 300, cpu_seconds: int = 20
+) -> Table:
+    """read_table in a forked child with hard limits on memory and CPU time.
+
+    The checks in read_table stop zip bombs and oversized files, but a small, well-formed
+    workbook can still be crafted so that openpyxl needs gigabytes or minutes (one row of a
+    million empty cells, a million styles). Limits on a throwaway process end that for any
+    reader, without guessing every shape such a file can take."""
+    parent, child = multiprocessing.get_context("fork").Pipe(duplex=False)
+    process = multiprocessing.get_context("fork").Process(
+        target=_read_in_child, args=(child, data, filename, memory_mb, cpu_seconds), daemon=True
+    )
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(cpu_seconds * 2 + 5):  # wall-clock guard on top of the CPU limit
+            raise _error("too_complex")
+        kind, value = parent.recv()
+    except EOFError:  # killed by a limit before it could answer
+        raise _error("too_complex") from None
+    finally:
+        parent.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if kind == "error":
+        raise SpreadsheetError(*value[:2], **value[2])
+    return value
+
+
+def _read_in_child(pipe, data, filename, memory_mb, cpu_seconds):
+    import resource
+
+    current = _address_space_bytes()
+    budget = current + memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    try:
+        pipe.send(("table", read_table(data, filename)))
+    except SpreadsheetError as error:
+        pipe.send(("error", (error.code, error.message, error.params)))
+    except MemoryError:
+        pipe.send(("error", ("too_complex", MESSAGES["too_complex"], {})))
+    finally:
+        pipe.close()
+
+
+def _address_space_bytes() -> int:
+    """This process's current virtual size: the memory limit is set on top of it."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[0])
+    return pages * os.sysconf("SC_PAGE_SIZE")

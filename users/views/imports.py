@@ -40,6 +40,11 @@ FILE_PROBLEMS = {
         "The text encoding of this CSV file was not recognised. Save it as CSV UTF-8."
     ),
     "cell_too_long": gettext_lazy("Row %(row)s has a cell longer than %(limit)s characters."),
+    "too_many_columns": gettext_lazy("The file has more than %(limit)s columns."),
+    "too_complex": gettext_lazy(
+        "This file needs far more memory or time to open than a "
+        "spreadsheet of its size should, so it was refused."
+    ),
 }
 
 
