@@ -95,7 +95,7 @@ def _unreadable_on_error():
     # errors, defusedxml's EntitiesForbidden, …); each only means "we cannot read this".
     try:
         yield
-    except SpreadsheetError:
+    except (SpreadsheetError, MemoryError):  # out of memory is a limit, not a bad file
         raise
     except Exception as exc:
         raise _error("unreadable") from exc
