@@ -305,6 +305,8 @@ def test_imp1_wrong_file_type_is_refused_in_the_users_language(client_admin_a, o
     png = SimpleUploadedFile("users.xlsx", b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
     body = client_admin_a.post(url(org_a), {"file": png}).content.decode()
     assert 'lang="ja"' in body
+    assert "Excel（.xlsx、.xls）または CSV ファイルではありません。" in body
+    assert "This is not an Excel" not in body
     with scopes_disabled():
         assert not UserImport.objects.exists()
 
