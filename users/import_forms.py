@@ -8,13 +8,15 @@ from .spreadsheets import MAX_DATA_ROWS, MAX_FILE_BYTES
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label=_("File"),
-        help_text=_(
-            "Excel (.xlsx, .xls) or CSV (UTF-8 or Shift_JIS), at most %(rows)s rows and %(mb)s MB."
-        )
-        % {"rows": MAX_DATA_ROWS, "mb": MAX_FILE_BYTES // 2**20},
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"}),
+        label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv"})
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Filled in per request, so it is in the user's language.
+        self.fields["file"].help_text = _(
+            "Excel (.xlsx, .xls) or CSV (UTF-8 or Shift_JIS), at most %(rows)s rows and %(mb)s MB."
+        ) % {"rows": MAX_DATA_ROWS, "mb": MAX_FILE_BYTES // 2**20}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

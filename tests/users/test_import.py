@@ -410,3 +410,9 @@ def test_imp1_other_users_admin_sees_their_own_team_only(
     with scopes_disabled():
         assert CrmUser.objects.get(org=org_a, email=admin_a.email).pk == admin_a.pk
         assert CrmUser.objects.filter(org=org_b, email=admin_a.email).count() == 1
+
+
+def test_x1_upload_page_help_is_in_japanese(client_admin_a, org_a, admin_a):
+    client_admin_a.post("/language/", {"language": "ja"})
+    body = client_admin_a.get(url(org_a)).content.decode()
+    assert "1000 行" in body and "at most 1000 rows" not in body
