@@ -246,7 +246,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # User import (IMP-6): rows per transaction, and an optional pause between batches.
-USER_IMPORT_BATCH_SIZE = int(env_str("USER_IMPORT_BATCH_SIZE", "50"))
+USER_IMPORT_BATCH_SIZE = int(env_str("USER_IMPORT_BATCH_SIZE", "100"))
 USER_IMPORT_BATCH_PAUSE_MS = int(env_str("USER_IMPORT_BATCH_PAUSE_MS", "0"))
 # Uploaded spreadsheets are parsed in a child process with these hard limits.
 SPREADSHEET_PARSE_MEMORY_MB = int(env_str("SPREADSHEET_PARSE_MEMORY_MB", "300"))

@@ -5,8 +5,8 @@ stored with it, so a crash or a second run neither duplicates nor loses a row (I
 import time
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count
+from django.db import DatabaseError, transaction
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,8 +14,8 @@ from crm_portal.exceptions import ActionRefused
 
 from . import permissions
 from .importing import FIELD_KEYS, Planner, RowPlan, auto_mapping
-from .models import CrmUser, Organization, UserImport, UserImportRow
-from .services import _lock_org, audit_log_write, require_permission
+from .models import AuditLogEntry, CrmUser, Organization, UserImport, UserImportRow
+from .services import _lock_org, audit_entry, require_permission
 from .spreadsheets import read_table_isolated
 
 
@@ -170,59 +170,92 @@ def _run_batch(imp: UserImport) -> bool:
         )
         if not rows:
             return False
-        planner = Planner(user_import=imp)
-        for row in rows:
-            _run_row(imp, planner, row)
-        done = imp.rows.exclude(outcome=UserImportRow.Outcome.PENDING).count()
-        UserImport.objects.filter(pk=imp.pk).update(processed_rows=done)
+        try:
+            with transaction.atomic():  # the batch written in bulk, or not at all
+                _write_batch(imp, Planner(user_import=imp, rows=rows), rows)
+        except DatabaseError:  # a refusal we did not foresee: find its row, one by one
+            planner = Planner(user_import=imp, rows=rows)
+            for row in rows:
+                _run_row(imp, planner, row)
+        UserImport.objects.filter(pk=imp.pk).update(processed_rows=F("processed_rows") + len(rows))
     return True
 
 
-def _run_row(imp: UserImport, planner: Planner, row: UserImportRow) -> None:
+def _plan(planner: Planner, row: UserImportRow) -> RowPlan:
     try:
-        with transaction.atomic():  # savepoint: the row, its user and its audit entry, or none
-            plan = planner.plan(row.values, row.row_number)
-            member = _apply(imp, plan)
-            row.outcome, row.reason, row.crm_user = plan.outcome, plan.reason, member
+        return planner.plan(row.values, row.row_number)
+    except Exception as error:  # a row we cannot make sense of fails alone
+        return RowPlan("error", _("Could not be read: %(error)s") % {"error": error})
+
+
+def _write_batch(imp: UserImport, planner: Planner, rows: list[UserImportRow]) -> None:
+    """Plan every row, then write the new users, the changes, the audit entries and each
+    row's outcome with a few statements. They commit together: a row's outcome is never
+    stored without its user, nor its user without its outcome (IMP-7)."""
+    plans = [_plan(planner, row) for row in rows]
+    creates = [plan for plan in plans if plan.action == "create"]
+    members = CrmUser.objects.bulk_create([_new_member(imp, plan) for plan in creates])
+    for plan, member in zip(creates, members, strict=True):
+        plan.target = member
+    for plan in plans:
+        if plan.action == "update":
+            _update_member(plan)
+    AuditLogEntry.objects.bulk_create(
+        [_audit_entry(imp, plan) for plan in plans if plan.action in ("create", "update")]
+    )
+    for row, plan in zip(rows, plans, strict=True):
+        row.outcome, row.reason, row.crm_user = plan.outcome, plan.reason, plan.target
+    UserImportRow.objects.bulk_update(rows, ["outcome", "reason", "crm_user"])
+
+
+def _run_row(imp: UserImport, planner: Planner, row: UserImportRow) -> None:
+    """The slow path: one row in its own savepoint, so only a refused row fails."""
+    try:
+        with transaction.atomic():
+            plan = _plan(planner, row)
+            if plan.action == "create":
+                plan.target = CrmUser.objects.bulk_create([_new_member(imp, plan)])[0]
+            elif plan.action == "update":
+                _update_member(plan)
+            if plan.action in ("create", "update"):
+                _audit_entry(imp, plan).save()
+            row.outcome, row.reason, row.crm_user = plan.outcome, plan.reason, plan.target
             row.save(update_fields=["outcome", "reason", "crm_user"])
-    except Exception as error:  # a database refusal we did not foresee: record, go on
+    except DatabaseError as error:
         row.outcome = UserImportRow.Outcome.FAILED
         row.reason = _("Could not be saved: %(error)s") % {"error": error}
         row.save(update_fields=["outcome", "reason"])
 
 
-def _apply(imp: UserImport, plan: RowPlan) -> CrmUser | None:
+def _new_member(imp: UserImport, plan: RowPlan) -> CrmUser:
     actor = imp.created_by
+    return CrmUser(
+        org=imp.org,
+        status=CrmUser.Status.UNCONFIRMED,
+        status_changed_at=timezone.now(),
+        language=actor.language if actor else "en",
+        **plan.values,
+    )
+
+
+def _update_member(plan: RowPlan) -> None:
+    member = plan.target
+    for key, value in plan.values.items():
+        setattr(member, key, value)
+    member.save(update_fields=list(plan.values))
+
+
+def _audit_entry(imp: UserImport, plan: RowPlan) -> AuditLogEntry:
     if plan.action == "create":
-        member = CrmUser.objects.create(
-            org=imp.org,
-            status=CrmUser.Status.UNCONFIRMED,
-            status_changed_at=timezone.now(),
-            language=actor.language if actor else "en",
-            **plan.values,
+        action, details = "user.imported", {"import": imp.pk}
+    else:
+        action, details = (
+            "user.updated_by_import",
+            {"import": imp.pk, "fields": sorted(plan.values)},
         )
-        audit_log_write(
-            org=imp.org,
-            actor=actor,
-            action="user.imported",
-            target=member,
-            details={"import": imp.pk},
-        )
-        return member
-    if plan.action == "update":
-        member = plan.target
-        for key, value in plan.values.items():
-            setattr(member, key, value)
-        member.save(update_fields=list(plan.values))
-        audit_log_write(
-            org=imp.org,
-            actor=actor,
-            action="user.updated_by_import",
-            target=member,
-            details={"import": imp.pk, "fields": sorted(plan.values)},
-        )
-        return member
-    return plan.target
+    return audit_entry(
+        org=imp.org, actor=imp.created_by, action=action, target=plan.target, details=details
+    )
 
 
 def user_import_counts(*, imp: UserImport) -> dict[str, int]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -136,20 +138,34 @@ class Planner:
     """Plans rows in file order against the org's state, remembering what earlier rows of
     the same file will do: licences they take (IMP-5), emails and users they claim."""
 
-    def __init__(self, *, user_import: UserImport):
-        from .services import licences_used
+    def __init__(self, *, user_import: UserImport, rows=None):
+        """`rows` (UserImportRow) limits the members loaded to those the rows may name;
+        without it every member of the org is loaded."""
+        from .services import active_admins, licences_used
 
         self.imp = user_import
         org = user_import.org
         self.licences_left = org.licence_limit - licences_used(org)
-        self.members = list(CrmUser.objects.filter(org=org).select_related("profile"))
-        self.by_email = {m.email.lower(): m for m in self.members}
-        self.by_id = {m.pk: m for m in self.members}
-        self.roles = list(Role.objects.filter(org=org))
-        self.profiles = list(Profile.objects.filter(org=org))
+        members = CrmUser.objects.filter(org=org).select_related("profile")
+        if rows is not None:
+            members = self._named_by(members, rows)
+        self.by_email = {m.email.lower(): m for m in members}
+        self.by_id = {m.pk: m for m in self.by_email.values()}
+        self.roles = _by_names(Role.objects.filter(org=org), _role_names)
+        self.profiles = _by_names(Profile.objects.filter(org=org), _profile_names)
+        self.default_role = self.roles.get("manager")
+        self.default_profile = Profile.objects.filter(org=org, builtin=Profile.STANDARD).first()
         self.claimed_emails: dict[str, int] = {}
         self.claimed_users: dict[int, int] = {}
-        self.active_admins = {m.pk for m in self.members if m.is_admin and m.status == "active"}
+        self.active_admins = set(active_admins(org).values_list("pk", flat=True))
+
+    def _named_by(self, members, rows):
+        cells = [self._cells(row.values) for row in rows]
+        emails = {c["email"].lower() for c in cells if c.get("email")}
+        ids = {int(c["user_id"]) for c in cells if c.get("user_id", "").isdigit()}
+        return members.annotate(email_lower=Lower("email")).filter(
+            Q(email_lower__in=emails) | Q(pk__in=ids)
+        )
 
     # --- reading a row ------------------------------------------------------------------
 
@@ -265,16 +281,16 @@ class Planner:
         return None
 
     def _check_details(self, cells) -> str | None:
-        limits = {f.name: f.max_length for f in CrmUser._meta.fields if f.name in FIELD_KEYS}
         for key, value in cells.items():
-            if key in limits and limits[key] and len(value) > limits[key]:
+            limit = _MAX_LENGTHS.get(key)
+            if limit and len(value) > limit:
                 return _("%(field)s is longer than %(limit)s characters.") % {
                     "field": dict(FIELDS)[key],
-                    "limit": limits[key],
+                    "limit": limit,
                 }
         if cells.get("website"):
             try:
-                URLValidator(schemes=["http", "https"])(cells["website"])
+                _WEBSITE(cells["website"])
             except ValidationError:
                 return _("“%(value)s” is not a valid website address.") % {
                     "value": cells["website"]
@@ -284,8 +300,8 @@ class Planner:
     def _access(self, cells, *, defaults: bool):
         """Role and profile by name or by ID (IMP-3); absent or empty: Manager and Standard
         for a new user, unchanged for an existing one."""
-        role = self._lookup(cells.get("role", ""), self.roles, _role_names)
-        profile = self._lookup(cells.get("profile", ""), self.profiles, _profile_names)
+        role = _lookup(cells.get("role", ""), self.roles)
+        profile = _lookup(cells.get("profile", ""), self.profiles)
         if role is False:
             return (
                 None,
@@ -299,23 +315,10 @@ class Planner:
                 _("No profile is named or numbered “%(value)s”.") % {"value": cells["profile"]},
             )
         if defaults:
-            role = role or next((r for r in self.roles if r.name == "Manager"), None)
-            profile = profile or next(
-                (p for p in self.profiles if p.builtin == Profile.STANDARD), None
-            )
+            role, profile = role or self.default_role, profile or self.default_profile
             if role is None:
                 return None, None, _("The default role Manager does not exist; name a role.")
         return role, profile, None
-
-    @staticmethod
-    def _lookup(value: str, items, names):
-        """The matching item, None when the cell is empty, False when nothing matches."""
-        if not value:
-            return None
-        if value.isdigit():
-            return next((item for item in items if item.pk == int(value)), False)
-        wanted = unicodedata.normalize("NFKC", value).strip().casefold()
-        return next((item for item in items if wanted in names(item)), False)
 
     def _check_admin_kept(self, target: CrmUser, profile: Profile) -> str | None:
         if profile.is_administrator:
@@ -327,14 +330,42 @@ class Planner:
         return None
 
 
+_MAX_LENGTHS = {
+    f.name: f.max_length for f in CrmUser._meta.fields if f.name in FIELD_KEYS and f.max_length
+}
+_WEBSITE = URLValidator(schemes=["http", "https"])
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
 def _role_names(role: Role) -> set[str]:
-    return {role.name.casefold()}
+    return {_normal(role.name)}
 
 
 def _profile_names(profile: Profile) -> set[str]:
-    names = {profile.name.casefold()}
-    if profile.builtin:
+    names = {_normal(profile.name)}
+    if profile.builtin:  # "Standard", "スタンダード": the labels the user sees
         for language in ("en", "ja"):
             with translation.override(language):
-                names.add(str(profile).casefold())
+                names.add(_normal(str(profile)))
     return names
+
+
+def _by_names(items, names) -> dict:
+    """{normalised name or "#<id>": item}, computed once per planner."""
+    found = {}
+    for item in items:
+        found[f"#{item.pk}"] = item
+        for name in names(item):
+            found.setdefault(name, item)
+    return found
+
+
+def _lookup(value: str, items: dict):
+    """The matching item, None when the cell is empty, False when nothing matches."""
+    if not value:
+        return None
+    key = f"#{int(value)}" if value.isdigit() else _normal(value)
+    return items.get(key, False)

@@ -93,7 +93,7 @@ def organizations_verify_for_email(*, user: User, email: str) -> list[Organizati
 # --- audit and checks ------------------------------------------------------------------------
 
 
-def audit_log_write(
+def audit_entry(
     *,
     org,
     actor: CrmUser | None,
@@ -102,7 +102,8 @@ def audit_log_write(
     details: dict | None = None,
     ip: str | None = None,
 ) -> AuditLogEntry:
-    return AuditLogEntry.objects.create(
+    """An unsaved audit entry (USR-9): saved alone by audit_log_write, or in bulk."""
+    return AuditLogEntry(
         org=org,
         actor=actor,
         actor_label=(f"{actor} <{actor.email}>" if actor else "system"),
@@ -112,6 +113,12 @@ def audit_log_write(
         details=details or {},
         ip_address=ip,
     )
+
+
+def audit_log_write(**kwargs) -> AuditLogEntry:
+    entry = audit_entry(**kwargs)
+    entry.save()
+    return entry
 
 
 def require_permission(actor: CrmUser, permission: str) -> None:

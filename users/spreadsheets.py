@@ -230,8 +230,12 @@ def _xlsx_rows(sheet) -> Iterator[tuple[int, tuple]]:
         # openpyxl fills the gap up to any row number a file claims, even row 10**9.
         if number > _EXCEL_MAX_ROWS:
             raise _error("unreadable")
-        if values.count(None) != len(values):  # a gap row costs no conversion
-            yield number, values
+        if values.count(None) == len(values):  # a gap row costs no conversion
+            continue
+        end = len(values)
+        while values[end - 1] is None:  # nor does the padding up to column 201
+            end -= 1
+        yield number, values[:end]
 
 
 # --- xls --------------------------------------------------------------------------------------

@@ -416,3 +416,51 @@ def test_x1_upload_page_help_is_in_japanese(client_admin_a, org_a, admin_a):
     client_admin_a.post("/language/", {"language": "ja"})
     body = client_admin_a.get(url(org_a)).content.decode()
     assert "1000 行" in body and "at most 1000 rows" not in body
+
+
+@pytest.fixture
+def database_refuses_explode(db):
+    """A PostgreSQL trigger that refuses one particular user, as a constraint we did not
+    foresee would."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE FUNCTION refuse_explode() RETURNS trigger AS $$
+            BEGIN
+              IF NEW.last_name = 'Explode' THEN
+                RAISE EXCEPTION 'the database refused this user';
+              END IF;
+              RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse_explode BEFORE INSERT ON users_crmuser
+              FOR EACH ROW EXECUTE FUNCTION refuse_explode();
+        """)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TRIGGER refuse_explode ON users_crmuser; DROP FUNCTION refuse_explode();"
+        )
+
+
+def test_imp7_a_row_the_database_refuses_fails_alone(
+    client_admin_a, org_a, admin_a, database_refuses_explode, django_capture_on_commit_callbacks
+):
+    org_a.plan, org_a.purchased_licences = "paid", 10
+    org_a.save()
+    rows = [
+        HEADER,
+        ["A", "Fine", "a@example.jp", "", "", ""],
+        ["B", "Explode", "b@example.jp", "", "", ""],
+        ["C", "Fine", "c@example.jp", "", "", ""],
+    ]
+    imp = run_wizard(client_admin_a, org_a, rows, django_capture_on_commit_callbacks)
+    got = outcomes(imp)
+    assert [o for o, _r in got] == ["added", "failed", "added"]
+    assert "the database refused this user" in got[1][1]
+    with scopes_disabled():
+        assert sorted(CrmUser.objects.filter(last_name="Fine").values_list("email", flat=True)) == [
+            "a@example.jp",
+            "c@example.jp",
+        ]
+        assert AuditLogEntry.objects.filter(action="user.imported").count() == 2
