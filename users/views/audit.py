@@ -27,6 +27,8 @@ ACTION_LABELS = {
     "user.activated": _("User activated"),
     "user.deleted": _("User deleted"),
     "user.left": _("User left the organisation"),
+    "user.imported": _("User added by an import"),
+    "user.updated_by_import": _("User updated by an import"),
     "super_admin.transferred": _("Super admin role transferred"),
     "invitation.accepted": _("Invitation accepted"),
     "profile.created": _("Profile created"),
