@@ -6,47 +6,191 @@ from django_scopes import ScopedManager
 
 from users.models import CrmUser, Organization
 
+from .fields import FIELD_TYPES, FieldSpec
 
-class Contact(models.Model):
-    """A CRM contact. The full module with custom fields comes with REC-1."""
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
-    first_name = models.CharField(_("first name"), max_length=80, blank=True)
-    last_name = models.CharField(_("last name"), max_length=80)
-    email = models.EmailField(_("email"), blank=True)
-    language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
-    )
-    country = models.CharField(
-        _("country"), max_length=2, blank=True, help_text=_("ISO code, e.g. FR")
-    )
+class CustomField(models.Model):
+    """An admin-defined field of a module (REC-1). Values live in the record's `custom`
+    JSON under `key`; records.fields validates them."""
+
+    MODULES = [("contacts", _("Contacts")), ("accounts", _("Accounts"))]
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="custom_fields")
+    module = models.CharField(_("module"), max_length=20, choices=MODULES)
+    key = models.SlugField(_("key"), max_length=60)
+    label = models.CharField(_("label"), max_length=80)
+    field_type = models.CharField(_("type"), max_length=20, choices=FIELD_TYPES)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["module", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "module", "key"], name="customfield_key_once"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def spec(self) -> FieldSpec:
+        return FieldSpec(
+            key=self.key,
+            label=self.label,
+            type=self.field_type,
+            choices=tuple(self.choices),
+            required=self.required,
+            custom=True,
+        )
+
+
+class Record(models.Model):
+    """What contacts and accounts share: owner, custom values, times, and the event diff."""
+
     owner = models.ForeignKey(
         CrmUser,
         verbose_name=_("owner"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="owned_contacts",
+        related_name="+",
     )
+    custom = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ScopedManager(org="org")
 
-    # What a record event tracks; owner is tracked by its id.
-    TRACKED_FIELDS = ("first_name", "last_name", "email", "language", "country", "owner_id")
+    MODULE = ""
+    TRACKED_FIELDS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def tracked_values(self) -> dict:
+        """Every value an event compares: standard fields (relations by id) and custom."""
+        values = {name: getattr(self, name) for name in self.TRACKED_FIELDS}
+        values.update({key: value for key, value in (self.custom or {}).items()})
+        return values
+
+
+class Account(Record):
+    """A company or organisation the contacts belong to (REC-1)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="accounts")
+    name = models.CharField(_("account name"), max_length=200)
+    website = models.URLField(_("website"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    industry = models.CharField(_("industry"), max_length=80, blank=True)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+
+    MODULE = "accounts"
+    TRACKED_FIELDS = (
+        "name",
+        "website",
+        "phone",
+        "industry",
+        "street",
+        "city",
+        "state",
+        "postal_code",
+        "country",
+        "owner_id",
+    )
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["org", "name"])]
+
+    def __str__(self):
+        return self.name
+
+
+class Contact(Record):
+    """A CRM contact (REC-1): the person a portal invitation goes to."""
+
+    class Subscription(models.TextChoices):
+        NONE = "none", _("None")
+        TRIAL = "trial", _("Trial")
+        FREE = "free", _("Free")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(_("first name"), max_length=80, blank=True)
+    last_name = models.CharField(_("last name"), max_length=80)
+    email = models.EmailField(_("email"), blank=True)
+    secondary_email = models.EmailField(_("secondary email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    subscription = models.CharField(
+        _("subscription"), max_length=20, choices=Subscription.choices, default=Subscription.NONE
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO code, e.g. FR")
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    MODULE = "contacts"
+    TRACKED_FIELDS = (
+        "first_name",
+        "last_name",
+        "email",
+        "secondary_email",
+        "phone",
+        "mobile",
+        "title",
+        "department",
+        "account_id",
+        "subscription",
+        "language",
+        "street",
+        "city",
+        "state",
+        "postal_code",
+        "country",
+        "description",
+        "owner_id",
+    )
 
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name", "pk"]
-        indexes = [models.Index(fields=["org", "last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["org", "last_name", "first_name"]),
+            models.Index(fields=["org", "email"]),
+            models.Index(fields=["org", "owner"]),
+            models.Index(fields=["org", "created_at"]),
+        ]
 
     def __str__(self):
         return " ".join(part for part in (self.first_name, self.last_name) if part)
-
-    def tracked_values(self) -> dict:
-        return {name: getattr(self, name) for name in self.TRACKED_FIELDS}
 
 
 class RecordEvent(models.Model):

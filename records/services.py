@@ -2,19 +2,20 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from users.models import CrmUser, Organization
 from users.permissions import record_permission
 
-from .models import Contact, RecordEvent
+from .fields import clean_value
+from .models import Account, Contact, RecordEvent
+from .modules import MODELS, RELATIONS, field_specs
 
 logger = logging.getLogger(__name__)
-
-CONTACT_FIELDS = ("first_name", "last_name", "email", "language", "country", "owner")
 
 
 def _json_value(value):
@@ -27,12 +28,6 @@ def _diff(before: dict, after: dict) -> dict:
         for name, value in after.items()
         if before.get(name) != value
     }
-
-
-def _require_record_permission(actor: CrmUser | None, action: str) -> None:
-    """USR-1: the actor's profile must allow this action on contacts."""
-    if actor is not None and not actor.can(record_permission("contacts", action)):
-        raise PermissionDenied
 
 
 def record_event_enqueue(event: RecordEvent) -> None:
@@ -51,11 +46,11 @@ def record_event_enqueue(event: RecordEvent) -> None:
     transaction.on_commit(send)
 
 
-def _record_event_write(*, contact, kind, changes, actor, source) -> RecordEvent:
+def _record_event_write(*, record, kind, changes, actor, source) -> RecordEvent:
     event = RecordEvent.objects.create(
-        org=contact.org,
-        module="contacts",
-        record_id=contact.pk,
+        org=record.org,
+        module=record.MODULE,
+        record_id=record.pk,
         kind=kind,
         source=source,
         changes=changes,
@@ -65,46 +60,144 @@ def _record_event_write(*, contact, kind, changes, actor, source) -> RecordEvent
     return event
 
 
+def _relation(org, module: str, name: str, value):
+    """An owner (CRM user) or account of this org, given by instance or id; None clears."""
+    if value in (None, ""):
+        return None
+    model = CrmUser if name == "owner" else Account
+    pk = value.pk if isinstance(value, model) else value
+    found = model.objects.filter(org=org, pk=pk).first() if str(pk).isdigit() else None
+    if found is None:
+        raise ValidationError(
+            {name: [_("Choose a valid %(field)s of this organisation.") % {"field": name}]}
+        )
+    return found
+
+
+def _apply(record, data: dict, *, creating: bool) -> None:
+    """Validate `data` field by field (records.fields) and set it on the record. All the
+    problems are reported together, by field name; nothing is set when there is one."""
+    module = record.MODULE
+    specs = {spec.key: spec for spec in field_specs(record.org, module)}
+    errors, values = {}, {}
+    for key, spec in specs.items():
+        if key in data or (creating and spec.required):
+            try:
+                values[key] = clean_value(spec, data.get(key))
+            except ValidationError as error:
+                errors[key] = error.messages
+    relations = {}
+    for name in RELATIONS[module]:
+        if name in data:
+            try:
+                relations[name] = _relation(record.org, module, name, data[name])
+            except ValidationError as error:
+                errors.update(error.message_dict)
+    unknown = set(data) - set(specs) - set(RELATIONS[module])
+    for key in sorted(unknown):
+        errors[key] = [_("There is no field %(field)s.") % {"field": key}]
+    if errors:
+        raise ValidationError(errors)
+    custom = dict(record.custom or {})
+    for key, value in values.items():
+        if specs[key].custom:
+            custom[key] = value
+        else:
+            setattr(record, key, "" if value is None else value)
+    record.custom = custom
+    for name, value in relations.items():
+        setattr(record, name, value)
+
+
+def _require_record_permission(actor: CrmUser | None, module: str, action: str) -> None:
+    """USR-1: the actor's profile must allow this action on this module."""
+    if actor is not None and not actor.can(record_permission(module, action)):
+        raise PermissionDenied
+
+
 @transaction.atomic
-def contact_create(
-    *, org: Organization, actor: CrmUser | None, data: dict, source: str = RecordEvent.Source.UI
-) -> Contact:
-    """Create a contact and its create event in one transaction (REC-3). `actor` None is the
-    system itself (an import, the demo seed)."""
-    _require_record_permission(actor, "create")
-    contact = Contact(org=org, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
-    contact.full_clean()
-    contact.save()
-    empty = dict.fromkeys(Contact.TRACKED_FIELDS)
-    changes = _diff(empty, contact.tracked_values())
+def record_create(
+    *,
+    org: Organization,
+    actor: CrmUser | None,
+    module: str,
+    data: dict,
+    source: str = RecordEvent.Source.UI,
+):
+    """Create a contact or account and its create event in one transaction (REC-3).
+    Bad values raise ValidationError({field: [messages]}) and write nothing. `actor` None is
+    the system itself (an import, the demo seed)."""
+    _require_record_permission(actor, module, "create")
+    record = MODELS[module](org=org)
+    _apply(record, data, creating=True)
+    record.full_clean(exclude=["org", "owner", "account"])
+    record.save()
+    empty = dict.fromkeys(record.tracked_values())
     _record_event_write(
-        contact=contact, kind=RecordEvent.Kind.CREATE, changes=changes, actor=actor, source=source
+        record=record,
+        kind=RecordEvent.Kind.CREATE,
+        changes=_diff(empty, record.tracked_values()),
+        actor=actor,
+        source=source,
     )
-    return contact
+    return record
 
 
 @transaction.atomic
-def contact_update(
-    *, contact: Contact, actor: CrmUser | None, data: dict, source: str = RecordEvent.Source.UI
+def record_update(
+    *, record, actor: CrmUser | None, data: dict, source: str = RecordEvent.Source.UI
 ) -> RecordEvent | None:
-    """Apply `data` to the contact; write an update event naming what changed (REC-3).
-
-    An update that changes nothing writes nothing and returns None.
-    """
-    _require_record_permission(actor, "edit")
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    before = contact.tracked_values()
-    for name, value in data.items():
-        if name in CONTACT_FIELDS:
-            setattr(contact, name, value)
-    changes = _diff(before, contact.tracked_values())
+    """Apply `data` to the record; write an update event naming what changed (REC-3).
+    An update that changes nothing writes nothing and returns None."""
+    _require_record_permission(actor, record.MODULE, "edit")
+    record = type(record).objects.select_for_update().get(pk=record.pk)
+    before = record.tracked_values()
+    _apply(record, data, creating=False)
+    after = record.tracked_values()
+    changes = _diff({**dict.fromkeys(after), **before}, after)
     if not changes:
         return None
-    contact.full_clean()
-    contact.save()
+    record.full_clean(exclude=["org", "owner", "account"])
+    record.save()
     return _record_event_write(
-        contact=contact, kind=RecordEvent.Kind.UPDATE, changes=changes, actor=actor, source=source
+        record=record, kind=RecordEvent.Kind.UPDATE, changes=changes, actor=actor, source=source
     )
+
+
+@transaction.atomic
+def records_bulk_update(
+    *,
+    org: Organization,
+    actor: CrmUser | None,
+    module: str,
+    records,
+    data: dict,
+    source: str = RecordEvent.Source.UI,
+) -> int:
+    """The same change to many records: one event per record that changed (REC-3)."""
+    changed = 0
+    for record in records:
+        if record.org_id != org.pk:
+            raise PermissionDenied
+        changed += record_update(record=record, actor=actor, data=data, source=source) is not None
+    return changed
+
+
+@transaction.atomic
+def record_delete(*, record, actor: CrmUser | None) -> None:
+    _require_record_permission(actor, record.MODULE, "delete")
+    RecordEvent.objects.filter(
+        org=record.org, module=record.MODULE, record_id=record.pk, processed_at__isnull=True
+    ).update(processed_at=timezone.now())
+    record.delete()
+
+
+def contact_create(*, org, actor, data: dict, source: str = RecordEvent.Source.UI) -> Contact:
+    return record_create(org=org, actor=actor, module="contacts", data=data, source=source)
+
+
+def contact_update(*, contact, actor, data: dict, source: str = RecordEvent.Source.UI):
+    return record_update(record=contact, actor=actor, data=data, source=source)
 
 
 def record_event_process(*, event_id: int) -> bool:
