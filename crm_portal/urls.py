@@ -9,5 +9,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("invite/", include("invitations.urls")),
     path("o/<slug:org_slug>/", include("users.urls")),
-    path("o/<slug:org_slug>/contacts/", include("records.urls")),
+    path("o/<slug:org_slug>/", include("records.urls")),
 ]

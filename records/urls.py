@@ -1,10 +1,9 @@
-from django.urls import path
+"""Everything under /o/<org_slug>/ that belongs to records; each area keeps its own
+urlpatterns next to its views."""
 
-from . import views
+from . import contact_views, field_views
 
 urlpatterns = [
-    path("", views.contact_list, name="contact_list"),
-    path("new/", views.contact_create_view, name="contact_create"),
-    path("<int:contact_pk>/", views.contact_detail, name="contact_detail"),
-    path("<int:contact_pk>/edit/", views.contact_edit, name="contact_edit"),
+    *contact_views.urlpatterns,
+    *field_views.urlpatterns,
 ]

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -58,3 +59,11 @@ def contact_edit(request, org_slug, contact_pk):
             messages.success(request, _("Contact %(name)s saved.") % {"name": contact})
         return redirect("contact_detail", org_slug=org_slug, contact_pk=contact.pk)
     return render(request, "records/contact_form.html", {"form": form, "contact": contact})
+
+
+urlpatterns = [
+    path("contacts/", contact_list, name="contact_list"),
+    path("contacts/new/", contact_create_view, name="contact_create"),
+    path("contacts/<int:contact_pk>/", contact_detail, name="contact_detail"),
+    path("contacts/<int:contact_pk>/edit/", contact_edit, name="contact_edit"),
+]
