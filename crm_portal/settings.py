@@ -251,6 +251,8 @@ USER_IMPORT_BATCH_PAUSE_MS = int(env_str("USER_IMPORT_BATCH_PAUSE_MS", "0"))
 # Uploaded spreadsheets are parsed in a child process with these hard limits.
 SPREADSHEET_PARSE_MEMORY_MB = int(env_str("SPREADSHEET_PARSE_MEMORY_MB", "300"))
 SPREADSHEET_PARSE_CPU_SECONDS = int(env_str("SPREADSHEET_PARSE_CPU_SECONDS", "20"))
+# JSON API (REC-4): requests per token per clock minute.
+API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "120"))
 # An event still unprocessed this long after it was written is re-enqueued by the sweeper.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("language/", views.language_set, name="language_set"),
     path("accounts/", include("allauth.urls")),
     path("invite/", include("invitations.urls")),
+    path("api/v1/", include("records.api_urls")),
     path("o/<slug:org_slug>/", include("users.urls")),
     path("o/<slug:org_slug>/", include("records.urls")),
 ]

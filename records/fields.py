@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 TEXT, EMAIL, PHONE, PICKLIST, MULTISELECT = "text", "email", "phone", "picklist", "multiselect"
 NUMBER, CURRENCY, DATE, DATETIME, CHECKBOX = "number", "currency", "date", "datetime", "checkbox"
+COUNTRY = "country"  # standard fields only: an ISO 3166 two-letter code
 
 FIELD_TYPES = [
     (TEXT, gettext_lazy("Text")),
@@ -30,6 +31,7 @@ FIELD_TYPES = [
     (CHECKBOX, gettext_lazy("Checkbox")),
 ]
 TYPES_WITH_CHOICES = {PICKLIST, MULTISELECT}
+TYPE_LABELS = dict(FIELD_TYPES) | {COUNTRY: gettext_lazy("Country code")}
 MAX_TEXT = 1000
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}$")
 _TRUE = {"true", "1", "yes", "on", "y", "はい"}
@@ -87,6 +89,16 @@ def _phone(spec, raw):
     text = str(raw).strip()
     if not _PHONE.match(text):
         raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": raw})
+    return text
+
+
+def _country(spec, raw):
+    text = str(raw).strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", text):
+        raise ValidationError(
+            _("%(field)s must be a two-letter country code such as FR or JP.")
+            % {"field": spec.label}
+        )
     return text
 
 
@@ -183,4 +195,5 @@ _CLEANERS = {
     DATE: _date,
     DATETIME: _datetime,
     CHECKBOX: _checkbox,
+    COUNTRY: _country,
 }

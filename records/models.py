@@ -232,3 +232,60 @@ class RecordEvent(models.Model):
 
     def __str__(self):
         return f"{self.module}#{self.record_id} {self.kind}"
+
+
+class FieldLayout(models.Model):
+    """The admin's order of a module's fields, standard and custom, on the record forms
+    (REC-1). Keys missing from `order` (a field added since) come last."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="field_layouts")
+    module = models.CharField(_("module"), max_length=20, choices=CustomField.MODULES)
+    order = models.JSONField(default=list, blank=True, help_text="[field key, …]")
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "module"], name="fieldlayout_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.module} layout"
+
+
+class ApiToken(models.Model):
+    """A per-org credential for the JSON API (REC-4). The secret is shown once when the token
+    is created; only its SHA-256 is stored, and the first characters so admins can tell
+    tokens apart. A token acts for the organisation as a whole (events have no actor)."""
+
+    PREFIX_LENGTH = 8
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=80)
+    token_prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        CrmUser,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.token_prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -5,7 +5,7 @@ field_specs()."""
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .fields import EMAIL, PHONE, PICKLIST, TEXT, FieldSpec
+from .fields import COUNTRY, EMAIL, PHONE, PICKLIST, TEXT, FieldSpec
 from .models import Account, Contact, CustomField
 
 MODELS = {"contacts": Contact, "accounts": Account}
@@ -31,7 +31,7 @@ def _standard_contacts() -> list[FieldSpec]:
         FieldSpec("city", _("City"), TEXT),
         FieldSpec("state", _("State"), TEXT),
         FieldSpec("postal_code", _("Postal code"), TEXT),
-        FieldSpec("country", _("Country"), TEXT),
+        FieldSpec("country", _("Country"), COUNTRY),
         FieldSpec("description", _("Description"), TEXT),
     ]
 
@@ -46,7 +46,7 @@ def _standard_accounts() -> list[FieldSpec]:
         FieldSpec("city", _("City"), TEXT),
         FieldSpec("state", _("State"), TEXT),
         FieldSpec("postal_code", _("Postal code"), TEXT),
-        FieldSpec("country", _("Country"), TEXT),
+        FieldSpec("country", _("Country"), COUNTRY),
     ]
 
 

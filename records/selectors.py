@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 from users.models import CrmUser
 
-from .models import Contact, RecordEvent
+from .models import Account, Contact, RecordEvent
 
 
 @dataclass
@@ -12,25 +12,34 @@ class Change:
     new: object
 
 
-def _labels() -> dict:
-    labels = {f.name: f.verbose_name for f in Contact._meta.fields}
-    labels["owner_id"] = labels["owner"]
+def _labels(record) -> dict:
+    from .modules import field_specs
+
+    labels = {spec.key: spec.label for spec in field_specs(record.org, record.MODULE)}
+    labels.update(
+        {
+            "owner_id": Contact._meta.get_field("owner").verbose_name,
+            "account_id": Contact._meta.get_field("account").verbose_name,
+        }
+    )
     return labels
 
 
-def contact_history(*, contact: Contact, limit: int = 20) -> list[tuple[RecordEvent, list[Change]]]:
-    """The contact's events, newest first, with field labels and owners by name."""
+def record_history(*, record, limit: int = 20) -> list[tuple[RecordEvent, list[Change]]]:
+    """The record's events, newest first, with field labels, owners and accounts by name."""
     events = list(
-        RecordEvent.objects.filter(module="contacts", record_id=contact.pk)
+        RecordEvent.objects.filter(org_id=record.org_id, module=record.MODULE, record_id=record.pk)
         .select_related("actor")
         .order_by("-created_at", "-pk")[:limit]
     )
-    owner_ids = {v for e in events for v in e.changes.get("owner_id", []) if v is not None}
-    owners = {m.pk: str(m) for m in CrmUser.objects.filter(pk__in=owner_ids)}
-    labels = _labels()
+    named = {
+        "owner_id": _names(CrmUser, events, "owner_id"),
+        "account_id": _names(Account, events, "account_id"),
+    }
+    labels = _labels(record)
 
     def shown(field, value):
-        return owners.get(value, value) if field == "owner_id" else value
+        return named[field].get(value, value) if field in named else value
 
     return [
         (
@@ -44,10 +53,34 @@ def contact_history(*, contact: Contact, limit: int = 20) -> list[tuple[RecordEv
     ]
 
 
-def contacts_visible_to(*, membership: CrmUser):
-    """The contacts this member may see (USR-2)."""
+def _names(model, events, field) -> dict:
+    ids = {v for e in events for v in e.changes.get(field, []) if v is not None}
+    return {obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids)} if ids else {}
+
+
+def contact_history(*, contact: Contact, limit: int = 20):
+    return record_history(record=contact, limit=limit)
+
+
+def _visible(queryset, membership: CrmUser):
     from users.selectors import visible_owner_filter
 
-    contacts = Contact.objects.filter(org_id=membership.org_id)
     condition = visible_owner_filter(membership=membership)
-    return contacts if condition is None else contacts.filter(condition)
+    queryset = queryset.filter(org_id=membership.org_id)
+    return queryset if condition is None else queryset.filter(condition)
+
+
+def contacts_visible_to(*, membership: CrmUser):
+    """The contacts this member may see (USR-2)."""
+    return _visible(Contact.objects.all(), membership)
+
+
+def accounts_visible_to(*, membership: CrmUser):
+    """The accounts this member may see (USR-2)."""
+    return _visible(Account.objects.all(), membership)
+
+
+def records_visible_to(*, membership: CrmUser, module: str):
+    return {"contacts": contacts_visible_to, "accounts": accounts_visible_to}[module](
+        membership=membership
+    )

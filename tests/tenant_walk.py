@@ -11,6 +11,7 @@ from itertools import count
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from records.models import Account, CustomField
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
@@ -21,6 +22,7 @@ TENANT_PREFIX = "o/<slug:org_slug>/"
 _serial = count(1)
 OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "contact_pk": lambda org: ContactFactory(org=org).pk,
+    "account_pk": lambda org: Account.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
     "profile_pk": lambda org: Profile.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
     "role_pk": lambda org: (
         Role.objects.create(
@@ -31,6 +33,13 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "user_pk": lambda org: CrmUserFactory(org=org).pk,
     "import_pk": lambda org: _user_import(org).pk,
     "fmt": lambda org: "csv",
+    "token_pk": lambda org: _api_token(org).pk,
+    "module": lambda org: "contacts",
+    "field_pk": lambda org: (
+        CustomField.objects.create(
+            org=org, module="contacts", key=f"walk-{next(_serial)}", label="Walk", field_type="text"
+        ).pk
+    ),
 }
 
 
@@ -57,8 +66,17 @@ def _user_import(org):
     return imp
 
 
+def _api_token(org):
+    from records.models import ApiToken
+
+    serial = next(_serial)
+    return ApiToken.objects.create(
+        org=org, name=f"Walk {serial}", token_prefix="crm_walk", token_hash=f"{serial:064x}"
+    )
+
+
 # Keywords that name no object of the org (a file format, say): the same for every org.
-PLAIN_KEYWORDS = {"fmt"}
+PLAIN_KEYWORDS = {"fmt", "module"}
 
 # Fields a hostile POST fills in, so a view that forgot the tenant check would write something.
 HOSTILE_POST = {

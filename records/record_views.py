@@ -1,0 +1,213 @@
+"""Contacts and accounts pages (REC-2): list with filters, sort and pagination; detail with
+related records and the history of changes; create, edit, delete — all limited to what the
+member's role may see (USR-2) and their profile may do (USR-1)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from users.permissions import record_permission
+
+from .forms import RecordForm
+from .models import Contact
+from .selectors import contacts_visible_to, record_history, records_visible_to
+from .services import record_create, record_delete, record_update
+
+PAGE_SIZE = 25
+# ?sort= values and their ORDER BY; each is served by an index on (org, …).
+SORTS = {
+    "contacts": {
+        "name": ("last_name", "first_name", "pk"),
+        "-name": ("-last_name", "-first_name", "-pk"),
+        "email": ("email", "pk"),
+        "created": ("created_at", "pk"),
+        "-created": ("-created_at", "-pk"),
+    },
+    "accounts": {
+        "name": ("name", "pk"),
+        "-name": ("-name", "-pk"),
+        "created": ("created_at", "pk"),
+        "-created": ("-created_at", "-pk"),
+    },
+}
+SEARCH = {"contacts": ("first_name", "last_name", "email"), "accounts": ("name", "website")}
+FILTERS = {
+    "contacts": ("subscription", "language", "country", "owner", "account"),
+    "accounts": ("country", "owner"),
+}
+PK = {"contacts": "contact_pk", "accounts": "account_pk"}
+
+
+def _require(request, module, action):
+    if not request.membership.can(record_permission(module, action)):
+        raise PermissionDenied
+
+
+def _visible(request, module):
+    return records_visible_to(membership=request.membership, module=module)
+
+
+def _record(request, module, pk):
+    return get_object_or_404(_visible(request, module).select_related("owner"), pk=pk)
+
+
+def _filtered(request, module):
+    records = _visible(request, module).select_related("owner")
+    if module == "contacts":
+        records = records.select_related("account")
+    query = request.GET.get("q", "").strip()
+    if query:
+        condition = Q()
+        for name in SEARCH[module]:
+            condition |= Q(**{f"{name}__icontains": query})
+        records = records.filter(condition)
+    chosen = {}
+    for name in FILTERS[module]:
+        value = request.GET.get(name, "").strip()
+        if value:
+            lookup = f"{name}_id" if name in ("owner", "account") else name
+            if lookup.endswith("_id") and not value.isdigit():
+                continue
+            records = records.filter(**{lookup: value.upper() if name == "country" else value})
+            chosen[name] = value
+    sort = request.GET.get("sort", "name")
+    sort = sort if sort in SORTS[module] else "name"
+    return records.order_by(*SORTS[module][sort]), query, chosen, sort
+
+
+def record_list(request, module):
+    records, query, chosen, sort = _filtered(request, module)
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    keep = request.GET.copy()
+    keep.pop("page", None)
+    return render(
+        request,
+        f"records/{module}_list.html",
+        {
+            "page": page,
+            "query": query,
+            "chosen": chosen,
+            "sort": sort,
+            "module": module,
+            "querystring": keep.urlencode(),
+            "owners": request.org.crm_users.filter(status="active").order_by("last_name"),
+            "subscriptions": Contact.Subscription.choices,
+        },
+    )
+
+
+def record_detail(request, module, pk):
+    record = _record(request, module, pk)
+    related = None
+    if module == "accounts":
+        related = (
+            contacts_visible_to(membership=request.membership)
+            .filter(account=record)
+            .order_by("last_name", "first_name")[:50]
+        )
+    form = RecordForm(org=request.org, module=module, record=record)
+    shown = [(form.fields[spec.key].label, _display(form, spec, record)) for spec in form.specs]
+    return render(
+        request,
+        "records/record_detail.html",
+        {
+            "record": record,
+            "module": module,
+            "fields": shown,
+            "related": related,
+            "history": record_history(record=record),
+        },
+    )
+
+
+def _display(form, spec, record):
+    value = (record.custom or {}).get(spec.key) if spec.custom else getattr(record, spec.key)
+    choices = dict(getattr(form.fields[spec.key], "choices", []) or [])
+    if isinstance(value, list):
+        return ", ".join(str(choices.get(v, v)) for v in value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return choices.get(value, value) if value not in (None, "") else ""
+
+
+def record_form(request, module, pk=None):
+    record = _record(request, module, pk) if pk else None
+    _require(request, module, "edit" if record else "create")
+    form = RecordForm(request.POST or None, org=request.org, module=module, record=record)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if record is None:
+                record = record_create(
+                    org=request.org,
+                    actor=request.membership,
+                    module=module,
+                    data=form.data_for_service(),
+                )
+                messages.success(request, _("%(name)s created.") % {"name": record})
+            elif (
+                record_update(record=record, actor=request.membership, data=form.data_for_service())
+                is None
+            ):
+                messages.info(request, _("Nothing changed."))
+            else:
+                messages.success(request, _("%(name)s saved.") % {"name": record})
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            return redirect(
+                f"{module[:-1]}_detail", org_slug=request.org.slug, **{PK[module]: record.pk}
+            )
+    return render(
+        request, "records/record_form.html", {"form": form, "record": record, "module": module}
+    )
+
+
+def record_delete_view(request, module, pk):
+    record = _record(request, module, pk)
+    _require(request, module, "delete")
+    if request.method == "POST":
+        name = str(record)
+        record_delete(record=record, actor=request.membership)
+        messages.success(request, _("%(name)s was deleted.") % {"name": name})
+        return redirect(f"{module[:-1]}_list", org_slug=request.org.slug)
+    return render(request, "records/record_delete.html", {"record": record, "module": module})
+
+
+def _routes(module: str) -> list:
+    singular, pk = module[:-1], PK[module]
+
+    @require_GET
+    def list_view(request, org_slug):
+        return record_list(request, module)
+
+    @require_http_methods(["GET", "POST"])
+    def create_view(request, org_slug):
+        return record_form(request, module)
+
+    @require_GET
+    def detail_view(request, org_slug, **kwargs):
+        return record_detail(request, module, kwargs[pk])
+
+    @require_http_methods(["GET", "POST"])
+    def edit_view(request, org_slug, **kwargs):
+        return record_form(request, module, kwargs[pk])
+
+    @require_http_methods(["GET", "POST"])
+    def delete_view(request, org_slug, **kwargs):
+        return record_delete_view(request, module, kwargs[pk])
+
+    return [
+        path(f"{module}/", list_view, name=f"{singular}_list"),
+        path(f"{module}/new/", create_view, name=f"{singular}_create"),
+        path(f"{module}/<int:{pk}>/", detail_view, name=f"{singular}_detail"),
+        path(f"{module}/<int:{pk}>/edit/", edit_view, name=f"{singular}_edit"),
+        path(f"{module}/<int:{pk}>/delete/", delete_view, name=f"{singular}_delete"),
+    ]
+
+
+urlpatterns = _routes("contacts") + _routes("accounts")
