@@ -11,7 +11,7 @@ from itertools import count
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from records.models import Account, CustomField
+from records.models import Account, ContactImport, ContactImportRow, CustomField
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
@@ -32,6 +32,7 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "territory_pk": lambda org: Territory.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
     "user_pk": lambda org: CrmUserFactory(org=org).pk,
     "import_pk": lambda org: _user_import(org).pk,
+    "contact_import_pk": lambda org: _contact_import(org).pk,
     "fmt": lambda org: "csv",
     "token_pk": lambda org: _api_token(org).pk,
     "module": lambda org: "contacts",
@@ -62,6 +63,24 @@ def _user_import(org):
         values=["walk@example.com"],
         outcome="failed",
         reason="walk",
+    )
+    return imp
+
+
+def _contact_import(org):
+    """A finished contact import with one failed row."""
+    imp = ContactImport.objects.create(
+        org=org,
+        filename="walk.csv",
+        file_format="csv",
+        headers=["Last name"],
+        mapping={"0": "last_name"},
+        total_rows=1,
+        processed_rows=1,
+        status=ContactImport.Status.DONE,
+    )
+    ContactImportRow.objects.create(
+        org=org, contact_import=imp, row_number=2, values=[""], outcome="failed", reason="walk"
     )
     return imp
 

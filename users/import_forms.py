@@ -49,9 +49,9 @@ class OptionsForm(forms.Form):
 class MappingForm(forms.Form):
     """One choice per column of the file: which field it fills, or none."""
 
-    def __init__(self, *args, headers, **kwargs):
+    def __init__(self, *args, headers, fields=FIELDS, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [("", _("— do not import —")), *FIELDS]
+        choices = [("", _("— do not import —")), *fields]
         for index, header in enumerate(headers):
             self.fields[str(index)] = forms.ChoiceField(
                 label=header or _("Column %(n)s") % {"n": index + 1},

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from crm_portal.exceptions import ActionRefused
 
 from . import permissions
-from .importing import FIELD_KEYS, Planner, RowPlan, auto_mapping
+from .importing import FIELDS, Planner, RowPlan, auto_mapping
 from .models import AuditLogEntry, CrmUser, Organization, UserImport, UserImportRow
 from .services import _lock_org, audit_entry, require_permission
 from .spreadsheets import read_table_isolated
@@ -73,37 +73,39 @@ def user_import_set_mapping(*, imp: UserImport, actor: CrmUser, mapping: dict) -
     mode needs must be there."""
     require_permission(actor, permissions.MANAGE_USERS)
     _require_not_started(imp)
+    needed = []
+    if imp.mode != UserImport.Mode.UPDATE:
+        needed += ["email", "last_name"]
+    if imp.mode != UserImport.Mode.ADD:
+        needed.append("user_id" if imp.match_key == UserImport.MatchKey.ID else "email")
+    imp.mapping = mapping_checked(
+        headers=imp.headers, mapping=mapping, labels=dict(FIELDS), needed=needed
+    )
+    imp.save(update_fields=["mapping"])
+    return imp
+
+
+def mapping_checked(*, headers: list, mapping: dict, labels: dict, needed: list[str]) -> dict:
+    """{column index: field} without the unmapped columns, or ActionRefused: only fields of
+    `labels` ({field: label}), each at most once, and every field of `needed` present."""
     chosen = {str(i): f for i, f in mapping.items() if f}
-    unknown = set(chosen.values()) - set(FIELD_KEYS)
-    if unknown or any(not i.isdigit() or int(i) >= len(imp.headers) for i in chosen):
+    unknown = set(chosen.values()) - set(labels)
+    if unknown or any(not i.isdigit() or int(i) >= len(headers) for i in chosen):
         raise ActionRefused(_("Choose fields from the lists."))
     fields = list(chosen.values())
     twice = sorted({f for f in fields if fields.count(f) > 1})
     if twice:
         raise ActionRefused(
             _("Each field can take only one column: %(fields)s.")
-            % {"fields": ", ".join(_field_label(f) for f in twice)}
+            % {"fields": ", ".join(str(labels[f]) for f in twice)}
         )
-    needed = []
-    if imp.mode != UserImport.Mode.UPDATE:
-        needed += ["email", "last_name"]
-    if imp.mode != UserImport.Mode.ADD:
-        needed.append("user_id" if imp.match_key == UserImport.MatchKey.ID else "email")
     missing = [f for f in dict.fromkeys(needed) if f not in fields]
     if missing:
         raise ActionRefused(
             _("Choose a column for: %(fields)s.")
-            % {"fields": ", ".join(_field_label(f) for f in missing)}
+            % {"fields": ", ".join(str(labels[f]) for f in missing)}
         )
-    imp.mapping = chosen
-    imp.save(update_fields=["mapping"])
-    return imp
-
-
-def _field_label(key: str) -> str:
-    from .importing import FIELDS
-
-    return str(dict(FIELDS)[key])
+    return chosen
 
 
 def user_import_preview(*, imp: UserImport) -> list[tuple[UserImportRow, RowPlan]]:
@@ -147,15 +149,20 @@ def user_import_run(*, import_id: int) -> None:
     """The worker's part (IMP-6): batches of rows in file order, each row in a savepoint,
     progress after each batch."""
     imp = UserImport.objects.select_related("org", "created_by").get(pk=import_id)
+    import_run(imp, _run_batch)
+
+
+def import_run(imp, run_batch) -> None:
+    """Any import's worker loop: `run_batch(imp)` processes the next batch of pending rows
+    and says whether there was one. `imp` is a UserImport or a model with its fields."""
+    imports = type(imp).objects.filter(pk=imp.pk)
     if imp.status == UserImport.Status.DONE:
         return
-    UserImport.objects.filter(pk=imp.pk).update(
-        status=UserImport.Status.RUNNING, started_at=imp.started_at or timezone.now()
-    )
-    while _run_batch(imp):
+    imports.update(status=UserImport.Status.RUNNING, started_at=imp.started_at or timezone.now())
+    while run_batch(imp):
         if settings.USER_IMPORT_BATCH_PAUSE_MS:  # spare a busy database between batches
             time.sleep(settings.USER_IMPORT_BATCH_PAUSE_MS / 1000)
-    UserImport.objects.filter(pk=imp.pk).update(
+    imports.update(
         status=UserImport.Status.DONE, finished_at=timezone.now(), processed_rows=imp.total_rows
     )
 

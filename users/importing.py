@@ -100,11 +100,13 @@ for _key, _label in FIELDS:  # the translated labels themselves match too
             _ALIAS_LOOKUP.setdefault(normalise_header(str(_label)), _key)
 
 
-def auto_mapping(headers: list[str]) -> dict[str, str]:
-    """{column index: field} for every header we recognise; each field at most once."""
+def auto_mapping(headers: list[str], lookup: dict[str, str] | None = None) -> dict[str, str]:
+    """{column index: field} for every header we recognise; each field at most once.
+    `lookup` ({normalised header: field}) defaults to the user fields' names."""
+    lookup = _ALIAS_LOOKUP if lookup is None else lookup
     mapping, used = {}, set()
     for index, header in enumerate(headers):
-        key = _ALIAS_LOOKUP.get(normalise_header(header))
+        key = lookup.get(normalise_header(header))
         if key and key not in used:
             mapping[str(index)] = key
             used.add(key)

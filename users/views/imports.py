@@ -150,6 +150,11 @@ def import_preview(request, imp):
             messages.error(request, refusal.message)
         return _step("user_import_detail", request, imp)
     plans = import_services.user_import_preview(imp=imp)
+    return render(request, "users/imports/preview.html", preview_context(imp, plans))
+
+
+def preview_context(imp, plans) -> dict:
+    """Any import's preview page: what each row would do, with its mapped cells (IMP-2)."""
     counts = defaultdict(int)
     for _row, plan in plans:
         counts[plan.outcome] += 1
@@ -158,17 +163,13 @@ def import_preview(request, imp):
         (row.row_number, plan, [row.values[i] if i < len(row.values) else "" for i in indexes])
         for row, plan in plans
     ]
-    return render(
-        request,
-        "users/imports/preview.html",
-        {
-            "imp": imp,
-            "lines": lines,
-            "counts": dict(counts),
-            "step": 4,
-            "mapped_headers": [imp.headers[i] for i in indexes],
-        },
-    )
+    return {
+        "imp": imp,
+        "lines": lines,
+        "counts": dict(counts),
+        "step": 4,
+        "mapped_headers": [imp.headers[i] for i in indexes],
+    }
 
 
 @manage_users
@@ -179,22 +180,30 @@ def import_detail(request, org_slug, import_pk):
         return _step("user_import_options", request, imp)
     if imp.status != UserImport.Status.DONE:
         return render(request, "users/imports/running.html", {"imp": imp})
+    return render(
+        request,
+        "users/imports/result.html",
+        {
+            **result_context(request, imp),
+            "reinvitable": _just_imported(imp).count(),
+        },
+    )
+
+
+def result_context(request, imp) -> dict:
+    """Any finished import's result page: counts per outcome and the rows not added, or those
+    of the outcome in ?outcome= (IMP-6)."""
     outcome = request.GET.get("outcome", "")
     rows = imp.rows.exclude(outcome=UserImportRow.Outcome.ADDED)
     if outcome in UserImportRow.Outcome.values:
         rows = imp.rows.filter(outcome=outcome)
     page = Paginator(rows.order_by("row_number"), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "users/imports/result.html",
-        {
-            "imp": imp,
-            "counts": import_services.user_import_counts(imp=imp),
-            "page": page,
-            "outcome": outcome,
-            "reinvitable": _just_imported(imp).count(),
-        },
-    )
+    return {
+        "imp": imp,
+        "counts": import_services.user_import_counts(imp=imp),
+        "page": page,
+        "outcome": outcome,
+    }
 
 
 @manage_users
@@ -272,7 +281,11 @@ def _write(fmt, headers, rows) -> bytes:
 @require_GET
 def import_failed_rows(request, org_slug, import_pk, fmt):
     """The rows that failed, with the reason, to fix and import again (IMP-6)."""
-    imp = _import(request, import_pk)
+    return failed_rows_download(_import(request, import_pk), fmt)
+
+
+def failed_rows_download(imp, fmt: str) -> HttpResponse:
+    """Any import's failed rows as uploaded, plus the reason, in a formula-safe file."""
     failed = imp.rows.filter(outcome=UserImportRow.Outcome.FAILED).order_by("row_number")
     width = len(imp.headers)
     rows = [[*(row.values + [""] * width)[:width], row.reason] for row in failed]
