@@ -187,6 +187,10 @@ class Contact(Record):
             models.Index(fields=["org", "email"]),
             models.Index(fields=["org", "owner"]),
             models.Index(fields=["org", "created_at"]),
+            # the list's filters (REC-2), fast at 100,000 contacts per org
+            models.Index(fields=["org", "subscription", "last_name"]),
+            models.Index(fields=["org", "country", "last_name"]),
+            models.Index(fields=["org", "account"]),
         ]
 
     def __str__(self):
