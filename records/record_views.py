@@ -9,14 +9,14 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from users.permissions import record_permission
 
 from .forms import RecordForm
 from .models import Contact
 from .selectors import contacts_visible_to, record_history, records_visible_to
-from .services import record_create, record_delete, record_update
+from .services import record_create, record_delete, record_update, records_bulk_update
 
 PAGE_SIZE = 25
 # ?sort= values and their ORDER BY; each is served by an index on (org, …).
@@ -178,6 +178,36 @@ def record_delete_view(request, module, pk):
     return render(request, "records/record_delete.html", {"record": record, "module": module})
 
 
+BULK_FIELDS = ("owner", "subscription")
+
+
+@require_POST
+def contacts_bulk_update(request, org_slug):
+    """The same change to the selected contacts the member may see: one event per contact
+    that changed (REC-3)."""
+    _require(request, "contacts", "edit")
+    field = request.POST.get("field", "")
+    back = redirect(f"/o/{request.org.slug}/contacts/?{request.POST.get('query', '')}")
+    ids = [i for i in request.POST.getlist("contacts") if i.isdigit()]
+    chosen = list(contacts_visible_to(membership=request.membership).filter(pk__in=ids))
+    if field not in BULK_FIELDS or not chosen:
+        messages.error(request, _("Select contacts and what to change."))
+        return back
+    try:
+        changed = records_bulk_update(
+            org=request.org,
+            actor=request.membership,
+            module="contacts",
+            records=chosen,
+            data={field: request.POST.get(field, "")},
+        )
+    except ValidationError as error:
+        messages.error(request, "; ".join(m for ms in error.message_dict.values() for m in ms))
+    else:
+        messages.success(request, _("%(count)s contact(s) changed.") % {"count": changed})
+    return back
+
+
 def _routes(module: str) -> list:
     singular, pk = module[:-1], PK[module]
 
@@ -210,4 +240,8 @@ def _routes(module: str) -> list:
     ]
 
 
-urlpatterns = _routes("contacts") + _routes("accounts")
+urlpatterns = [
+    path("contacts/bulk/", contacts_bulk_update, name="contacts_bulk_update"),
+    *_routes("contacts"),
+    *_routes("accounts"),
+]

@@ -183,3 +183,43 @@ def test_usr2_account_list_follows_the_role(client_member_a, org_a, crowd, membe
     body = client_member_a.get(page_url(org_a, "accounts/")).content.decode()
     assert "Mine Ltd" in body and "Acme KK" not in body
     assert client_member_a.get(page_url(org_a, f"accounts/{crowd.pk}/")).status_code == 404
+
+
+def test_rec3_bulk_update_from_the_list_writes_one_event_per_changed_contact(
+    client_admin_a, org_a, crowd, admin_a, member_a
+):
+    with scopes_disabled():
+        ids = list(Contact.objects.filter(owner=member_a).values_list("pk", flat=True))
+        other = ContactFactory(org=org_a, owner=admin_a)
+    response = client_admin_a.post(
+        page_url(org_a, "contacts/bulk/"),
+        {"contacts": [*ids, other.pk], "field": "owner", "owner": admin_a.pk, "query": "sort=name"},
+        follow=True,
+    )
+    assert "2 contact(s) changed." in response.content.decode()
+    assert response.redirect_chain[-1][0] == page_url(org_a, "contacts/?sort=name")
+    with scopes_disabled():
+        events = RecordEvent.objects.filter(kind="update", module="contacts")
+        assert sorted(e.record_id for e in events) == sorted(ids)
+        assert {tuple(e.changes["owner_id"]) for e in events} == {(member_a.pk, admin_a.pk)}
+
+
+def test_rec3_bulk_update_needs_edit_and_ignores_unseen_contacts(
+    client_member_a, org_a, crowd, admin_a, org_b
+):
+    with scopes_disabled():
+        mine_not = Contact.objects.get(last_name="Abe")  # owned by the admin: not visible
+        theirs = ContactFactory(org=org_b)
+    response = client_member_a.post(
+        page_url(org_a, "contacts/bulk/"),
+        {
+            "contacts": [mine_not.pk, theirs.pk],
+            "field": "subscription",
+            "subscription": "cancelled",
+        },
+        follow=True,
+    )
+    assert "Select contacts and what to change." in response.content.decode()
+    with scopes_disabled():
+        assert not RecordEvent.objects.filter(kind="update").exists()
+    assert client_member_a.get(page_url(org_a, "contacts/bulk/")).status_code == 405
