@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from crm_portal.exceptions import ActionRefused
 from users.import_services import (
@@ -40,7 +40,7 @@ CREATE, EDIT = record_permission("contacts", "create"), record_permission("conta
 RELATED = ("account", "owner")  # given by the account's name and the owner's email address
 EXTRA_FIELDS = {
     "id": gettext_lazy("Contact ID"),
-    "account": gettext_lazy("Account"),
+    "account": pgettext_lazy("crm record", "Account"),
     "owner": gettext_lazy("Owner"),
 }
 _SHARED = ("first_name", "last_name", "email", "phone", "mobile")

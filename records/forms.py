@@ -3,6 +3,7 @@ service validates every value (records.fields), so the UI, the API and imports a
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_scopes.forms import SafeModelChoiceField
 
 from . import fields as types
@@ -62,7 +63,9 @@ class RecordForm(forms.Form):
         )
         if module == "contacts":
             self.fields["account"] = SafeModelChoiceField(
-                queryset=Account.objects.none(), label=_("Account"), required=False
+                queryset=Account.objects.none(),
+                label=pgettext_lazy("crm record", "Account"),
+                required=False,
             )
             self.fields["account"].queryset = Account.objects.filter(org=org).order_by("name")
         if record is not None and not self.is_bound:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
 from users.models import CrmUser, Organization
@@ -105,8 +106,8 @@ class Account(Record):
     )
 
     class Meta:
-        verbose_name = _("account")
-        verbose_name_plural = _("accounts")
+        verbose_name = pgettext_lazy("crm record", "account")
+        verbose_name_plural = pgettext_lazy("crm record", "accounts")
         ordering = ["name", "pk"]
         indexes = [models.Index(fields=["org", "name"])]
 
@@ -135,7 +136,7 @@ class Contact(Record):
     department = models.CharField(_("department"), max_length=100, blank=True)
     account = models.ForeignKey(
         Account,
-        verbose_name=_("account"),
+        verbose_name=pgettext_lazy("crm record", "account"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

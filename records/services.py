@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django_scopes import scopes_disabled
 
 from users.models import CrmUser, Organization
@@ -68,8 +69,9 @@ def _relation(org, module: str, name: str, value):
     pk = value.pk if isinstance(value, model) else value
     found = model.objects.filter(org=org, pk=pk).first() if str(pk).isdigit() else None
     if found is None:
+        label = _("owner") if name == "owner" else pgettext("crm record", "account")
         raise ValidationError(
-            {name: [_("Choose a valid %(field)s of this organisation.") % {"field": name}]}
+            {name: [_("Choose a valid %(field)s of this organisation.") % {"field": label}]}
         )
     return found
 

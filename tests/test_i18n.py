@@ -17,18 +17,25 @@ def test_x1_japanese_catalogue_is_complete():
     assert po.fuzzy_entries() == []
 
 
+def compiled(mo, entry) -> str:
+    if entry.msgid_plural:
+        return mo.ngettext(entry.msgid, entry.msgid_plural, 1)
+    if entry.msgctxt:
+        return mo.pgettext(entry.msgctxt, entry.msgid)
+    return mo.gettext(entry.msgid)
+
+
+def expected(entry) -> str:
+    return entry.msgstr_plural[0] if entry.msgid_plural else entry.msgstr
+
+
 def test_x1_committed_mo_matches_the_po():
     """A fresh machine may lack GNU gettext, so the compiled .mo is committed: it must be
     the compilation of the current .po."""
     po = polib.pofile(str(LOCALE / "django.po"))
     with open(LOCALE / "django.mo", "rb") as fh:
         mo = gettext.GNUTranslations(fh)
-    stale = [
-        e.msgid
-        for e in po.translated_entries()
-        if (mo.ngettext(e.msgid, e.msgid_plural, 1) if e.msgid_plural else mo.gettext(e.msgid))
-        != (e.msgstr_plural[0] if e.msgid_plural else e.msgstr)
-    ]
+    stale = [e.msgid for e in po.translated_entries() if compiled(mo, e) != expected(e)]
     assert stale == [], "run `make messages` (or msgfmt) and commit the .mo"
 
 

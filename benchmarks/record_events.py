@@ -1,0 +1,517 @@
+"""Record event cost on the save path (REC-3): prints figures, asserts nothing.
+
+Target: "The benchmark prints contacts created per second through the service layer with
+events on, against the same inserts with events off, side by side; the events must cost less
+than 20 % of the save path."
+
+What is compared, BENCH_CONTACTS (default 2000) contacts per run, each in its own transaction:
+
+- events on: `records.services.record_create(org=…, actor=<the org's super admin membership>,
+  module="contacts", data=…)` inside `django_scopes.scope(org=org)`, the real code path: the
+  contact, its create event (RecordEvent, the outbox row) in the same transaction, and the
+  `transaction.on_commit` enqueue of `process_record_event_task`.
+- events off: the same contacts with the same validation and the same transaction shape, but
+  no event. Our code is not changed for it: this script calls what record_create calls
+  (`_require_record_permission`, `_apply`, `full_clean`, `save`) inside `transaction.atomic`
+  itself. The difference between the two is exactly the diff of the tracked values, the
+  RecordEvent INSERT and the on_commit publish; the statement counts printed below show it.
+
+The data is what the contact form hands the service: every standard field (empty ones as ""),
+realistic values incl. email, phone, country and language, the acting admin as owner.
+
+The enqueue is real but cheap: CELERY_TASK_ALWAYS_EAGER=false and CELERY_BROKER_URL=memory://,
+so `apply_async` builds and publishes a real message to kombu's in-memory transport (nothing
+consumes it; the script checks that one message per event arrived). A Redis broker adds a
+network round trip per publish, which is the broker's time, not the save path's; when Redis
+answers at REDIS_URL (default redis://127.0.0.1:6379/0) an extra row shows events on with Redis
+too, for information. The Redis runs publish to a private queue and exchange
+(`bench_record_events_<org id>`), so no running worker picks the messages up, and delete them
+afterwards.
+
+How: as benchmarks/user_import.py, the script creates its own throwaway PostgreSQL database
+`crm_portal_bench_<pid>` on the server of DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/postgres), migrates it and drops it at the end; without a
+reachable server it falls back to an SQLite file in a temporary directory and says so. Every
+run is a fresh child process (this script re-invoked with --child) in an org of its own, so all
+runs start from the same state; each creates BENCH_WARMUP (default 20) untimed contacts first
+(imports, first queries, the broker connection). The contenders alternate over BENCH_ROUNDS
+(default 3) rounds, in reverse order every other round, and the median is reported (the
+machine may be busy with other work). One more untimed run per contender counts the SQL
+statements (django.test.utils.CaptureQueriesContext). Django's query log is off in the timed
+runs (DEBUG is on only so that the settings load without a real secret).
+
+Run:  make bench      or      .venv/bin/python benchmarks/record_events.py
+"""
+
+import argparse
+import json
+import logging
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CONTACTS = int(os.environ.get("BENCH_CONTACTS") or 2000)  # timed contacts per run
+WARMUP = int(os.environ.get("BENCH_WARMUP") or 20)  # untimed contacts first, per run
+ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 3)  # timed runs per contender, alternated
+TARGET = 0.20  # the events must cost less than this share of the save path
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+MEMORY_BROKER = "memory://"
+# contender: (label, events written?, broker)
+CONTENDERS = {
+    "off": ("events off", False, "memory"),
+    "on": ("events on, memory://", True, "memory"),
+    "on-redis": ("events on, Redis", True, "redis"),
+}
+ORG_LABELS = [
+    *(f"{who}-{n}" for n in range(1, ROUNDS + 1) for who in CONTENDERS),
+    *(f"{who}-diag" for who in CONTENDERS),
+]
+
+
+# --- environment and database (as in user_import.py) ----------------------------------------
+
+
+def set_env_defaults() -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "crm_portal.settings"
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
+    # The Redis row's broker; the children themselves run without REDIS_URL (no Redis cache).
+    os.environ.setdefault("BENCH_REDIS_URL", os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+    os.environ["REDIS_URL"] = ""
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"  # publish for real, never run inline
+    os.environ["CELERY_BROKER_URL"] = MEMORY_BROKER
+
+
+def broker_url(kind: str) -> str:
+    return os.environ["BENCH_REDIS_URL"] if kind == "redis" else MEMORY_BROKER
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+def database_admin(action: str, server_url: str, name: str) -> dict:
+    """CREATE or DROP DATABASE `name` from the server's `postgres` database."""
+    try:
+        if not server_url.startswith(("postgres://", "postgresql://")):
+            raise ValueError(f"DATABASE_URL is not PostgreSQL ({urlsplit(server_url).scheme})")
+        import psycopg
+
+        admin_url = _with_database(server_url, "postgres")
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            if action == "create":
+                conn.execute(f'CREATE DATABASE "{name}"')
+            else:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception as error:  # no server, no psycopg, no rights
+        return {"error": f"{type(error).__name__}: {error}".strip()}
+    return {}
+
+
+@contextmanager
+def throwaway_database(workdir: Path):
+    """Yields (DATABASE_URL, description) of an empty database that is gone afterwards:
+    PostgreSQL when the server answers, else an SQLite file in `workdir`."""
+    server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    name = f"crm_portal_bench_{os.getpid()}"
+    created = spawn("createdb", url=server_url, name=name)
+    if created.get("error"):
+        path = workdir / "bench.sqlite3"
+        unavailable = created["error"].splitlines()[0]
+        yield f"sqlite:///{path}", f"SQLite {path} (PostgreSQL unavailable: {unavailable})"
+        return
+    try:
+        host = urlsplit(server_url).hostname or "localhost"
+        yield _with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
+    finally:
+        dropped = spawn("dropdb", url=server_url, name=name)
+        if dropped.get("error"):
+            print(f"could not drop {name}: {dropped['error']}", file=sys.stderr)
+
+
+# --- set-up child: migrate, one org per run, is Redis there? --------------------------------
+
+
+def create_org(label: str) -> int:
+    """An org with its defaults (profiles, roles) and an active super admin."""
+    from users.models import User
+    from users.services import organization_create
+
+    owner = User.objects.create_user(email=f"owner-{label}@bench.example.com")
+    return organization_create(name=f"Bench {label}", owner=owner, last_name="Owner").pk
+
+
+def redis_error(url: str) -> str:
+    """'' when a Redis server answers PING at `url`, else why not."""
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}".strip().splitlines()[0]
+    return ""
+
+
+def run_setup() -> dict:
+    from django.core.management import call_command
+    from django_scopes import scopes_disabled
+
+    call_command("migrate", verbosity=0, interactive=False)
+    with scopes_disabled():
+        orgs = {label: create_org(label) for label in ORG_LABELS}
+    return {"orgs": orgs, "redis_error": redis_error(os.environ["BENCH_REDIS_URL"])}
+
+
+# --- measured children ----------------------------------------------------------------------
+
+FIRST = ["Marie", "Hiroshi", "Lena", "Carlos", "Emma", "太郎", "花子", "Yuki", "José", "Anna"]
+LAST = ["Dubois", "Tanaka", "Schmidt", "García", "Wilson", "佐藤", "鈴木", "Rossi", "Nowak", "Kim"]
+TITLES = [
+    ("Head of Purchasing", "Purchasing"),
+    ("IT Manager", "IT"),
+    ("Office Manager", "Administration"),
+    ("Sales Director", "Sales"),
+]
+# (street, city, state, postal code, country, language, phone format, domain)
+PLACES = [
+    ("{n} rue de Rivoli", "Paris", "Île-de-France", "75001", "FR", "en", "+33 1 42 {a} {b}", "fr"),
+    ("丸の内1-{n}", "千代田区", "東京都", "100-0005", "JP", "ja", "+81 3-1234-{a}{b}", "jp"),
+    ("Friedrichstraße {n}", "Berlin", "Berlin", "10117", "DE", "en", "+49 30 1234 {a}{b}", "de"),
+    ("Calle de Alcalá {n}", "Madrid", "Madrid", "28014", "ES", "en", "+34 91 123 {a} {b}", "es"),
+    ("{n} Baker Street", "London", "", "NW1 6XE", "GB", "en", "+44 20 7946 {a}{b}", "co.uk"),
+]
+SUBSCRIPTIONS = ["trial", "free", "paid", "none"]
+
+
+def contact_data(n: int, owner) -> dict:
+    """What ContactForm.cleaned_data hands the service for contact `n`: every field."""
+    street, city, state, postal_code, country, language, phone, domain = PLACES[n % len(PLACES)]
+    title, department = TITLES[n % len(TITLES)]
+    a, b = f"{n // 100 % 100:02d}", f"{n % 100:02d}"
+    return {
+        "first_name": FIRST[n % len(FIRST)],
+        "last_name": LAST[(n // len(FIRST)) % len(LAST)],
+        "email": f"contact{n:06d}@example.{domain}",
+        "secondary_email": "",
+        "phone": phone.format(a=a, b=b),
+        "mobile": f"+81 90-5555-{n % 10000:04d}",
+        "title": title,
+        "department": department,
+        "subscription": SUBSCRIPTIONS[n % len(SUBSCRIPTIONS)],
+        "language": language,
+        "street": street.format(n=n % 200 + 1),
+        "city": city,
+        "state": state,
+        "postal_code": postal_code,
+        "country": country,
+        "description": "",
+        "owner": owner,
+        "account": None,
+    }
+
+
+def contact_create_events_off(*, org, actor, data: dict):
+    """record_create(module="contacts") without its event: the same permission check,
+    field validation, model validation, INSERT and transaction; no diff, no RecordEvent
+    row, no on_commit enqueue. Keep in step with records.services.record_create."""
+    from django.db import transaction
+
+    from records import services
+    from records.modules import MODELS
+
+    with transaction.atomic():
+        services._require_record_permission(actor, "contacts", "create")
+        record = MODELS["contacts"](org=org)
+        services._apply(record, data, creating=True)
+        record.full_clean(exclude=["org", "owner", "account"])
+        record.save()
+    return record
+
+
+def private_queue(org_id: int) -> str:
+    """Celery's default queue, exchange and routing key for this run: a name of its own."""
+    from crm_portal.celery import app
+
+    name = f"bench_record_events_{org_id}"
+    app.conf.update(
+        task_default_queue=name, task_default_exchange=name, task_default_routing_key=name
+    )
+    return name
+
+
+def published_messages(broker: str, queue: str) -> int:
+    """Messages waiting in `queue` (nobody consumes them); the Redis keys are deleted."""
+    if broker == "memory":
+        from kombu.transport.memory import Channel
+
+        found = Channel.queues.get(queue)
+        return found.qsize() if found is not None else 0
+    import redis
+
+    client = redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
+    try:
+        return client.llen(queue)
+    finally:
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
+_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def statement_kinds(captured: list[dict]) -> dict[str, int]:
+    """{"INSERT records_contact": n, …}: each statement's verb and first table."""
+    counts = Counter()
+    for query in captured:
+        sql = query["sql"].lstrip()
+        verb = sql.split(None, 1)[0].upper() if sql else "?"
+        table = _TABLE.search(sql)
+        counts[f"{verb} {table.group(1)}" if table else verb] += 1
+    return dict(counts)
+
+
+def run_contender(who: str, org_id: int, diag: bool) -> dict:
+    from django.conf import settings
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+    from django_scopes import scope, scopes_disabled
+
+    from records.models import Contact, RecordEvent
+    from records.services import record_create
+    from users.models import CrmUser, Organization
+
+    settings.DEBUG = False  # as in production: no query log (the diagnostic run forces one)
+    # memory:// has no host: kombu says so on every connection; records.services still warns
+    logging.getLogger("kombu.connection").setLevel(logging.ERROR)
+    _label, events, broker = CONTENDERS[who]
+    queue = private_queue(org_id)
+    with scopes_disabled():
+        org = Organization.objects.get(pk=org_id)
+        actor = CrmUser.objects.get(org=org, is_super_admin=True)
+
+    if events:
+
+        def create(data):
+            return record_create(org=org, actor=actor, module="contacts", data=data)
+
+    else:
+
+        def create(data):
+            return contact_create_events_off(org=org, actor=actor, data=data)
+
+    datas = [contact_data(n, actor) for n in range(WARMUP + CONTACTS)]
+    figures = {}
+    with scope(org=org):
+        for data in datas[:WARMUP]:
+            create(data)
+        if diag:  # per contact, log emptied: Django keeps a connection's last 9000 statements
+            statements = Counter()
+            for data in datas[WARMUP:]:
+                reset_queries()
+                with CaptureQueriesContext(connection) as captured:
+                    create(data)
+                statements.update(statement_kinds(captured.captured_queries))
+            figures.update(statements=dict(statements), seconds=0.0, cpu_seconds=0.0)
+        else:
+            cpu, start = time.process_time(), time.perf_counter()
+            for data in datas[WARMUP:]:
+                create(data)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            figures.update(seconds=seconds, cpu_seconds=cpu)
+        figures.update(
+            contacts=Contact.objects.filter(org=org).count(),
+            events=RecordEvent.objects.filter(org=org).count(),
+            published=published_messages(broker, queue),
+        )
+    return figures
+
+
+def child_main(args) -> None:
+    if args.child in ("createdb", "dropdb"):
+        print("RESULT " + json.dumps(database_admin(args.child[:-2], args.url, args.name)))
+        return
+    import django
+
+    django.setup()
+    if args.child == "setup":
+        figures = run_setup()
+    else:
+        figures = run_contender(args.child, args.org, args.diag)
+    print("RESULT " + json.dumps(figures), flush=True)
+
+
+# --- the parent: database, children, checks, report ------------------------------------------
+
+
+def spawn(kind: str, org_id: int | None = None, diag: bool = False, **more):
+    """Run this script as child `kind`; returns what it printed after RESULT, as a dict.
+    A contender's child gets its broker in CELERY_BROKER_URL."""
+    command = [sys.executable, __file__, "--child", kind]
+    if org_id is not None:
+        command += ["--org", str(org_id)]
+    if diag:
+        command.append("--diag")
+    for option, value in more.items():
+        command += [f"--{option}", value]
+    env = dict(os.environ)
+    if kind in CONTENDERS:
+        env["CELERY_BROKER_URL"] = broker_url(CONTENDERS[kind][2])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=ROOT, env=env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"child {kind} failed (exit {done.returncode})")
+    if done.stderr.strip():  # e.g. "Could not enqueue record event": the figures would lie
+        sys.stderr.write(f"[{kind}] {done.stderr}")
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def check_run(who: str, figures: dict) -> None:
+    """Every run must have created its contacts, and events and messages only when on."""
+    expected = WARMUP + CONTACTS
+    events = expected if CONTENDERS[who][1] else 0
+    got = (figures["contacts"], figures["events"], figures["published"])
+    if got != (expected, events, events):
+        raise SystemExit(
+            f"{who}: {got[0]} contacts, {got[1]} events, {got[2]} messages published; "
+            f"expected {expected}, {events}, {events}"
+        )
+
+
+def format_statements(statements: dict) -> str:
+    total = sum(statements.values())
+    parts = ", ".join(
+        f"{kind} {n / CONTACTS:g}" for kind, n in sorted(statements.items(), key=lambda i: -i[1])
+    )
+    return f"{total / CONTACTS:g} ({parts})"
+
+
+def statement_difference(on: dict, off: dict) -> str:
+    kinds = sorted(set(on) | set(off))
+    diff = {k: (on.get(k, 0) - off.get(k, 0)) / CONTACTS for k in kinds}
+    return ", ".join(f"{k} {v:+g}" for k, v in diff.items() if v) or "none"
+
+
+def cost(t_on: float, t_off: float) -> float:
+    """The share of the events-on save path that the events take."""
+    return (t_on - t_off) / t_on
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def print_report(who_ran: list[str], timed: dict, diag: dict, redis_note: str) -> None:
+    median = {who: statistics.median(r["seconds"] for r in timed[who]) for who in who_ran}
+    best = {who: min(r["seconds"] for r in timed[who]) for who in who_ran}
+    cpu = {who: statistics.median(r["cpu_seconds"] for r in timed[who]) for who in who_ran}
+    print(
+        f"\n{CONTACTS} contacts per run through the service layer, one transaction each "
+        f"({WARMUP} untimed first);\nmedian of {ROUNDS} alternated runs per contender "
+        f"(best in brackets)"
+    )
+    header = (
+        f"  {'contender':<24}{'contacts/s':>18}{'ms/contact':>12}{'CPU ms':>8}"
+        f"   statements/contact (diagnostic run)"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for who in who_ran:
+        rate = f"{CONTACTS / median[who]:.0f} ({CONTACTS / best[who]:.0f})"
+        print(
+            f"  {CONTENDERS[who][0]:<24}{rate:>18}{median[who] / CONTACTS * 1000:>12.3f}"
+            f"{cpu[who] / CONTACTS * 1000:>8.3f}   {format_statements(diag[who]['statements'])}"
+        )
+    print(
+        "  CPU ms = this process's CPU time per contact (Python, drivers, serialisation);\n"
+        "  the rest of ms/contact is waiting for the database (and the broker)."
+    )
+    for who in who_ran:
+        if who == "off":
+            continue
+        print(
+            f"  statements {CONTENDERS[who][0]} - events off: "
+            f"{statement_difference(diag[who]['statements'], diag['off']['statements'])}"
+        )
+
+    share = cost(median["on"], median["off"])
+    rounds = zip(timed["on"], timed["off"], strict=True)
+    per_round = [cost(on["seconds"], off["seconds"]) for on, off in rounds]
+    print(
+        f"\n  cost of events (memory:// broker) = (t_on - t_off) / t_on = "
+        f"({median['on']:.3f} - {median['off']:.3f}) / {median['on']:.3f} s = {share:.1%}"
+        f"  < {TARGET:.0%}  {verdict(share < TARGET)}"
+    )
+    print("    per round: " + ", ".join(f"{c:.1%}" for c in per_round))
+    print(
+        f"    from the best runs instead: {cost(best['on'], best['off']):.1%} "
+        "(the least disturbed by other work on the machine)"
+    )
+    if "on-redis" in who_ran:
+        print(
+            f"  with Redis ({os.environ['BENCH_REDIS_URL']}), for information: "
+            f"{cost(median['on-redis'], median['off']):.1%} (median), "
+            f"{cost(best['on-redis'], best['off']):.1%} (best); Redis - memory:// = "
+            f"{(median['on-redis'] - median['on']) / CONTACTS * 1e6:+.0f} µs per contact"
+        )
+    else:
+        print(f"  Redis row skipped: {redis_note}")
+
+
+def main() -> None:
+    set_env_defaults()
+    workdir = Path(tempfile.mkdtemp(prefix="crm_portal_bench_"))
+    os.environ.setdefault("VAR_DIR", str(workdir / "var"))  # leave ./var alone
+    try:
+        with throwaway_database(workdir) as (database_url, description):
+            os.environ["DATABASE_URL"] = database_url  # before any django.setup(): children
+            print(f"database: {description}")
+            print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+            started = time.perf_counter()
+            setup = spawn("setup")
+            print(f"set-up (migrate, {len(ORG_LABELS)} orgs) {time.perf_counter() - started:.1f} s")
+            orgs, redis_note = setup["orgs"], setup["redis_error"]
+            who_ran = [who for who in CONTENDERS if who != "on-redis" or not redis_note]
+            timed = {who: [] for who in who_ran}
+            for n in range(1, ROUNDS + 1):
+                order = who_ran if n % 2 else who_ran[::-1]
+                for who in order:
+                    timed[who].append(spawn(who, orgs[f"{who}-{n}"]))
+            diag = {who: spawn(who, orgs[f"{who}-diag"], diag=True) for who in who_ran}
+            for who in who_ran:
+                for figures in [*timed[who], diag[who]]:
+                    check_run(who, figures)
+            print_report(who_ran, timed, diag, redis_note)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    children = ["createdb", "dropdb", "setup", *CONTENDERS]
+    parser.add_argument("--child", choices=children, help=argparse.SUPPRESS)
+    parser.add_argument("--org", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--diag", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--name", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    if arguments.child:
+        child_main(arguments)
+    else:
+        main()
