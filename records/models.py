@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
-from users.models import CrmUser, Organization
+from users.models import CrmUser, ImportRow, ImportRun, Organization
 
 from .fields import FIELD_TYPES, FieldSpec
 
@@ -296,10 +296,9 @@ class ApiToken(models.Model):
         return self.revoked_at is not None
 
 
-class ContactImport(models.Model):
-    """One run of the contact import wizard, the user import's sibling (IMP-1 … IMP-7 for
-    contacts). Rows are stored at upload; each goes through the record services, so every
-    contact it adds or changes gets its event (REC-3)."""
+class ContactImport(ImportRun):
+    """A run of the contact import wizard. Each row goes through the record services, so
+    every contact it adds or changes gets its event (REC-3)."""
 
     class Mode(models.TextChoices):
         ADD = "add", _("Add as new contacts")
@@ -310,66 +309,21 @@ class ContactImport(models.Model):
         EMAIL = "email", _("Email")
         ID = "id", _("Contact ID")
 
-    class Status(models.TextChoices):  # the user import's, so pages and code treat both alike
-        UPLOADED = "uploaded", _("Not started")
-        QUEUED = "queued", _("Waiting for the worker")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Finished")
-
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contact_imports")
-    created_by = models.ForeignKey(CrmUser, on_delete=models.SET_NULL, null=True, related_name="+")
-    filename = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=10)
-    encoding = models.CharField(max_length=30, blank=True)
-    headers = models.JSONField(default=list)
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ADD)
     match_key = models.CharField(max_length=10, choices=MatchKey.choices, default=MatchKey.EMAIL)
-    keep_empty = models.BooleanField(default=True)
-    mapping = models.JSONField(default=dict, blank=True, help_text="{column index: field}")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedManager(org="org")
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self):
-        return self.filename
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 100
+    class Meta(ImportRun.Meta):
+        pass
 
 
-class ContactImportRow(models.Model):
-    class Outcome(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        ADDED = "added", _("Added")
-        UPDATED = "updated", _("Updated")
-        SKIPPED = "skipped", _("Skipped")
-        FAILED = "failed", _("Failed")
-
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+class ContactImportRow(ImportRow):
     contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="rows")
-    row_number = models.PositiveIntegerField()
-    values = models.JSONField(default=list)
-    outcome = models.CharField(
-        max_length=10, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
-    )
-    reason = models.TextField(blank=True)
     contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
-    objects = ScopedManager(org="org")
-
-    class Meta:
-        ordering = ["row_number"]
+    class Meta(ImportRow.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["contact_import", "row_number"], name="contact_import_row_once"

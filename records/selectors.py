@@ -58,10 +58,6 @@ def _names(model, events, field) -> dict:
     return {obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids)} if ids else {}
 
 
-def contact_history(*, contact: Contact, limit: int = 20):
-    return record_history(record=contact, limit=limit)
-
-
 def _visible(queryset, membership: CrmUser):
     from users.selectors import visible_owner_filter
 

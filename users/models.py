@@ -316,19 +316,10 @@ class AuditLogEntry(models.Model):
         return f"{self.actor_label} {self.action} {self.target_label}"
 
 
-class UserImport(models.Model):
-    """One run of the user import wizard (IMP-2 … IMP-7). The file's rows are stored at
-    upload; the worker processes each row in its own transaction, so a crash or a re-run
-    neither duplicates nor loses rows (IMP-7)."""
-
-    class Mode(models.TextChoices):
-        ADD = "add", _("Add as new users")
-        UPDATE = "update", _("Update existing users only")
-        BOTH = "both", _("Add new users and update existing ones")
-
-    class MatchKey(models.TextChoices):
-        ID = "id", _("User ID")
-        EMAIL = "email", _("Email address")
+class ImportRun(models.Model):
+    """What every import shares (IMP-2 … IMP-7): the file's shape, the chosen options, and
+    progress. The file's rows are stored at upload; the worker processes each row in the same
+    transaction as its outcome, so a crash or a re-run neither duplicates nor loses rows."""
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Not started")
@@ -336,14 +327,11 @@ class UserImport(models.Model):
         RUNNING = "running", _("Running")
         DONE = "done", _("Finished")
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="user_imports")
     created_by = models.ForeignKey(CrmUser, on_delete=models.SET_NULL, null=True, related_name="+")
     filename = models.CharField(max_length=255)
     file_format = models.CharField(max_length=10)
     encoding = models.CharField(max_length=30, blank=True)
     headers = models.JSONField(default=list)
-    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ADD)
-    match_key = models.CharField(max_length=10, choices=MatchKey.choices, default=MatchKey.EMAIL)
     keep_empty = models.BooleanField(default=True)
     mapping = models.JSONField(default=dict, blank=True, help_text="{column index: field}")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
@@ -356,6 +344,7 @@ class UserImport(models.Model):
     objects = ScopedManager(org="org")
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):
@@ -366,7 +355,9 @@ class UserImport(models.Model):
         return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 100
 
 
-class UserImportRow(models.Model):
+class ImportRow(models.Model):
+    """One row of an imported file and what became of it."""
+
     class Outcome(models.TextChoices):
         PENDING = "pending", _("Waiting")
         ADDED = "added", _("Added")
@@ -375,21 +366,47 @@ class UserImportRow(models.Model):
         FAILED = "failed", _("Failed")
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    user_import = models.ForeignKey(UserImport, on_delete=models.CASCADE, related_name="rows")
     row_number = models.PositiveIntegerField()
     values = models.JSONField(default=list)
     outcome = models.CharField(
         max_length=10, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
     )
     reason = models.TextField(blank=True)
-    crm_user = models.ForeignKey(
-        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
 
     objects = ScopedManager(org="org")
 
     class Meta:
+        abstract = True
         ordering = ["row_number"]
+
+
+class UserImport(ImportRun):
+    """A run of the user import wizard."""
+
+    class Mode(models.TextChoices):
+        ADD = "add", _("Add as new users")
+        UPDATE = "update", _("Update existing users only")
+        BOTH = "both", _("Add new users and update existing ones")
+
+    class MatchKey(models.TextChoices):
+        ID = "id", _("User ID")
+        EMAIL = "email", _("Email address")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="user_imports")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ADD)
+    match_key = models.CharField(max_length=10, choices=MatchKey.choices, default=MatchKey.EMAIL)
+
+    class Meta(ImportRun.Meta):
+        pass
+
+
+class UserImportRow(ImportRow):
+    user_import = models.ForeignKey(UserImport, on_delete=models.CASCADE, related_name="rows")
+    crm_user = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(ImportRow.Meta):
         constraints = [
             models.UniqueConstraint(fields=["user_import", "row_number"], name="import_row_once"),
         ]
