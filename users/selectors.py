@@ -1,7 +1,7 @@
 from django.db.models import Q
 from django_scopes import scopes_disabled
 
-from .models import CrmUser, Organization, Role, User
+from .models import AuditLogEntry, CrmUser, Organization, Role, User
 
 
 def active_membership_for(*, user: User, org_slug: str) -> CrmUser | None:
@@ -68,3 +68,28 @@ def users_list(*, org: Organization, status: str | None = None, query: str = "")
             | Q(email__icontains=query)
         )
     return users.order_by("last_name", "first_name", "pk")
+
+
+def audit_entries(
+    *,
+    org: Organization,
+    action: str = "",
+    actor: CrmUser | None = None,
+    target: str = "",
+    date_from=None,
+    date_to=None,
+):
+    """The org's audit log, newest first, narrowed by the given filters (USR-9). Days are
+    the viewer's days: their time zone is active during the request."""
+    entries = AuditLogEntry.objects.filter(org=org)
+    if action:
+        entries = entries.filter(action=action)
+    if actor:
+        entries = entries.filter(actor=actor)
+    if target:
+        entries = entries.filter(target_label__icontains=target)
+    if date_from:
+        entries = entries.filter(created_at__date__gte=date_from)
+    if date_to:
+        entries = entries.filter(created_at__date__lte=date_to)
+    return entries.order_by("-created_at", "-pk")

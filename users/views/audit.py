@@ -14,6 +14,7 @@ from .. import permissions
 from ..decorators import permission_required
 from ..models import AuditLogEntry, CrmUser
 from ..preferences import format_datetime
+from ..selectors import audit_entries
 from ..spreadsheets import write_csv
 
 PAGE_SIZE = 50
@@ -96,30 +97,19 @@ class AuditLogFilterForm(forms.Form):
             self.add_error("date_to", _("The end date is before the start date."))
         return data
 
-    def filter(self, entries):
-        """The entries matching every filter that is valid; an invalid one is shown with
-        its error and ignored. Days are the viewer's days (their time zone is active)."""
+    def filters(self) -> dict:
+        """The valid filters as selector arguments; an invalid one is shown with its error
+        and ignored."""
         if not self.is_bound:
-            return entries
+            return {}
         self.is_valid()
-        data = self.cleaned_data
-        if data.get("action"):
-            entries = entries.filter(action=data["action"])
-        if data.get("actor"):
-            entries = entries.filter(actor=data["actor"])
-        if data.get("target"):
-            entries = entries.filter(target_label__icontains=data["target"])
-        if data.get("date_from"):
-            entries = entries.filter(created_at__date__gte=data["date_from"])
-        if data.get("date_to"):
-            entries = entries.filter(created_at__date__lte=data["date_to"])
-        return entries
+        names = ("action", "actor", "target", "date_from", "date_to")
+        return {name: self.cleaned_data[name] for name in names if self.cleaned_data.get(name)}
 
 
 def _filtered(request):
     form = AuditLogFilterForm(request.GET or None, org=request.org)
-    entries = form.filter(AuditLogEntry.objects.filter(org=request.org))
-    return form, entries.order_by("-created_at", "-pk")
+    return form, audit_entries(org=request.org, **form.filters())
 
 
 @require_GET
