@@ -53,7 +53,7 @@ messages: install
 	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
 
 bench: install
-	@for f in benchmarks/*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(PY) "$$f"; done
+	@for f in benchmarks/[!_]*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(PY) "$$f"; done
 
 clean:
 	rm -rf var/broker var/cache var/celerybeat-schedule*

@@ -43,6 +43,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from _bench_db import database_admin, with_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -74,29 +76,6 @@ def set_env_defaults() -> None:
     os.environ["CELERY_BROKER_URL"] = "memory://"
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlsplit(url)._replace(path=f"/{name}").geturl()
-
-
-def database_admin(action: str, server_url: str, name: str) -> dict:
-    """CREATE or DROP DATABASE `name` from the server's `postgres` database. Runs in a child:
-    psycopg alone would add 20 MB to the parent, and to every child's ru_maxrss with it."""
-    try:
-        if not server_url.startswith(("postgres://", "postgresql://")):
-            raise ValueError(f"DATABASE_URL is not PostgreSQL ({urlsplit(server_url).scheme})")
-        import psycopg
-
-        admin_url = _with_database(server_url, "postgres")
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-            if action == "create":
-                conn.execute(f'CREATE DATABASE "{name}"')
-            else:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception as error:  # no server, no psycopg, no rights
-        return {"error": f"{type(error).__name__}: {error}".strip()}
-    return {}
-
-
 @contextmanager
 def throwaway_database(workdir: Path):
     """Yields (DATABASE_URL, description) of an empty database that is gone afterwards:
@@ -111,7 +90,7 @@ def throwaway_database(workdir: Path):
         return
     try:
         host = urlsplit(server_url).hostname or "localhost"
-        yield _with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
+        yield with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
     finally:
         dropped = spawn("dropdb", workdir, url=server_url, name=name)
         if dropped.get("error"):
