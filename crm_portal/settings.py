@@ -253,6 +253,10 @@ SPREADSHEET_PARSE_MEMORY_MB = int(env_str("SPREADSHEET_PARSE_MEMORY_MB", "300"))
 SPREADSHEET_PARSE_CPU_SECONDS = int(env_str("SPREADSHEET_PARSE_CPU_SECONDS", "20"))
 # JSON API (REC-4): requests per token per clock minute.
 API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "120"))
+# The outbox relay (records.relay) hands committed events to the broker: woken at once by
+# PostgreSQL's NOTIFY, it also looks every OUTBOX_RELAY_POLL_SECONDS (the only way on SQLite).
+OUTBOX_RELAY_POLL_SECONDS = float(env_str("OUTBOX_RELAY_POLL_SECONDS", "1"))
+OUTBOX_RELAY_BATCH_SIZE = int(env_str("OUTBOX_RELAY_BATCH_SIZE", "500"))
 # An event still unprocessed this long after it was written is re-enqueued by the sweeper.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
 

@@ -1,5 +1,6 @@
-"""Operators run crm-portal with `docker compose up` (DESIGN "Running"): web, worker, beat,
-PostgreSQL, Redis and a mail catcher, all on the same settings from the environment.
+"""Operators run crm-portal with `docker compose up` (DESIGN "Running"): web, the outbox
+relay, worker, beat, PostgreSQL, Redis and a mail catcher, all on the same settings from the
+environment.
 
 Checked offline with Debian's docker-compose (`make test` installs it): `config` validates and
 resolves the file without a Docker engine. Every run gets a clean environment and an explicit,
@@ -24,7 +25,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 REQUIRED = {"SECRET_KEY": "compose-test-secret", "POSTGRES_PASSWORD": "compose-test-db-password"}
-APP_SERVICES = ("web", "worker", "beat", "migrate")
+APP_SERVICES = ("web", "relay", "worker", "beat", "migrate")
 YAML_TO_JSON = "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"
 
 
@@ -142,14 +143,15 @@ def test_foundation_compose_file_is_valid(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_foundation_operators_get_web_worker_beat_db_redis_and_mail(services):
-    assert {"web", "worker", "beat", "db", "redis", "mail", "migrate"} <= set(services)
+def test_foundation_operators_get_web_relay_worker_beat_db_redis_and_mail(services):
+    assert {"web", "relay", "worker", "beat", "db", "redis", "mail", "migrate"} <= set(services)
     assert services["db"]["image"] == "postgres:16"
     assert services["redis"]["image"].startswith("redis:7")
     assert services["mail"]["image"].startswith("axllent/mailpit")
     assert "gunicorn" in services["web"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "crm_portal", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "crm_portal", "beat"]
+    assert services["relay"]["command"] == ["python", "manage.py", "outbox_relay"]
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
 
 
@@ -176,6 +178,7 @@ def test_foundation_web_healthcheck_is_the_image_healthcheck(services):
 def test_foundation_one_shot_services_do_not_inherit_the_web_healthcheck(services):
     # The image's check probes :8000, where only web listens; elsewhere it would report unhealthy.
     assert healthcheck_test(services["beat"]) == ["NONE"]
+    assert healthcheck_test(services["relay"]) == ["NONE"]
     assert healthcheck_test(services["migrate"]) == ["NONE"]
 
 
@@ -207,7 +210,7 @@ def test_foundation_web_worker_and_beat_share_the_same_settings(services):
     assert len({services[name]["image"] for name in APP_SERVICES}) == 1
 
 
-@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+@pytest.mark.parametrize("service", ["web", "relay", "worker", "beat"])
 def test_foundation_app_services_wait_for_migrations_and_healthy_services(services, service):
     depends_on = services[service]["depends_on"]
     assert depends_on["migrate"]["condition"] == "service_completed_successfully"

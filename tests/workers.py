@@ -1,6 +1,6 @@
 """A pytest plugin (loaded in tests/conftest.py): real processes for tests about workers — a
-Celery worker (and beat) in their own process, on the Redis broker, against the test
-database."""
+Celery worker (and beat), and the outbox relay, each in its own process, on the Redis broker,
+against the test database."""
 
 import os
 import subprocess
@@ -39,11 +39,11 @@ def wait_for(predicate, timeout=30.0, interval=0.2):
 
 
 class Process:
-    def __init__(self, name, args, env, tmp_path):
+    def __init__(self, name, command, env, tmp_path):
         self.log_path = tmp_path / f"{name}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "crm_portal", *args],
+            command,
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -90,10 +90,35 @@ def start_celery(tmp_path, real_broker):
         else:
             args = ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"]
         proc = Process(
-            kind, args, process_env(CELERY_BROKER_URL=real_broker, **env_overrides), tmp_path
+            kind,
+            [sys.executable, "-m", "celery", "-A", "crm_portal", *args],
+            process_env(CELERY_BROKER_URL=real_broker, **env_overrides),
+            tmp_path,
         )
         started.append(proc)
         ready = "ready." if kind == "worker" else "beat: Starting..."
+        assert wait_for(lambda: ready in proc.log() or proc.popen.poll() is not None), proc.log()
+        assert proc.popen.poll() is None, proc.log()
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def start_relay(tmp_path, real_broker):
+    """`manage.py outbox_relay` in its own process; it publishes to the real broker unless
+    CELERY_BROKER_URL is overridden."""
+    started = []
+
+    def start(*args, **env_overrides):
+        env = process_env(**{"CELERY_BROKER_URL": real_broker, **env_overrides})
+        name = f"relay-{len(started) + 1}"
+        command = [sys.executable, "manage.py", "outbox_relay", *args]
+        proc = Process(name, command, env, tmp_path)
+        started.append(proc)
+        ready = "Outbox relay started"
         assert wait_for(lambda: ready in proc.log() or proc.popen.poll() is not None), proc.log()
         assert proc.popen.poll() is None, proc.log()
         return proc

@@ -1,6 +1,6 @@
-"""`make run` on the embedded defaults (Foundation, AUT-8): web, worker and scheduler start on
-an SQLite file and the filesystem broker, the worker in its own process really processes
-events written by another process, and Ctrl-C stops all three."""
+"""`make run` on the embedded defaults (Foundation, AUT-8): web, outbox relay, worker and
+scheduler start on an SQLite file and the filesystem broker, the worker in its own process
+really processes events written by another process, and Ctrl-C stops them all."""
 
 import json
 import os
@@ -74,6 +74,7 @@ def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path
         assert get_json(f"http://127.0.0.1:{port}/healthz")[1]["broker"] == "ok"
         printed = (tmp_path / "run_all.log").read_text()
         assert f"http://127.0.0.1:{port}/" in printed and "admin@acme.example" in printed
+        assert "Outbox relay started (polling every" in printed, "SQLite has no LISTEN"
 
         # Events written by seed_demo (another process) are processed by the worker process.
         count_pending = (
@@ -92,5 +93,5 @@ def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path
         log.close()
     assert code == 0
     assert get_json(f"http://127.0.0.1:{port}/healthz")[0] is None, "web stopped"
-    with pytest.raises(ProcessLookupError):  # no worker, beat or web left in the group
+    with pytest.raises(ProcessLookupError):  # no relay, worker, beat or web left
         os.killpg(proc.pid, 0)

@@ -1,5 +1,6 @@
-"""The outbox (REC-3, AUT-8): a record change and its event are written together or not at all,
-and every event is processed exactly once, even when its enqueue was lost."""
+"""The outbox (REC-3, AUT-8): a record change and its event are written together or not at all;
+the relay hands each committed event to the workers once; every event is processed exactly
+once, even when its hand-over was lost. (The same with real processes: tests/integration.)"""
 
 import threading
 from datetime import timedelta
@@ -12,6 +13,7 @@ from django_scopes import scope, scopes_disabled
 from kombu.exceptions import OperationalError
 
 from records.models import Contact, RecordEvent
+from records.relay import record_events_relay
 from records.services import (
     contact_create,
     contact_update,
@@ -44,16 +46,29 @@ def test_rec3_invalid_contact_writes_neither_row_nor_event(org_a, admin_a):
     assert events(org_a) == []
 
 
-def test_rec3_committed_create_leaves_exactly_one_event(
+def test_rec3_committed_create_leaves_exactly_one_pending_event(
     org_a, admin_a, django_capture_on_commit_callbacks
 ):
+    """The save path writes the event and publishes nothing: the relay does that."""
     with scope(org=org_a), django_capture_on_commit_callbacks(execute=False) as callbacks:
         contact = contact_create(org=org_a, actor=admin_a, data=DATA)
     [event] = events(org_a)
     assert (event.kind, event.record_id, event.actor_id) == ("create", contact.pk, admin_a.pk)
-    assert event.changes["email"] == [None, "marie@example.fr"]
-    assert event.changes["last_name"] == [None, "Dubois"]
-    assert len(callbacks) == 1, "one enqueue is scheduled for after the commit"
+    assert (event.enqueued_at, event.processed_at) == (None, None)
+    assert callbacks == [], "no broker call waits for the commit"
+
+
+def test_rec3_create_event_lists_the_fields_given_a_value(org_a, admin_a):
+    with scope(org=org_a):
+        contact_create(org=org_a, actor=admin_a, data={**DATA, "phone": "", "title": ""})
+    [event] = events(org_a)
+    assert event.changes == {
+        "first_name": [None, "Marie"],
+        "last_name": [None, "Dubois"],
+        "email": [None, "marie@example.fr"],
+        "language": [None, "en"],
+        "subscription": [None, "none"],
+    }
 
 
 def test_rec3_update_event_names_changed_fields_old_and_new(org_a, admin_a):
@@ -72,15 +87,90 @@ def test_rec3_update_that_changes_nothing_writes_no_event(org_a, admin_a):
     assert [e.kind for e in events(org_a)] == ["create"]
 
 
-def test_aut8_commit_enqueues_and_worker_marks_event_done(
-    org_a, admin_a, django_capture_on_commit_callbacks
-):
-    """With the (eager) worker, the event is processed once the transaction commits."""
-    with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+def test_aut8_relay_hands_committed_event_to_the_worker_once(org_a, admin_a):
+    """With the (eager) worker, the relay's publish processes the event; a second round
+    finds nothing left to hand over."""
+    with scope(org=org_a):
         contact_create(org=org_a, actor=admin_a, data=DATA)
+    assert record_events_relay() == 1
     [event] = events(org_a)
-    assert event.processed_at is not None
+    assert event.enqueued_at is not None and event.processed_at is not None
     assert event.attempts == 1
+    assert record_events_relay() == 0
+
+
+def test_aut8_relay_publishes_in_batches_oldest_first(org_a, admin_a, monkeypatch):
+    published = []
+    monkeypatch.setattr(
+        process_record_event_task, "apply_async", lambda args, **kw: published.append(args[1])
+    )
+    with scope(org=org_a):
+        for n in range(3):
+            contact_create(org=org_a, actor=admin_a, data={**DATA, "last_name": f"N{n}"})
+    ids = [event.pk for event in events(org_a)]
+    assert record_events_relay(limit=2) == 2
+    assert record_events_relay(limit=2) == 1
+    assert record_events_relay(limit=2) == 0
+    assert published == ids
+
+
+def test_aut8_relay_with_broker_down_releases_what_it_could_not_publish(
+    org_a, admin_a, monkeypatch
+):
+    """The first event reached the broker, then it went away: the others stay for the next
+    round, the saves themselves never knew."""
+    with scope(org=org_a):
+        for n in range(3):
+            contact_create(org=org_a, actor=admin_a, data={**DATA, "last_name": f"N{n}"})
+    real_apply_async = process_record_event_task.apply_async
+    calls = []
+
+    def broker_goes_down(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > 1:
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return real_apply_async(*args, **kwargs)
+
+    monkeypatch.setattr(process_record_event_task, "apply_async", broker_goes_down)
+    with pytest.raises(OperationalError):
+        record_events_relay()
+    first, *rest = events(org_a)
+    assert first.processed_at is not None
+    assert [(e.enqueued_at, e.processed_at) for e in rest] == [(None, None), (None, None)]
+
+    monkeypatch.setattr(process_record_event_task, "apply_async", real_apply_async)
+    assert record_events_relay() == 2
+    assert all(e.processed_at is not None and e.attempts == 1 for e in events(org_a))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aut8_two_relays_never_hand_over_the_same_event(org_a, admin_a, monkeypatch):
+    """While one relay holds its claimed rows, another one skips them (SKIP LOCKED)."""
+    monkeypatch.setattr(process_record_event_task, "apply_async", lambda *a, **kw: None)
+    with scope(org=org_a):
+        contact_create(org=org_a, actor=admin_a, data=DATA)
+        contact_create(org=org_a, actor=admin_a, data={**DATA, "last_name": "Other"})
+    first, second = events(org_a)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_relay():
+        with transaction.atomic(), scopes_disabled():
+            RecordEvent.objects.select_for_update().get(pk=first.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=other_relay)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert record_events_relay() == 1
+    finally:
+        release.set()
+        thread.join()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.enqueued_at is None and second.enqueued_at is not None
 
 
 def test_aut8_processing_twice_processes_once(org_a, admin_a):
@@ -93,34 +183,32 @@ def test_aut8_processing_twice_processes_once(org_a, admin_a):
     assert event.attempts == 1
 
 
-def test_aut8_lost_enqueue_does_not_fail_the_save(
-    org_a, admin_a, django_capture_on_commit_callbacks, monkeypatch
-):
-    """Broker down at commit time: the user's save still succeeds; the event waits.
-    (The same with a real dead broker and a real worker: tests/integration.)"""
-
-    def broker_down(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(process_record_event_task, "apply_async", broker_down)
-    with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
-        contact = contact_create(org=org_a, actor=admin_a, data=DATA)
-    assert contact.pk
-    [event] = events(org_a)
-    assert event.processed_at is None
-
-
 def test_aut8_sweeper_processes_event_whose_enqueue_was_lost(org_a, admin_a):
+    """No relay ran (or the broker lost its message): the sweeper hands the event over once it
+    is OUTBOX_STALE_AFTER old."""
     with scope(org=org_a):
-        contact_create(org=org_a, actor=admin_a, data=DATA)  # on_commit never runs here
+        contact_create(org=org_a, actor=admin_a, data=DATA)
     [event] = events(org_a)
     assert event.processed_at is None
-    assert record_events_sweep() == 0, "a fresh event is left to its own enqueue"
+    assert record_events_sweep() == 0, "a fresh event is left to the relay"
     later = timezone.now() + timedelta(minutes=5)
     assert record_events_sweep(now=later) == 1
     event.refresh_from_db()
     assert event.processed_at is not None
     assert record_events_sweep(now=later) == 0, "done events are not re-enqueued"
+
+
+def test_aut8_sweeper_also_takes_events_the_relay_marked_but_never_published(org_a, admin_a):
+    """A relay killed between marking and publishing: the event is marked enqueued, no
+    message exists, and the sweeper still finds it."""
+    with scope(org=org_a):
+        contact_create(org=org_a, actor=admin_a, data=DATA)
+    with scopes_disabled():
+        RecordEvent.objects.update(enqueued_at=timezone.now())
+    assert record_events_relay() == 0, "the relay leaves it alone"
+    assert record_events_sweep(now=timezone.now() + timedelta(minutes=5)) == 1
+    [event] = events(org_a)
+    assert event.processed_at is not None and event.attempts == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,8 +217,6 @@ def test_aut8_claim_skips_event_locked_by_another_worker(org_a, admin_a):
     with scope(org=org_a):
         contact_create(org=org_a, actor=admin_a, data=DATA)
     [event] = events(org_a)
-    with scopes_disabled():  # the eager worker already ran on commit: make it pending again
-        RecordEvent.objects.filter(pk=event.pk).update(processed_at=None, attempts=0)
     locked, release = threading.Event(), threading.Event()
 
     def first_worker():

@@ -11,7 +11,10 @@ from users.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 
 
 class Command(BaseCommand):
-    help = "Run web, Celery worker and Celery beat together; Ctrl-C stops all three."
+    help = (
+        "Run web, the outbox relay, a Celery worker and Celery beat together; "
+        "Ctrl-C stops them all."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default=os.environ.get("RUN_ADDR", "127.0.0.1:8000"))
@@ -21,6 +24,7 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "crm_portal"]
         commands = {
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
+            "relay": [python, "manage.py", "outbox_relay"],
             "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
             "beat": [
                 *celery,
@@ -46,7 +50,7 @@ class Command(BaseCommand):
             stopped = [name for name, p in processes.items() if p.poll() is not None]
             self.stderr.write(f"{', '.join(stopped)} stopped; stopping the rest.")
         except KeyboardInterrupt:
-            self.stdout.write("Stopping web, worker and beat…")
+            self.stdout.write("Stopping web, relay, worker and beat…")
         finally:
             for p in processes.values():
                 if p.poll() is None:

@@ -1,0 +1,156 @@
+"""The outbox relay (REC-3, AUT-8): hands committed record events to the workers.
+
+A record save only writes its RecordEvent row; nothing is published from the web process, so
+the save path pays for one INSERT and no broker round trip. This relay, a process of its own
+(`manage.py outbox_relay`), claims pending events in batches, marks them enqueued and publishes
+one `process_record_event_task` per event. On PostgreSQL a trigger NOTIFYs channel
+"record_events" when an event's transaction commits, which wakes the relay at once; it also
+looks every OUTBOX_RELAY_POLL_SECONDS, the only way on other databases.
+
+Failure cases: a relay that dies between marking and publishing, or a broker that loses a
+message, leaves the event pending; beat's sweeper re-enqueues every event still pending after
+OUTBOX_STALE_SECONDS. The worker's claim (SELECT … FOR UPDATE SKIP LOCKED on the event) makes a
+second publish harmless. Several relays may run: each claims rows the others have not locked.
+"""
+
+import logging
+import os
+import select
+import signal
+import threading
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from .models import RecordEvent
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "record_events"  # the trigger in migration 0008 notifies this channel
+
+
+def record_events_relay(*, limit: int | None = None) -> int:
+    """Publish up to `limit` committed events no relay has handed over yet; returns how many
+    were published. When the broker refuses, the events not published are released for the
+    next round and the error is raised."""
+    from .tasks import process_record_event_task
+
+    limit = limit or settings.OUTBOX_RELAY_BATCH_SIZE
+    with transaction.atomic(), scopes_disabled():
+        claimed = list(
+            RecordEvent.objects.select_for_update(skip_locked=True)
+            .filter(processed_at__isnull=True, enqueued_at__isnull=True)
+            .order_by("created_at", "pk")
+            .values_list("org_id", "pk")[:limit]
+        )
+        if not claimed:
+            return 0
+        RecordEvent.objects.filter(pk__in=[pk for _org, pk in claimed]).update(
+            enqueued_at=timezone.now()
+        )
+    # Published after the commit: a worker that gets the message first must find the row
+    # unlocked, or its SKIP LOCKED claim would pass the event by.
+    published = 0
+    try:
+        with process_record_event_task.app.producer_or_acquire() as producer:
+            for org_id, event_id in claimed:
+                process_record_event_task.apply_async(
+                    (org_id, event_id), producer=producer, retry=False
+                )
+                published += 1
+    except Exception:
+        unsent = [pk for _org, pk in claimed[published:]]
+        with scopes_disabled():
+            RecordEvent.objects.filter(pk__in=unsent, processed_at__isnull=True).update(
+                enqueued_at=None
+            )
+        raise
+    return published
+
+
+class Relay:
+    """The relay loop: `run()` until `stop()` (or SIGTERM/SIGINT in the command)."""
+
+    def __init__(self, *, poll_seconds: float | None = None):
+        self.poll_seconds = (
+            settings.OUTBOX_RELAY_POLL_SECONDS if poll_seconds is None else poll_seconds
+        )
+        self._stopping = threading.Event()
+        self._listening = False
+        # stop() writes here, so a wait (select) ends at once, even from a signal handler.
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+
+    def stop(self, *_args) -> None:
+        self._stopping.set()
+        try:
+            os.write(self._wake_write, b"x")
+        except BlockingIOError:  # already woken
+            pass
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self) -> None:
+        logger.info("Outbox relay started (%s)", self._mode())
+        while not self._stopping.is_set():
+            try:
+                self._listen()
+                # A full batch means there may be more: go again at once.
+                if record_events_relay() < settings.OUTBOX_RELAY_BATCH_SIZE:
+                    self._wait()
+            except DatabaseError as error:
+                logger.warning("Outbox relay lost the database (%s); reconnecting", error)
+                self._reset_connection()
+                self._sleep()
+            except Exception as error:  # the broker is down: the events wait, retry later
+                logger.warning("Outbox relay could not publish (%s); retrying", error)
+                self._sleep()
+        connection.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        logger.info("Outbox relay stopped")
+
+    def _mode(self) -> str:
+        if connection.vendor == "postgresql":
+            return f"LISTEN {CHANNEL}, and every {self.poll_seconds:g} s"
+        return f"polling every {self.poll_seconds:g} s"
+
+    def _listen(self) -> None:
+        if self._listening or connection.vendor != "postgresql":
+            return
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(f"LISTEN {CHANNEL}")
+        self._listening = True
+
+    def _sleep(self, *watch: int) -> list:
+        """Until the poll interval passes, stop() or one of the `watch` descriptors is ready."""
+        if self._stopping.is_set():
+            return []
+        ready, _w, _x = select.select([self._wake_read, *watch], [], [], self.poll_seconds)
+        return ready
+
+    def _wait(self) -> None:
+        """Until a NOTIFY arrives (PostgreSQL), the poll interval passes or stop()."""
+        if not self._listening:
+            self._sleep()
+            return
+        pg = connection.connection
+        with connection.wrap_database_errors:  # a lost session raises Django's DatabaseError
+            # Notifications that came while we worked are waiting already: look again at once.
+            if list(pg.notifies(timeout=0)):
+                return
+            if pg.fileno() in self._sleep(pg.fileno()):
+                list(pg.notifies(timeout=0))  # read and drop: one look at the table serves all
+
+    def _reset_connection(self) -> None:
+        self._listening = False
+        try:
+            connection.close()
+        except DatabaseError:
+            pass
+        close_old_connections()
