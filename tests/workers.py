@@ -53,6 +53,12 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def until_ready(self, ready: str) -> "Process":
+        """Wait until the log says `ready`; fails with the log if the process ends first."""
+        assert wait_for(lambda: ready in self.log() or self.popen.poll() is not None), self.log()
+        assert self.popen.poll() is None, self.log()
+        return self
+
     def stop(self):
         if self.popen.poll() is None:
             self.popen.terminate()
@@ -96,10 +102,7 @@ def start_celery(tmp_path, real_broker):
             tmp_path,
         )
         started.append(proc)
-        ready = "ready." if kind == "worker" else "beat: Starting..."
-        assert wait_for(lambda: ready in proc.log() or proc.popen.poll() is not None), proc.log()
-        assert proc.popen.poll() is None, proc.log()
-        return proc
+        return proc.until_ready("ready." if kind == "worker" else "beat: Starting...")
 
     yield start
     for proc in started:
@@ -118,10 +121,7 @@ def start_relay(tmp_path, real_broker):
         command = [sys.executable, "manage.py", "outbox_relay", *args]
         proc = Process(name, command, env, tmp_path)
         started.append(proc)
-        ready = "Outbox relay started"
-        assert wait_for(lambda: ready in proc.log() or proc.popen.poll() is not None), proc.log()
-        assert proc.popen.poll() is None, proc.log()
-        return proc
+        return proc.until_ready("Outbox relay started")
 
     yield start
     for proc in started:

@@ -3,6 +3,7 @@ the relay hands each committed event to the workers once; every event is process
 once, even when its hand-over was lost. (The same with real processes: tests/integration.)"""
 
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -28,6 +29,28 @@ DATA = {"first_name": "Marie", "last_name": "Dubois", "email": "marie@example.fr
 def events(org):
     with scopes_disabled():
         return list(RecordEvent.objects.filter(org=org))
+
+
+@contextmanager
+def event_locked_elsewhere(event_id: int):
+    """Another process (a worker, a relay) holds the event's row lock meanwhile."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic(), scopes_disabled():
+            RecordEvent.objects.select_for_update().get(pk=event_id)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 def test_rec3_rolled_back_save_leaves_no_event(org_a, admin_a):
@@ -151,23 +174,8 @@ def test_aut8_two_relays_never_hand_over_the_same_event(org_a, admin_a, monkeypa
         contact_create(org=org_a, actor=admin_a, data=DATA)
         contact_create(org=org_a, actor=admin_a, data={**DATA, "last_name": "Other"})
     first, second = events(org_a)
-    locked, release = threading.Event(), threading.Event()
-
-    def other_relay():
-        with transaction.atomic(), scopes_disabled():
-            RecordEvent.objects.select_for_update().get(pk=first.pk)
-            locked.set()
-            release.wait(10)
-        connection.close()
-
-    thread = threading.Thread(target=other_relay)
-    thread.start()
-    try:
-        assert locked.wait(10)
+    with event_locked_elsewhere(first.pk):
         assert record_events_relay() == 1
-    finally:
-        release.set()
-        thread.join()
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.enqueued_at is None and second.enqueued_at is not None
@@ -217,25 +225,8 @@ def test_aut8_claim_skips_event_locked_by_another_worker(org_a, admin_a):
     with scope(org=org_a):
         contact_create(org=org_a, actor=admin_a, data=DATA)
     [event] = events(org_a)
-    locked, release = threading.Event(), threading.Event()
-
-    def first_worker():
-        with transaction.atomic():
-            with scopes_disabled():
-                RecordEvent.objects.select_for_update().get(pk=event.pk)
-            locked.set()
-            release.wait(10)
-        connection.close()
-
-    worker = threading.Thread(target=first_worker)
-    worker.start()
-    try:
-        assert locked.wait(10)
-        with scope(org=org_a):
-            assert record_event_process(event_id=event.pk) is False
-    finally:
-        release.set()
-        worker.join()
+    with event_locked_elsewhere(event.pk), scope(org=org_a):
+        assert record_event_process(event_id=event.pk) is False
     event.refresh_from_db()
     assert event.processed_at is None and event.attempts == 0
     with scope(org=org_a):
