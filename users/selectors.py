@@ -53,7 +53,10 @@ def visible_owner_filter(*, membership: CrmUser, owner_field: str = "owner") -> 
         roles = role_descendants(membership.role)
         if membership.role.share_with_peers:
             roles.add(membership.role_id)
-        condition |= Q(**{f"{owner_field}__role_id__in": roles})
+        # On the owner's id, not through a join: the record lists' indexes carry owner_id,
+        # so a page of a member's records is read from the index (REC-2).
+        owners = CrmUser._base_manager.filter(org_id=membership.org_id, role_id__in=roles)
+        condition |= Q(**{f"{owner_field}_id__in": owners.values("pk")})
     return condition
 
 
