@@ -1,0 +1,333 @@
+"""The spreadsheet-import wizard that the user import and the contact import share (IMP-1 …
+IMP-7): upload → options → columns → preview → run in a worker with a live progress bar →
+result, the failed rows to fix, history and sample files.
+
+Every step works the same way for every kind of import. An `ImportWizard` names what differs —
+where its pages live and who may open them, which imports a member may see, the services that
+do the work, the forms and texts of its steps — and gives the urlpatterns of its pages. The
+pages are the templates under templates/imports/, which get the wizard as `wizard`; each
+wizard's result page extends imports/result.html with the wizard's own actions."""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from crm_portal.exceptions import ActionRefused
+
+from .. import import_services, spreadsheets
+from ..decorators import refusal_to_form
+from ..import_forms import MappingForm, UploadForm
+from ..models import ImportRow, ImportRun, Organization
+
+FILE_PROBLEMS = {
+    "too_many_rows": gettext_lazy(
+        "The file has more than %(limit)s data rows. Split it into files of at most "
+        "%(limit)s rows; nothing was imported."
+    ),
+    "bad_type": gettext_lazy("This is not an Excel (.xlsx, .xls) or CSV file."),
+    "too_large": gettext_lazy("The file is too large (at most %(mb)s MB)."),
+    "bomb": gettext_lazy("This workbook would unpack to an unreasonable size, so it was refused."),
+    "empty": gettext_lazy("The file has a header row but no data rows."),
+    "no_header": gettext_lazy("The file is empty."),
+    "unreadable": gettext_lazy(
+        "The file could not be read. Save it again from Excel and upload it again."
+    ),
+    "encoding": gettext_lazy(
+        "The text encoding of this CSV file was not recognised. Save it as CSV UTF-8."
+    ),
+    "cell_too_long": gettext_lazy("Row %(row)s has a cell longer than %(limit)s characters."),
+    "too_many_columns": gettext_lazy("The file has more than %(limit)s columns."),
+    "too_complex": gettext_lazy(
+        "This file needs far more memory or time to open than a "
+        "spreadsheet of its size should, so it was refused."
+    ),
+}
+
+
+def file_problem(error: spreadsheets.SpreadsheetError) -> str:
+    """What the upload form says about a file we won't read, in the member's language."""
+    params = defaultdict(
+        str, {"limit": spreadsheets.MAX_DATA_ROWS, "mb": spreadsheets.MAX_FILE_BYTES // 2**20}
+    )
+    params.update(error.params)
+    template = FILE_PROBLEMS.get(error.code)
+    return str(template) % params if template else str(error)
+
+
+def spreadsheet_content(fmt: str, headers: list, rows: list) -> bytes:
+    """A formula-safe .csv or .xlsx file; any other format is a 404."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    writer = spreadsheets.write_csv if fmt == "csv" else spreadsheets.write_xlsx
+    return writer(headers, rows)
+
+
+def spreadsheet_download(content: bytes, filename: str, fmt: str) -> HttpResponse:
+    """`content` as the attachment `<filename>.<fmt>`."""
+    content_type = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response
+
+
+def failed_rows_download(imp: ImportRun, fmt: str) -> HttpResponse:
+    """Any import's failed rows as uploaded, plus the reason, to fix and import again (IMP-6)."""
+    failed = imp.rows.filter(outcome=ImportRow.Outcome.FAILED).order_by("row_number")
+    width = len(imp.headers)
+    rows = [[*(row.values + [""] * width)[:width], row.reason] for row in failed]
+    content = spreadsheet_content(fmt, [*imp.headers, _("Error")], rows)
+    return spreadsheet_download(content, f"failed-rows-{imp.pk}", fmt)
+
+
+def mapping_columns(form: forms.Form, imp: ImportRun) -> list[tuple]:
+    """The columns step's table: each column's choice with the column's first few values."""
+    examples = [row.values for row in imp.rows.all()[:3]]
+    return [
+        (form[str(i)], [values[i] for values in examples if i < len(values)])
+        for i in range(len(imp.headers))
+    ]
+
+
+def preview_context(imp: ImportRun, plans: list) -> dict:
+    """Any import's preview page: what each row would do, with its mapped cells (IMP-2)."""
+    counts = defaultdict(int)
+    for _row, plan in plans:
+        counts[plan.outcome] += 1
+    indexes = sorted(int(i) for i in imp.mapping)
+    lines = [
+        (row.row_number, plan, [row.values[i] if i < len(row.values) else "" for i in indexes])
+        for row, plan in plans
+    ]
+    return {
+        "imp": imp,
+        "lines": lines,
+        "counts": dict(counts),
+        "step": 4,
+        "mapped_headers": [imp.headers[i] for i in indexes],
+    }
+
+
+def result_context(request: HttpRequest, imp: ImportRun) -> dict:
+    """Any finished import's result page: counts per outcome and the rows not added, or those
+    of the outcome in ?outcome= (IMP-6)."""
+    outcome = request.GET.get("outcome", "")
+    rows = imp.rows.exclude(outcome=ImportRow.Outcome.ADDED)
+    if outcome in ImportRow.Outcome.values:
+        rows = imp.rows.filter(outcome=outcome)
+    page = Paginator(rows.order_by("row_number"), 50).get_page(request.GET.get("page"))
+    return {
+        "imp": imp,
+        "counts": import_services.user_import_counts(imp=imp),
+        "page": page,
+        "outcome": outcome,
+    }
+
+
+# The wizard's pages, as their URL names end.
+PAGES = [
+    "upload",
+    "history",
+    "sample",
+    "detail",
+    "options",
+    "mapping",
+    "preview",
+    "progress",
+    "resume",
+    "failed_rows",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportWizard:
+    """What one kind of import's wizard has of its own; its pages are the methods below."""
+
+    # Where the pages live and who may open them.
+    name: str  # the pages' URL names are "<name>_upload", "<name>_options", …
+    route: str  # where the pages live under /o/<org_slug>/, e.g. "users/import/"
+    pk_kwarg: str  # the URL keyword that holds the import's id
+    guard: Callable  # the permission decorator of every page
+    imports: Callable[[HttpRequest], QuerySet]  # the imports the member may open
+    # What the pages say.
+    title: str  # the wizard's heading, e.g. "Import users"
+    list_url: str  # URL name of the list the rows go to: Cancel leads back there
+    upload_note: str  # said under the upload form
+    mapping_note: str = ""  # said above the columns, where they need explaining
+    result_template: str  # extends imports/result.html with the wizard's own actions
+    result_extras: Callable[[ImportRun], dict] = lambda imp: {}  # more for that template
+    # The options form, the fields a column may fill, and the sample file.
+    options_form: Callable[[HttpRequest, dict | None, dict], forms.Form]  # (request, data, initial)
+    fields: Callable[[Organization], list[tuple[str, str]]]
+    sample: Callable[[Organization], tuple[list, list]]  # a sample file's headers and rows
+    sample_name: str  # the sample file's name, without its extension
+    # The services; their keywords are the same for every kind of import.
+    upload: Callable[..., ImportRun]
+    configure: Callable[..., ImportRun]
+    set_mapping: Callable[..., ImportRun]
+    preview: Callable[..., list]
+    start: Callable[..., ImportRun]
+    resume: Callable[..., bool]
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """The URL name of each page, for `{% url wizard.urls.options org.slug imp.pk %}`."""
+        return {page: f"{self.name}_{page}" for page in PAGES}
+
+    def urlpatterns(self) -> list[URLPattern]:
+        """The wizard's pages, each behind the guard, then its HTTP methods."""
+        steps = require_http_methods(["GET", "POST"])
+        one = f"{self.route}<int:{self.pk_kwarg}>/"
+        routes = [
+            ("upload", self.route, steps(self.upload_view)),
+            ("history", f"{self.route}history/", require_GET(self.history_view)),
+            ("sample", f"{self.route}sample.<str:fmt>", require_GET(self.sample_view)),
+            ("detail", one, require_GET(self.detail_view)),
+            ("options", f"{one}options/", steps(self._unless_started(self.options_view))),
+            ("mapping", f"{one}columns/", steps(self._unless_started(self.mapping_view))),
+            ("preview", f"{one}preview/", steps(self._unless_started(self.preview_view))),
+            ("progress", f"{one}progress/", require_GET(self.progress_view)),
+            ("resume", f"{one}resume/", require_POST(self.resume_view)),
+            ("failed_rows", f"{one}failed.<str:fmt>", require_GET(self.failed_rows_view)),
+        ]
+        return [path(route, self.guard(view), name=self.urls[page]) for page, route, view in routes]
+
+    def get_import(self, request: HttpRequest, pk: int) -> ImportRun:
+        """One of the imports the member may open; any other is a 404."""
+        return get_object_or_404(self.imports(request), pk=pk)
+
+    def redirect(self, page: str, request: HttpRequest, imp: ImportRun) -> HttpResponse:
+        return redirect(self.urls[page], request.org.slug, imp.pk)
+
+    def render(self, request: HttpRequest, template: str, context: dict) -> HttpResponse:
+        return render(request, template, {"wizard": self, **context})
+
+    def _unless_started(self, view):
+        """Wizard steps belong to an import that has not started; later, show its progress."""
+
+        @wraps(view)
+        def wrapped(request, org_slug, **kwargs):
+            imp = self.get_import(request, kwargs[self.pk_kwarg])
+            if imp.status != ImportRun.Status.UPLOADED:
+                return self.redirect("detail", request, imp)
+            return view(request, imp)
+
+        return wrapped
+
+    def upload_view(self, request, org_slug):
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                imp = self.upload(
+                    org=request.org,
+                    actor=request.membership,
+                    filename=upload.name,
+                    data=upload.read(),
+                )
+            except spreadsheets.SpreadsheetError as error:
+                form.add_error("file", file_problem(error))
+            else:
+                return self.redirect("options", request, imp)
+        return self.render(request, "imports/upload.html", {"form": form})
+
+    def options_view(self, request, imp):
+        initial = {"mode": imp.mode, "match_key": imp.match_key, "keep_empty": imp.keep_empty}
+        form = self.options_form(request, request.POST or None, initial)
+        if request.method == "POST" and form.is_valid():
+            self.configure(imp=imp, actor=request.membership, **form.cleaned_data)
+            return self.redirect("mapping", request, imp)
+        return self.render(request, "imports/options.html", {"form": form, "imp": imp, "step": 2})
+
+    def mapping_view(self, request, imp):
+        form = MappingForm(
+            request.POST or None,
+            headers=imp.headers,
+            initial=imp.mapping,
+            fields=self.fields(request.org),
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                self.set_mapping(imp=imp, actor=request.membership, mapping=form.cleaned_data)
+            except ActionRefused as refusal:
+                refusal_to_form(form, refusal)
+            else:
+                return self.redirect("preview", request, imp)
+        columns = mapping_columns(form, imp)
+        return self.render(
+            request,
+            "imports/mapping.html",
+            {"form": form, "imp": imp, "columns": columns, "step": 3},
+        )
+
+    def preview_view(self, request, imp):
+        if request.method == "POST":
+            try:
+                self.start(imp=imp, actor=request.membership)
+            except ActionRefused as refusal:
+                messages.error(request, refusal.message)
+            return self.redirect("detail", request, imp)
+        context = preview_context(imp, self.preview(imp=imp))
+        return self.render(request, "imports/preview.html", context)
+
+    def detail_view(self, request, org_slug, **kwargs):
+        """Not started: back to the options. Running: the progress bar. Done: the result."""
+        imp = self.get_import(request, kwargs[self.pk_kwarg])
+        if imp.status == ImportRun.Status.UPLOADED:
+            return self.redirect("options", request, imp)
+        if imp.status != ImportRun.Status.DONE:
+            return self.render(request, "imports/running.html", {"imp": imp})
+        context = {**result_context(request, imp), **self.result_extras(imp)}
+        return self.render(request, self.result_template, context)
+
+    def progress_view(self, request, org_slug, **kwargs):
+        """The progress bar that htmx polls; once the import is done, on to its result."""
+        imp = self.get_import(request, kwargs[self.pk_kwarg])
+        if imp.status == ImportRun.Status.DONE:
+            return HttpResponseClientRedirect(
+                reverse(self.urls["detail"], args=[request.org.slug, imp.pk])
+            )
+        return self.render(request, "imports/_progress.html", {"imp": imp})
+
+    def resume_view(self, request, org_slug, **kwargs):
+        imp = self.get_import(request, kwargs[self.pk_kwarg])
+        try:
+            self.resume(imp=imp, actor=request.membership)
+        except ActionRefused as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.info(
+                request,
+                _("The import was handed to a worker again; rows already done are not repeated."),
+            )
+        return self.redirect("detail", request, imp)
+
+    def failed_rows_view(self, request, org_slug, fmt, **kwargs):
+        return failed_rows_download(self.get_import(request, kwargs[self.pk_kwarg]), fmt)
+
+    def sample_view(self, request, org_slug, fmt):
+        """A sample file with the right columns, in the member's language (IMP-1)."""
+        headers, rows = self.sample(request.org)
+        content = spreadsheet_content(fmt, headers, rows)
+        return spreadsheet_download(content, str(self.sample_name), fmt)
+
+    def history_view(self, request, org_slug):
+        imports = self.imports(request).select_related("created_by")
+        page = Paginator(imports, 25).get_page(request.GET.get("page"))
+        return self.render(request, "imports/history.html", {"page": page})
