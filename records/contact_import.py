@@ -15,11 +15,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from crm_portal.exceptions import ActionRefused
 from users.import_services import (
     _batch_size,
     _plan,
     _require_not_started,
+    import_queue,
+    import_resume,
     import_run,
     mapping_checked,
     user_import_counts,
@@ -437,34 +438,20 @@ def contact_import_preview(*, imp: ContactImport) -> list[tuple[ContactImportRow
 
 @transaction.atomic
 def contact_import_start(*, imp: ContactImport, actor: CrmUser) -> ContactImport:
+    from .tasks import run_contact_import_task
+
     _require_mode(actor, imp.mode)
-    imp = ContactImport.objects.select_for_update().get(pk=imp.pk)
-    _require_not_started(imp)
-    imp.status = ContactImport.Status.QUEUED
-    imp.save(update_fields=["status"])
-    _enqueue(imp)
-    return imp
+    return import_queue(imp, run_contact_import_task)
 
 
 def contact_import_resume(*, imp: ContactImport, actor: CrmUser) -> bool:
     """Hand an unfinished import to a worker again; rows done stay done (IMP-7). False when
     it had finished meanwhile."""
-    if not can_import_contacts(actor):
-        raise PermissionDenied
-    imp.refresh_from_db(fields=["status"])
-    if imp.status == ContactImport.Status.UPLOADED:
-        raise ActionRefused(_("This import has not been started yet."))
-    if imp.status == ContactImport.Status.DONE:
-        return False
-    _enqueue(imp)
-    return True
-
-
-def _enqueue(imp: ContactImport) -> None:
     from .tasks import run_contact_import_task
 
-    org_id, import_id = imp.org_id, imp.pk
-    transaction.on_commit(lambda: run_contact_import_task.delay(org_id, import_id))
+    if not can_import_contacts(actor):
+        raise PermissionDenied
+    return import_resume(imp, run_contact_import_task)
 
 
 contact_import_counts = user_import_counts  # counts per outcome: the same for both imports

@@ -20,7 +20,7 @@ import signal
 import threading
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -153,4 +153,3 @@ class Relay:
             connection.close()
         except DatabaseError:
             pass
-        close_old_connections()

@@ -116,33 +116,47 @@ def user_import_preview(*, imp: UserImport) -> list[tuple[UserImportRow, RowPlan
 
 @transaction.atomic
 def user_import_start(*, imp: UserImport, actor: CrmUser) -> UserImport:
+    from .tasks import run_user_import_task
+
     require_permission(actor, permissions.MANAGE_USERS)
-    imp = UserImport.objects.select_for_update().get(pk=imp.pk)
-    _require_not_started(imp)
-    imp.status = UserImport.Status.QUEUED
-    imp.save(update_fields=["status"])
-    _enqueue(imp)
-    return imp
+    return import_queue(imp, run_user_import_task)
 
 
 def user_import_resume(*, imp: UserImport, actor: CrmUser) -> bool:
     """Hand an unfinished import to a worker again, e.g. after a worker crashed. Rows done
     already stay done (IMP-7). False when it had finished meanwhile: nothing to do."""
+    from .tasks import run_user_import_task
+
     require_permission(actor, permissions.MANAGE_USERS)
+    return import_resume(imp, run_user_import_task)
+
+
+def import_queue(imp, task):
+    """Any import's start, inside the caller's transaction: mark it queued and have `task`
+    (taking org id and import id) run it after the commit. Refused when started already."""
+    imp = type(imp).objects.select_for_update().get(pk=imp.pk)
+    _require_not_started(imp)
+    imp.status = UserImport.Status.QUEUED
+    imp.save(update_fields=["status"])
+    _enqueue(imp, task)
+    return imp
+
+
+def import_resume(imp, task) -> bool:
+    """Any import's resume (IMP-7): hand it to `task` again unless it never started (refused)
+    or has finished (False)."""
     imp.refresh_from_db(fields=["status"])
     if imp.status == UserImport.Status.UPLOADED:
         raise ActionRefused(_("This import has not been started yet."))
     if imp.status == UserImport.Status.DONE:
         return False
-    _enqueue(imp)
+    _enqueue(imp, task)
     return True
 
 
-def _enqueue(imp: UserImport) -> None:
-    from .tasks import run_user_import_task
-
+def _enqueue(imp, task) -> None:
     org_id, import_id = imp.org_id, imp.pk
-    transaction.on_commit(lambda: run_user_import_task.delay(org_id, import_id))
+    transaction.on_commit(lambda: task.delay(org_id, import_id))
 
 
 def user_import_run(*, import_id: int) -> None:
