@@ -280,7 +280,7 @@ def make_contacts(org, count, owners, accounts, seed: int) -> None:
 
 def new_org(label: str):
     from users.models import User
-    from users.services import organization_create
+    from users.services.organizations import organization_create
 
     owner = User.objects.create_user(email=f"owner-{label}@bench.example.com")
     return organization_create(

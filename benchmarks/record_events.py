@@ -120,7 +120,7 @@ def throwaway_database(workdir: Path):
 def create_org(label: str) -> int:
     """An org with its defaults (profiles, roles) and an active super admin."""
     from users.models import User
-    from users.services import organization_create
+    from users.services.organizations import organization_create
 
     owner = User.objects.create_user(email=f"owner-{label}@bench.example.com")
     return organization_create(name=f"Bench {label}", owner=owner, last_name="Owner").pk

@@ -123,7 +123,7 @@ def peak_rss_mb(*, with_children: bool = True) -> float:
 def create_org(label: str) -> int:
     """A paid org with LICENCES licences, its defaults (Manager, Standard, …) and a super admin."""
     from users.models import Organization, User
-    from users.services import organization_create
+    from users.services.organizations import organization_create
 
     owner = User.objects.create_user(email=f"owner-{label}@bench.example.com")
     org = organization_create(name=f"Bench {label}", owner=owner, last_name="Owner")

@@ -218,6 +218,13 @@ ANYMAIL = {
 }
 
 # Celery: Redis in production; a filesystem broker by default, which crosses processes.
+# The parts of an organisation's final export (ORG-4), in order: each app adds its own.
+ORGANIZATION_EXPORT_SECTIONS = [
+    "users.selectors.export_people",
+    "records.selectors.export_records",
+    "users.selectors.export_audit_log",
+]
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"

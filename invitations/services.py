@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.mail import message_to_payload
 from users.models import CrmUser
+from users.selectors import other_active_membership
 
-from .mail import message_to_payload
 from .models import INVITATION_VALIDITY, DeliveryAttempt, Invitation
 
 logger = logging.getLogger(__name__)
@@ -158,17 +159,6 @@ def verified_emails_of(user) -> set[str]:
     }
 
 
-def other_active_membership(*, user, org) -> CrmUser | None:
-    """ORG-4: the user's active CRM membership of another org, if any."""
-    with scopes_disabled():
-        return (
-            CrmUser.objects.select_related("org")
-            .filter(user=user, status=CrmUser.Status.ACTIVE)
-            .exclude(org=org)
-            .first()
-        )
-
-
 def invitation_accept(*, token: str, user) -> CrmUser:
     """Accept a CRM-user invitation for `user` (USR-4). Refused unless the link is the current
     one, unexpired and unused, the account's verified email is the invited one, and the
@@ -203,7 +193,7 @@ def invitation_accept(*, token: str, user) -> CrmUser:
         invitation.accepted_by = user
         invitation.token_hash = None
         invitation.save(update_fields=["status", "accepted_at", "accepted_by", "token_hash"])
-        from users.services import audit_log_write
+        from users.audit import audit_log_write
 
         audit_log_write(
             org=invitation.org, actor=membership, action="invitation.accepted", target=membership

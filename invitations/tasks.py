@@ -1,43 +1,16 @@
-import smtplib
-
-from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from celery import shared_task
-from django.conf import settings
 
+from crm_portal.mail import (
+    MAX_RETRIES,
+    PERMANENT_MAIL_ERRORS,
+    TEMPORARY_MAIL_ERRORS,
+    backoff,
+    payload_to_message,
+)
 from crm_portal.tenancy import TenantTask
 
-from .mail import payload_to_message
 from .models import DeliveryAttempt
 from .services import delivery_is_due, delivery_record
-
-# Worth another try later: the provider or the network hiccupped.
-TEMPORARY_MAIL_ERRORS = (
-    smtplib.SMTPServerDisconnected,
-    smtplib.SMTPConnectError,
-    smtplib.SMTPHeloError,
-    smtplib.SMTPDataError,
-    ConnectionError,
-    TimeoutError,
-    AnymailAPIError,
-)
-# A rejected address does not get better by retrying.
-PERMANENT_MAIL_ERRORS = (AnymailRecipientsRefused, smtplib.SMTPRecipientsRefused)
-MAX_RETRIES = 8
-
-
-def backoff(retries: int) -> int:
-    """Seconds before retry number `retries` + 1: doubling from MAIL_RETRY_BASE_SECONDS."""
-    return min(settings.MAIL_RETRY_BASE_SECONDS * 2**retries, 3600)
-
-
-@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
-def send_email_task(self, payload: dict) -> None:
-    try:
-        payload_to_message(payload).send()
-    except PERMANENT_MAIL_ERRORS:
-        raise
-    except TEMPORARY_MAIL_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
 @shared_task(bind=True, base=TenantTask, max_retries=MAX_RETRIES, acks_late=True)

@@ -13,13 +13,9 @@ from django_scopes import scopes_disabled
 
 from crm_portal.exceptions import ActionRefused
 from users.models import CrmUser
+from users.selectors import other_active_membership
 
-from .services import (
-    invitation_accept,
-    invitation_lookup,
-    other_active_membership,
-    verified_emails_of,
-)
+from .services import invitation_accept, invitation_lookup, verified_emails_of
 
 SESSION_KEY = "invitation_token"
 

@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
+from users.audit import audit_log_write
 from users.models import CrmUser, Organization
-from users.services import audit_log_write
 
 from .fields import CHECKBOX, MULTISELECT, FieldSpec
 from .models import ApiToken, Contact, RecordEvent

@@ -1,11 +1,9 @@
 """API tokens under /o/<org_slug>/settings/api-tokens/ (REC-4): list, create (the secret is
 shown on the response page once, never again) and revoke. Administrators only."""
 
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -13,7 +11,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from users.decorators import client_ip
+from crm_portal.http import client_ip
+from users.decorators import admin_required
 
 from .api import api_token_create, api_token_revoke
 
@@ -24,18 +23,6 @@ class ApiTokenForm(forms.Form):
         max_length=80,
         help_text=gettext_lazy("What uses the token, e.g. “Website sign-up form”."),
     )
-
-
-def admin_required(view):
-    """The administrator profile (or the super admin) only: tokens act for the whole org."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.membership is None or not request.membership.is_admin:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 @admin_required

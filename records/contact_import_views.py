@@ -4,12 +4,10 @@ progress bar → result, failed rows to fix, history. Members who may create or 
 use it (USR-1); a member who is not an administrator sees only their own imports, as their rows
 may hold contacts others may not see (USR-2)."""
 
-from functools import wraps
-
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy
 
+from users.decorators import member_passes
 from users.views.import_wizard import ImportWizard
 
 from . import contact_import as services
@@ -42,16 +40,8 @@ class OptionsForm(forms.Form):
         ]
 
 
-def importer_required(view):
-    """Members who may neither create nor edit contacts get 403."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not services.can_import_contacts(request.membership):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# Members who may neither create nor edit contacts get 403.
+importer_required = member_passes(lambda membership: services.can_import_contacts(membership))
 
 
 def _imports(request):

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm_portal.exceptions import ActionRefused
+from users.audit import audit_log_write
 from users.models import CrmUser, Organization
-from users.services import audit_log_write
 
 from .fields import FIELD_TYPES, MULTISELECT, TYPES_WITH_CHOICES, FieldSpec
 from .models import CustomField, FieldLayout

@@ -2,11 +2,8 @@
 /o/<org_slug>/settings/fields/. Administrators only. The forms shape the input; the rules
 live in records.field_services, which writes the audit entry (USR-9)."""
 
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -15,7 +12,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.exceptions import ActionRefused
-from users.decorators import client_ip, refusal_to_form
+from crm_portal.http import client_ip, refusal_to_form
+from users.decorators import admin_required
 
 from . import field_services
 from . import fields as types
@@ -36,18 +34,6 @@ TYPE_HELP = {
     types.DATETIME: gettext_lazy("A date and a time of day, shown in each user's time zone."),
     types.CHECKBOX: gettext_lazy("Yes or no."),
 }
-
-
-def admin_required(view):
-    """Only the Administrator profile (and the super admin) changes fields: 403 otherwise."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.membership is None or not request.membership.is_admin:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _module(module: str) -> str:

@@ -80,3 +80,21 @@ def records_visible_to(*, membership: CrmUser, module: str):
     return {"contacts": contacts_visible_to, "accounts": accounts_visible_to}[module](
         membership=membership
     )
+
+
+def export_records(*, org) -> dict:
+    """The records part of an organisation's final export (ORG-4)."""
+    return {
+        "contacts": list(
+            Contact.objects.filter(org=org).values(
+                "first_name",
+                "last_name",
+                "email",
+                "language",
+                "country",
+                "owner__email",
+                "created_at",
+                "updated_at",
+            )
+        )
+    }

@@ -1,8 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 
-from invitations.mail import mail_enqueue
+from crm_portal.mail import mail_enqueue
 
-from .services import organizations_verify_for_email
+from .services.organizations import organizations_verify_for_email
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -1,16 +1,21 @@
+"""One decorator family for views under /o/<org_slug>/: the tenant middleware has already
+answered 404 to non-members; a member the rule refuses gets 403."""
+
+from collections.abc import Callable
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
+from .models import CrmUser
 
-def permission_required(permission: str):
-    """For views under /o/<org_slug>/: a member without `permission` gets 403 (the tenant
-    middleware has already answered 404 to non-members)."""
+
+def member_passes(test: Callable[[CrmUser], bool]):
+    """The view runs only for a member for whom `test(membership)` holds: 403 otherwise."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            if request.membership is None or not request.membership.can(permission):
+            if request.membership is None or not test(request.membership):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -19,18 +24,10 @@ def permission_required(permission: str):
     return decorator
 
 
-def client_ip(request) -> str | None:
-    """The address the request came from; behind a trusted proxy, its X-Forwarded-For."""
-    from django.conf import settings
-
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+def permission_required(permission: str):
+    """A member whose profile lacks `permission` gets 403 (USR-1)."""
+    return member_passes(lambda membership: membership.can(permission))
 
 
-def refusal_to_form(form, refusal) -> None:
-    """Show a service's refusal on the form field it concerns (or on the whole form)."""
-    field = refusal.field if refusal.field in form.fields else None
-    form.add_error(field, refusal.message)
+# The Administrator profile (or the super admin) only: settings that act for the whole org.
+admin_required = member_passes(lambda membership: membership.is_admin)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import preferences
 from .models import CrmUser
-from .services import DETAIL_FIELDS
+from .services.members import DETAIL_FIELDS
 
 FIELD_GROUPS = [
     (_("Personal"), ("first_name", "last_name", "date_of_birth")),

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
 from .models import Profile, Role, Territory
-from .services import organization_create
+from .services.organizations import organization_create
 
 
 class OrganizationSignupForm(SignupForm):

@@ -13,9 +13,11 @@ from django.utils.translation import gettext as _
 from crm_portal.exceptions import ActionRefused
 
 from . import permissions
+from .audit import audit_entry
 from .importing import FIELDS, Planner, RowPlan, auto_mapping
 from .models import AuditLogEntry, CrmUser, Organization, UserImport, UserImportRow
-from .services import _lock_org, audit_entry, require_permission
+from .permissions import require_permission
+from .services.organizations import organization_lock
 from .spreadsheets import read_table_isolated
 
 
@@ -183,7 +185,9 @@ def import_run(imp, run_batch) -> None:
 
 def _run_batch(imp: UserImport) -> bool:
     with transaction.atomic():
-        _lock_org(imp.org)  # batches of two workers (a resumed run) take turns, in file order
+        organization_lock(
+            imp.org
+        )  # batches of two workers (a resumed run) take turns, in file order
         rows = list(
             imp.rows.select_for_update()
             .filter(outcome=UserImportRow.Outcome.PENDING)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import CrmUser, Profile, Role, UserImport
+from .selectors import active_admins, licences_used
 
 FIELDS = [
     ("user_id", gettext_lazy("User ID")),
@@ -143,8 +144,6 @@ class Planner:
     def __init__(self, *, user_import: UserImport, rows=None):
         """`rows` (UserImportRow) limits the members loaded to those the rows may name;
         without it every member of the org is loaded."""
-        from .services import active_admins, licences_used
-
         self.imp = user_import
         org = user_import.org
         self.licences_left = org.licence_limit - licences_used(org)

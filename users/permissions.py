@@ -1,5 +1,6 @@
 """What a profile may allow (USR-1). Codes are stored in Profile.permissions."""
 
+from django.core.exceptions import PermissionDenied
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -33,3 +34,16 @@ STANDARD_PERMISSIONS = sorted(
     for module, _m in RECORD_MODULES
     for action, _a in RECORD_ACTIONS
 )
+
+
+def require_permission(actor, permission: str) -> None:
+    """Services refuse an actor whose profile lacks `permission` (USR-1)."""
+    if actor is None or not actor.can(permission):
+        raise PermissionDenied
+
+
+def require_same_org(org, *objects) -> None:
+    """Services refuse objects of another org, whatever a form or a request handed them."""
+    for obj in objects:
+        if obj is not None and obj.org_id != org.pk:
+            raise PermissionDenied

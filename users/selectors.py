@@ -1,7 +1,14 @@
+import json
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
+from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
-from .models import AuditLogEntry, CrmUser, Organization, Role, User
+from .models import AuditLogEntry, CrmUser, Organization, Profile, Role, Territory, User
+
+OCCUPIES_LICENCE = (CrmUser.Status.ACTIVE, CrmUser.Status.UNCONFIRMED)
 
 
 def active_membership_for(*, user: User, org_slug: str) -> CrmUser | None:
@@ -96,3 +103,66 @@ def audit_entries(
     if date_to:
         entries = entries.filter(created_at__date__lte=date_to)
     return entries.order_by("-created_at", "-pk")
+
+
+def licences_used(org: Organization) -> int:
+    return CrmUser.objects.filter(org=org, status__in=OCCUPIES_LICENCE).count()
+
+
+def active_admins(org: Organization):
+    return CrmUser.objects.filter(org=org, status=CrmUser.Status.ACTIVE).filter(
+        Q(is_super_admin=True) | Q(profile__builtin=Profile.ADMINISTRATOR)
+    )
+
+
+def other_active_membership(*, user: User, org: Organization) -> CrmUser | None:
+    """ORG-4: the user's active CRM membership of another org, if any."""
+    with scopes_disabled():
+        return (
+            CrmUser.objects.select_related("org")
+            .filter(user=user, status=CrmUser.Status.ACTIVE)
+            .exclude(org=org)
+            .first()
+        )
+
+
+def organization_export(*, org: Organization) -> bytes:
+    """Everything the org holds, as JSON: the final export mailed before deletion (ORG-4).
+    Each app adds its part through ORGANIZATION_EXPORT_SECTIONS, so this app needs to know
+    none of the apps above it."""
+    data = {}
+    for path in settings.ORGANIZATION_EXPORT_SECTIONS:
+        data.update(import_string(path)(org=org))
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
+
+
+def export_people(*, org: Organization) -> dict:
+    return {
+        "organisation": {"name": org.name, "slug": org.slug, "created_at": org.created_at},
+        "users": list(
+            CrmUser.objects.filter(org=org).values(
+                "email",
+                "first_name",
+                "last_name",
+                "status",
+                "role__name",
+                "profile__name",
+                "created_at",
+            )
+        ),
+        "profiles": list(Profile.objects.filter(org=org).values("name", "permissions")),
+        "roles": list(
+            Role.objects.filter(org=org).values("name", "parent__name", "share_with_peers")
+        ),
+        "territories": list(Territory.objects.filter(org=org).values("name", "parent__name")),
+    }
+
+
+def export_audit_log(*, org: Organization) -> dict:
+    return {
+        "audit_log": list(
+            AuditLogEntry.objects.filter(org=org).values(
+                "created_at", "actor_label", "action", "target_label", "details", "ip_address"
+            )
+        )
+    }

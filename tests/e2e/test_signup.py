@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tests.records.factories import ContactFactory
 from tests.users.factories import PASSWORD, UserFactory
 from users.models import CrmUser, Organization
-from users.services import organization_create
+from users.services.organizations import organization_create
 
 pytestmark = pytest.mark.browser
 

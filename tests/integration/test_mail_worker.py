@@ -9,7 +9,7 @@ from invitations.models import DeliveryAttempt, Invitation
 from tests.invitations.test_delivery import ScriptedSMTP, free_port
 from tests.users.factories import builtin_profile, role_named
 from tests.workers import wait_for
-from users.services import crm_user_add
+from users.services.members import crm_user_add
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

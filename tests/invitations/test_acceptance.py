@@ -25,7 +25,7 @@ from tests.users.factories import (
     role_named,
 )
 from users.models import CrmUser, Organization, Profile
-from users.services import crm_user_add
+from users.services.members import crm_user_add
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_usr4_unknown_expired_used_and_replaced_links_look_the_same(invite, clie
         Invitation.objects.filter(crm_user=membership).update(
             expires_at=timezone.now() + timedelta(days=1)
         )
-    from users.services import crm_users_reinvite
+    from users.services.members import crm_users_reinvite
 
     with scope(org=org_a):
         crm_users_reinvite(org=org_a, actor=admin_a, memberships=[membership])

@@ -12,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 from invitations.models import DeliveryAttempt, Invitation
 from invitations.tasks import backoff, deliver_invitation_task
 from tests.users.factories import builtin_profile, role_named
-from users.services import crm_user_add, crm_users_reinvite
+from users.services.members import crm_user_add, crm_users_reinvite
 
 
 class ScriptedSMTP:

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from users.models import CrmUser, Organization, Profile, Role, User
-from users.services import organization_defaults_create
+from users.services.organizations import organization_defaults_create
 
 PASSWORD = "correct-horse-battery-staple-42"
 

@@ -9,8 +9,17 @@ from crm_portal.exceptions import ActionRefused
 from records.selectors import contacts_visible_to
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory, builtin_profile, role_named
-from users import permissions, services
+from users import permissions
 from users.models import AuditLogEntry, Profile, Role, Territory
+from users.services.access import (
+    profile_delete,
+    profile_save,
+    role_delete,
+    role_save,
+    territories_enable,
+    territory_delete,
+    territory_save,
+)
 
 IP = "203.0.113.7"
 
@@ -40,9 +49,7 @@ def act(org_a, admin_a):
 
 def test_usr1_custom_profile_permissions_saved(act, org_a, admin_a):
     codes = [permissions.MANAGE_USERS, "contacts.create", "contacts.create"]
-    profile = act(
-        services.profile_save, name="  Sales  ", description=" Field ", permission_codes=codes
-    )
+    profile = act(profile_save, name="  Sales  ", description=" Field ", permission_codes=codes)
     with scopes_disabled():
         profile = Profile.objects.get(pk=profile.pk)
     assert (profile.name, profile.description, profile.builtin) == ("Sales", "Field", "")
@@ -53,7 +60,7 @@ def test_usr1_custom_profile_permissions_saved(act, org_a, admin_a):
 
 def test_usr1_unknown_permission_code_is_refused(act, org_a):
     with pytest.raises(ActionRefused, match="Unknown permission: fly"):
-        act(services.profile_save, name="Sales", permission_codes=["contacts.edit", "fly"])
+        act(profile_save, name="Sales", permission_codes=["contacts.edit", "fly"])
     with scopes_disabled():
         assert not Profile.objects.filter(org=org_a, name="Sales").exists()
     assert audit_actions(org_a) == []
@@ -63,7 +70,7 @@ def test_usr1_builtin_profile_keeps_its_name_and_permissions(act, org_a):
     """Built-ins are shown translated from their fixed name, so they keep it (X-1)."""
     standard = builtin_profile(org_a, Profile.STANDARD)
     act(
-        services.profile_save,
+        profile_save,
         profile=standard,
         name="Standard user",
         permission_codes=[permissions.MANAGE_USERS],
@@ -79,14 +86,14 @@ def test_usr1_builtin_profile_keeps_its_name_and_permissions(act, org_a):
 )
 def test_usr1_profile_name_must_be_given_and_unique(act, org_a, name, message):
     with pytest.raises(ActionRefused, match=message) as refused:
-        act(services.profile_save, name=name)
+        act(profile_save, name=name)
     assert refused.value.field == "name"
     assert audit_actions(org_a) == []
 
 
 def test_usr1_builtin_profile_cannot_be_deleted(act, org_a):
     with pytest.raises(ActionRefused, match="Built-in profiles cannot be deleted."):
-        act(services.profile_delete, profile=builtin_profile(org_a, Profile.STANDARD))
+        act(profile_delete, profile=builtin_profile(org_a, Profile.STANDARD))
 
 
 def test_usr1_profile_in_use_cannot_be_deleted(act, org_a):
@@ -94,7 +101,7 @@ def test_usr1_profile_in_use_cannot_be_deleted(act, org_a):
         sales = Profile.objects.create(org=org_a, name="Sales")
         CrmUserFactory(org=org_a, profile=sales, status="deactivated")
     with pytest.raises(ActionRefused, match="Sales is given to 1 user"):
-        act(services.profile_delete, profile=sales)
+        act(profile_delete, profile=sales)
     with scopes_disabled():
         assert Profile.objects.filter(pk=sales.pk).exists()
 
@@ -102,7 +109,7 @@ def test_usr1_profile_in_use_cannot_be_deleted(act, org_a):
 def test_usr1_unused_custom_profile_is_deleted_and_audited(act, org_a, admin_a):
     with scopes_disabled():
         sales = Profile.objects.create(org=org_a, name="Sales")
-    act(services.profile_delete, profile=sales)
+    act(profile_delete, profile=sales)
     with scopes_disabled():
         assert not Profile.objects.filter(pk=sales.pk).exists()
         entry = AuditLogEntry.objects.get(org=org_a)
@@ -115,11 +122,11 @@ def test_usr1_unused_custom_profile_is_deleted_and_audited(act, org_a, admin_a):
 
 def test_usr1_member_without_manage_users_may_not_change_access(org_a, member_a):
     with scope(org=org_a), pytest.raises(PermissionDenied):
-        services.profile_save(org=org_a, actor=member_a, name="Mine")
+        profile_save(org=org_a, actor=member_a, name="Mine")
     with scope(org=org_a), pytest.raises(PermissionDenied):
-        services.role_delete(org=org_a, actor=member_a, role=role_named(org_a, "Manager"))
+        role_delete(org=org_a, actor=member_a, role=role_named(org_a, "Manager"))
     with scope(org=org_a), pytest.raises(PermissionDenied):
-        services.territories_enable(org=org_a, actor=member_a, enabled=True)
+        territories_enable(org=org_a, actor=member_a, enabled=True)
     org_a.refresh_from_db()
     assert not org_a.territories_enabled
     assert audit_actions(org_a) == []
@@ -130,9 +137,9 @@ def test_usr1_another_orgs_objects_are_refused(act, org_b):
         their_role = Role.objects.get(org=org_b, name="Manager")
         their_profile = builtin_profile(org_b, Profile.STANDARD)
     with pytest.raises(PermissionDenied):
-        act(services.role_save, name="Spy", parent=their_role)
+        act(role_save, name="Spy", parent=their_role)
     with pytest.raises(PermissionDenied):
-        act(services.profile_save, profile=their_profile, name="Spy")
+        act(profile_save, profile=their_profile, name="Spy")
 
 
 # --- USR-2 roles -------------------------------------------------------------------------------
@@ -150,7 +157,7 @@ def tree(org_a):
 def test_usr2_role_cannot_report_to_itself(act, tree):
     _ceo, manager, _rep = tree
     with pytest.raises(ActionRefused, match="cannot report to itself") as refused:
-        act(services.role_save, role=manager, name="Manager", parent=manager)
+        act(role_save, role=manager, name="Manager", parent=manager)
     assert refused.value.field == "parent"
 
 
@@ -160,7 +167,7 @@ def test_usr2_role_cannot_report_to_its_descendant(act, org_a, tree):
         rep_child = Role.objects.create(org=org_a, name="Junior", parent=rep)
     for below in (rep, rep_child):
         with pytest.raises(ActionRefused, match="or to a role below it"):
-            act(services.role_save, role=manager, name="Manager", parent=below)
+            act(role_save, role=manager, name="Manager", parent=below)
     manager.refresh_from_db()
     assert manager.parent_id == ceo.pk
 
@@ -168,23 +175,23 @@ def test_usr2_role_cannot_report_to_its_descendant(act, org_a, tree):
 def test_usr2_top_role_reports_to_no_one(act, tree):
     ceo, manager, _rep = tree
     with pytest.raises(ActionRefused, match="The top role reports to no one."):
-        act(services.role_save, role=ceo, name="CEO", parent=manager)
+        act(role_save, role=ceo, name="CEO", parent=manager)
     with pytest.raises(ActionRefused, match="The top role cannot be deleted."):
-        act(services.role_delete, role=ceo)
+        act(role_delete, role=ceo)
     ceo.refresh_from_db()
     assert ceo.parent_id is None
 
 
 def test_usr2_new_role_must_report_to_someone(act, org_a):
     with pytest.raises(ActionRefused, match="Choose the role this one reports to."):
-        act(services.role_save, name="Floating", parent=None)
+        act(role_save, name="Floating", parent=None)
     with scopes_disabled():
         assert not Role.objects.filter(org=org_a, name="Floating").exists()
 
 
 def test_usr2_role_moves_and_is_audited(act, org_a, admin_a, tree):
     ceo, manager, rep = tree
-    act(services.role_save, role=rep, name="Sales rep", parent=ceo, share_with_peers=True)
+    act(role_save, role=rep, name="Sales rep", parent=ceo, share_with_peers=True)
     rep.refresh_from_db()
     assert (rep.name, rep.parent_id, rep.share_with_peers) == ("Sales rep", ceo.pk, True)
     with scopes_disabled():
@@ -206,11 +213,11 @@ def test_usr2_role_moves_and_is_audited(act, org_a, admin_a, tree):
 def test_usr2_role_with_children_or_users_cannot_be_deleted(act, org_a, tree):
     _ceo, manager, rep = tree
     with pytest.raises(ActionRefused, match="Move or delete the roles that report to Manager"):
-        act(services.role_delete, role=manager)
+        act(role_delete, role=manager)
     with scopes_disabled():
         CrmUserFactory(org=org_a, role=rep, status="unconfirmed", user=None)
     with pytest.raises(ActionRefused, match="Give the users in Rep another role first."):
-        act(services.role_delete, role=rep)
+        act(role_delete, role=rep)
     with scopes_disabled():
         assert Role.objects.filter(org=org_a).count() == 3
     assert audit_actions(org_a) == []
@@ -262,22 +269,22 @@ class TestUsr2Visibility:
 
     def test_usr2_peers_see_each_other_only_when_the_role_shares(self, act, cast, tree):
         _ceo, manager, rep = tree
-        act(services.role_save, role=rep, name="Rep", parent=manager, share_with_peers=True)
+        act(role_save, role=rep, name="Rep", parent=manager, share_with_peers=True)
         assert self.seen_by(cast["rep1"]) == {"rep1", "rep2", "admin"}
         assert self.seen_by(cast["rep2"]) == {"rep1", "rep2", "admin"}
         assert self.seen_by(cast["manager"]) == {"manager", "rep1", "rep2", "admin"}
-        act(services.role_save, role=rep, name="Rep", parent=manager, share_with_peers=False)
+        act(role_save, role=rep, name="Rep", parent=manager, share_with_peers=False)
         assert self.seen_by(cast["rep1"]) == {"rep1"}
 
     def test_usr2_sharing_does_not_reach_up_or_sideways(self, act, cast, tree):
         ceo, manager, _rep = tree
-        act(services.role_save, role=manager, name="Manager", parent=ceo, share_with_peers=True)
+        act(role_save, role=manager, name="Manager", parent=ceo, share_with_peers=True)
         assert self.seen_by(cast["manager"]) == {"manager", "rep1", "rep2", "admin"}
         assert self.seen_by(cast["support"]) == {"support"}
 
     def test_usr2_top_role_peers_share_too(self, act, cast, tree):
         ceo, _manager, _rep = tree
-        act(services.role_save, role=ceo, name="CEO", parent=None, share_with_peers=True)
+        act(role_save, role=ceo, name="CEO", parent=None, share_with_peers=True)
         assert "super-admin" in self.seen_by(cast["ceo"])
         assert "nobody" not in self.seen_by(cast["ceo"]), "unowned records are for admins"
 
@@ -285,7 +292,7 @@ class TestUsr2Visibility:
         _ceo, manager, _rep = tree
         with scopes_disabled():
             support = Role.objects.get(org=org_a, name="Support")
-        act(services.role_save, role=support, name="Support", parent=manager)
+        act(role_save, role=support, name="Support", parent=manager)
         assert self.seen_by(cast["manager"]) == {"manager", "rep1", "rep2", "admin", "support"}
 
     def test_usr2_admins_see_everything(self, cast, admin_a):
@@ -300,10 +307,10 @@ class TestUsr2Visibility:
 
 
 def test_usr8_territories_turn_on_and_off_with_audit(act, org_a, admin_a):
-    act(services.territories_enable, enabled=True)
+    act(territories_enable, enabled=True)
     org_a.refresh_from_db()
     assert org_a.territories_enabled
-    act(services.territories_enable, enabled=False)
+    act(territories_enable, enabled=False)
     org_a.refresh_from_db()
     assert not org_a.territories_enabled
     assert audit_actions(org_a) == [
@@ -313,15 +320,15 @@ def test_usr8_territories_turn_on_and_off_with_audit(act, org_a, admin_a):
 
 
 def test_usr8_territory_tree_rules(act, org_a):
-    europe = act(services.territory_save, name="Europe", parent=None)
-    france = act(services.territory_save, name="France", parent=europe)
+    europe = act(territory_save, name="Europe", parent=None)
+    france = act(territory_save, name="France", parent=europe)
     with pytest.raises(ActionRefused, match="cannot sit inside itself") as refused:
-        act(services.territory_save, territory=europe, name="Europe", parent=france)
+        act(territory_save, territory=europe, name="Europe", parent=france)
     assert refused.value.field == "parent"
     with pytest.raises(ActionRefused, match="europe exists already."):
-        act(services.territory_save, name="europe", parent=None)
+        act(territory_save, name="europe", parent=None)
     with pytest.raises(ActionRefused, match="Delete or move the territories inside Europe"):
-        act(services.territory_delete, territory=europe)
+        act(territory_delete, territory=europe)
     europe.refresh_from_db()
     assert europe.parent_id is None
 
@@ -330,7 +337,7 @@ def test_usr8_deleting_a_territory_unassigns_its_users(act, org_a, admin_a, memb
     with scopes_disabled():
         france = Territory.objects.create(org=org_a, name="France")
         member_a.territories.add(france)
-    act(services.territory_delete, territory=france)
+    act(territory_delete, territory=france)
     with scopes_disabled():
         assert not member_a.territories.exists()
         entry = AuditLogEntry.objects.get(org=org_a)

@@ -9,8 +9,8 @@ import pytest
 from django_scopes import scopes_disabled
 
 from tests.users.factories import CrmUserFactory
+from users.audit import audit_log_write
 from users.models import AuditLogEntry, CrmUser
-from users.services import audit_log_write
 
 UTC = datetime.UTC
 

@@ -5,7 +5,7 @@ from django_scopes import scope, scopes_disabled
 
 from crm_portal.exceptions import ActionRefused
 from users.models import AuditLogEntry, CrmUser
-from users.services import crm_user_details_update
+from users.services.members import crm_user_details_update
 
 
 def fresh(membership):

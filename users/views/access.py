@@ -11,10 +11,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from .. import permissions, services
+from .. import permissions
 from ..access_forms import ProfileForm, RoleForm, TerritoriesSwitchForm, TerritoryForm
 from ..decorators import permission_required
 from ..models import CrmUser
+from ..services.access import (
+    profile_delete,
+    profile_save,
+    role_delete,
+    role_save,
+    territories_enable,
+    territory_delete,
+    territory_save,
+)
 from .access_pages import AccessObjectPages, actor_arguments
 
 
@@ -57,13 +66,13 @@ PROFILES = AccessObjectPages(
     rows=lambda org: org.profiles,
     list_context=_profile_list_context,
     form=lambda data, org, profile: ProfileForm(data, profile=profile),
-    save=services.profile_save,
+    save=profile_save,
     save_arguments=lambda data: {
         "name": data["name"],
         "description": data["description"],
         "permission_codes": data["permissions"],
     },
-    delete=services.profile_delete,
+    delete=profile_delete,
     rows_to_delete=lambda rows: rows.annotate(member_count=Count("members")),
     created=gettext_lazy("Profile %(name)s created."),
     saved=gettext_lazy("Profile %(name)s saved."),
@@ -94,13 +103,13 @@ ROLES = AccessObjectPages(
     list_context=_role_list_context,
     form=lambda data, org, role: RoleForm(data, org=org, role=role),
     initial_parent=_role_initial_parent,
-    save=services.role_save,
+    save=role_save,
     save_arguments=lambda data: {
         "name": data["name"],
         "parent": data.get("parent"),  # the top role's form has no parent field
         "share_with_peers": data["share_with_peers"],
     },
-    delete=services.role_delete,
+    delete=role_delete,
     rows_to_delete=lambda rows: _with_member_and_child_counts(rows.select_related("parent")),
     created=gettext_lazy("Role %(name)s created."),
     saved=gettext_lazy("Role %(name)s saved."),
@@ -128,9 +137,9 @@ TERRITORIES = AccessObjectPages(
     list_context=_territory_list_context,
     form=lambda data, org, territory: TerritoryForm(data, org=org, territory=territory),
     initial_parent=lambda request: _preselected(request.org.territories, request),
-    save=services.territory_save,
+    save=territory_save,
     save_arguments=lambda data: {"name": data["name"], "parent": data["parent"]},
-    delete=services.territory_delete,
+    delete=territory_delete,
     rows_to_delete=_with_member_and_child_counts,
     created=gettext_lazy("Territory %(name)s created."),
     saved=gettext_lazy("Territory %(name)s saved."),
@@ -144,7 +153,7 @@ territory_list, territory_create, territory_edit, territory_delete = TERRITORIES
 def territories_toggle(request, org_slug):
     form = TerritoriesSwitchForm(request.POST)
     enabled = form.is_valid() and form.cleaned_data["enabled"]
-    services.territories_enable(**actor_arguments(request), enabled=enabled)
+    territories_enable(**actor_arguments(request), enabled=enabled)
     if enabled:
         messages.success(request, _("Territories are on. Assign users to them on their pages."))
     else:

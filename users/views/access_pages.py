@@ -14,8 +14,9 @@ from django.utils.functional import Promise
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.http import client_ip, refusal_to_form
 
-from ..decorators import client_ip, permission_required, refusal_to_form
+from ..decorators import permission_required
 from ..models import Organization
 
 

@@ -8,12 +8,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.http import client_ip, refusal_to_form
 
 from .. import permissions
-from ..decorators import client_ip, refusal_to_form
 from ..details_forms import UserDetailsForm
 from ..models import CrmUser
-from ..services import crm_user_details_update
+from ..services.members import crm_user_details_update
 
 
 @require_http_methods(["GET", "POST"])

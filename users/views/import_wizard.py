@@ -26,9 +26,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.http import refusal_to_form
 
 from .. import import_services, spreadsheets
-from ..decorators import refusal_to_form
 from ..import_forms import MappingForm, UploadForm
 from ..models import ImportRow, ImportRun, Organization
 

@@ -9,12 +9,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.http import client_ip
 
-from .. import import_services, permissions, services
-from ..decorators import client_ip, permission_required
+from .. import import_services, permissions
+from ..decorators import permission_required
 from ..import_forms import OptionsForm
 from ..importing import FIELDS, sample_headers, sample_row
 from ..models import CrmUser, UserImport, UserImportRow
+from ..services.members import crm_users_reinvite
 from .import_wizard import ImportWizard
 
 manage_users = permission_required(permissions.MANAGE_USERS)
@@ -61,7 +63,7 @@ USER_IMPORT = ImportWizard(
 def import_reinvite(request, org_slug, import_pk):
     imp = USER_IMPORT.get_import(request, import_pk)
     try:
-        sent = services.crm_users_reinvite(
+        sent = crm_users_reinvite(
             org=request.org,
             actor=request.membership,
             memberships=_just_imported(imp),

@@ -12,13 +12,24 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.http import client_ip, refusal_to_form
 from invitations.models import Invitation
 
-from .. import permissions, services
-from ..decorators import client_ip, permission_required, refusal_to_form
+from .. import permissions
+from ..decorators import permission_required
 from ..forms import AccessForm, AddUserForm
 from ..models import CrmUser
-from ..selectors import users_list
+from ..selectors import licences_used, users_list
+from ..services.members import (
+    crm_user_activate,
+    crm_user_add,
+    crm_user_change_access,
+    crm_user_deactivate,
+    crm_user_delete,
+    crm_users_reinvite,
+    invitations_release_held,
+    super_admin_transfer,
+)
 
 PAGE_SIZE = 25
 STATUS_TABS = [
@@ -63,7 +74,7 @@ def user_list(request, org_slug):
             "status": status,
             "query": query,
             "tabs": [(value, label, counts.get(value, 0)) for value, label in STATUS_TABS],
-            "licences_used": services.licences_used(request.org),
+            "licences_used": licences_used(request.org),
             "held_count": held,
         },
     )
@@ -75,7 +86,7 @@ def user_add(request, org_slug):
     form = AddUserForm(request.POST or None, org=request.org)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.crm_user_add(
+            membership = crm_user_add(
                 org=request.org,
                 actor=request.membership,
                 ip=client_ip(request),
@@ -101,7 +112,7 @@ def user_add(request, org_slug):
     return render(
         request,
         "users/members/add.html",
-        {"form": form, "licences_used": services.licences_used(request.org)},
+        {"form": form, "licences_used": licences_used(request.org)},
     )
 
 
@@ -133,7 +144,7 @@ def user_access_edit(request, org_slug, user_pk):
     form = AccessForm(request.POST or None, org=request.org, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.crm_user_change_access(
+            crm_user_change_access(
                 org=request.org,
                 actor=request.membership,
                 membership=membership,
@@ -166,7 +177,7 @@ def _act(request, membership, action, done_message):
 def user_reinvite(request, org_slug, user_pk):
     membership = _member(request, user_pk)
     try:
-        sent = services.crm_users_reinvite(
+        sent = crm_users_reinvite(
             org=request.org,
             actor=request.membership,
             memberships=[membership],
@@ -198,7 +209,7 @@ def users_reinvite_selected(request, org_slug):
         messages.error(request, _("Select at least one user to re-invite."))
         return back
     try:
-        sent = services.crm_users_reinvite(
+        sent = crm_users_reinvite(
             org=request.org, actor=request.membership, memberships=chosen, ip=client_ip(request)
         )
     except ActionRefused as refusal:
@@ -212,7 +223,7 @@ def users_reinvite_selected(request, org_slug):
 @require_POST
 def users_reinvite_held(request, org_slug):
     try:
-        sent = services.invitations_release_held(
+        sent = invitations_release_held(
             org=request.org, actor=request.membership, ip=client_ip(request)
         )
     except ActionRefused as refusal:
@@ -238,7 +249,7 @@ def user_deactivate(request, org_slug, user_pk):
         return _act(
             request,
             membership,
-            services.crm_user_deactivate,
+            crm_user_deactivate,
             _("%(name)s was deactivated and signed out everywhere."),
         )
     return _confirm(
@@ -256,9 +267,7 @@ def user_deactivate(request, org_slug, user_pk):
 @manage_users
 @require_POST
 def user_activate(request, org_slug, user_pk):
-    return _act(
-        request, _member(request, user_pk), services.crm_user_activate, _("%(name)s was activated.")
-    )
+    return _act(request, _member(request, user_pk), crm_user_activate, _("%(name)s was activated."))
 
 
 @manage_users
@@ -267,7 +276,7 @@ def user_delete(request, org_slug, user_pk):
     membership = _member(request, user_pk)
     if request.method == "POST":
         try:
-            services.crm_user_delete(
+            crm_user_delete(
                 org=request.org,
                 actor=request.membership,
                 membership=membership,
@@ -295,7 +304,7 @@ def user_make_super_admin(request, org_slug, user_pk):
     membership = _member(request, user_pk)
     if request.method == "POST":
         try:
-            services.super_admin_transfer(
+            super_admin_transfer(
                 org=request.org, actor=request.membership, to=membership, ip=client_ip(request)
             )
         except ActionRefused as refusal:

@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.http import client_ip, refusal_to_form
 from invitations.views import pending_invitation_token
 
-from .. import services
-from ..decorators import client_ip, refusal_to_form
+from ..services.members import crm_user_leave
+from ..services.organizations import organization_delete
 
 
 def _after_leaving(request):
@@ -26,9 +27,7 @@ def _after_leaving(request):
 def org_leave(request, org_slug):
     org_name = request.org.name
     try:
-        services.crm_user_leave(
-            org=request.org, membership=request.membership, ip=client_ip(request)
-        )
+        crm_user_leave(org=request.org, membership=request.membership, ip=client_ip(request))
     except ActionRefused as refusal:
         messages.error(request, refusal.message)
         return redirect("dashboard", org_slug=org_slug)
@@ -50,7 +49,7 @@ def org_delete(request, org_slug):
     if request.method == "POST" and form.is_valid():
         org_name = request.org.name
         try:
-            services.organization_delete(
+            organization_delete(
                 org=request.org,
                 actor=request.membership,
                 ip=client_ip(request),

@@ -6,7 +6,8 @@ from django_scopes import scope, scopes_disabled
 
 from records.services import contact_create
 from users.models import CrmUser, Organization, Profile, User
-from users.services import crm_user_add, organization_create
+from users.services.members import crm_user_add
+from users.services.organizations import organization_create
 
 DEMO_EMAIL = "admin@acme.example"
 DEMO_PASSWORD = "acme-demo-2026"

@@ -1,8 +1,13 @@
-"""Outgoing mail: rendered in the web process, delivered by a worker (X-4)."""
+"""Outgoing mail (X-4): rendered in the web process, delivered by a worker with retries and
+backoff on temporary errors. Every app sends through here."""
 
 import base64
 import logging
+import smtplib
 
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+from celery import shared_task
+from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 
@@ -55,9 +60,37 @@ def payload_to_message(payload: dict) -> EmailMultiAlternatives:
     return message
 
 
+# Worth another try later: the provider or the network hiccupped.
+TEMPORARY_MAIL_ERRORS = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPDataError,
+    ConnectionError,
+    TimeoutError,
+    AnymailAPIError,
+)
+# A rejected address does not get better by retrying.
+PERMANENT_MAIL_ERRORS = (AnymailRecipientsRefused, smtplib.SMTPRecipientsRefused)
+MAX_RETRIES = 8
+
+
+def backoff(retries: int) -> int:
+    """Seconds before retry number `retries` + 1: doubling from MAIL_RETRY_BASE_SECONDS."""
+    return min(settings.MAIL_RETRY_BASE_SECONDS * 2**retries, 3600)
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def send_email_task(self, payload: dict) -> None:
+    try:
+        payload_to_message(payload).send()
+    except PERMANENT_MAIL_ERRORS:
+        raise
+    except TEMPORARY_MAIL_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
 def mail_enqueue(message: EmailMessage) -> None:
     """Hand the message to a worker once the current transaction commits."""
-    from .tasks import send_email_task
-
     payload = message_to_payload(message)
     transaction.on_commit(lambda: send_email_task.delay(payload))
