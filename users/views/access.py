@@ -15,15 +15,7 @@ from .. import permissions
 from ..access_forms import ProfileForm, RoleForm, TerritoriesSwitchForm, TerritoryForm
 from ..decorators import permission_required
 from ..models import CrmUser
-from ..services.access import (
-    profile_delete,
-    profile_save,
-    role_delete,
-    role_save,
-    territories_enable,
-    territory_delete,
-    territory_save,
-)
+from ..services import access as access_services
 from .access_pages import AccessObjectPages, actor_arguments
 
 
@@ -66,13 +58,13 @@ PROFILES = AccessObjectPages(
     rows=lambda org: org.profiles,
     list_context=_profile_list_context,
     form=lambda data, org, profile: ProfileForm(data, profile=profile),
-    save=profile_save,
+    save=access_services.profile_save,
     save_arguments=lambda data: {
         "name": data["name"],
         "description": data["description"],
         "permission_codes": data["permissions"],
     },
-    delete=profile_delete,
+    delete=access_services.profile_delete,
     rows_to_delete=lambda rows: rows.annotate(member_count=Count("members")),
     created=gettext_lazy("Profile %(name)s created."),
     saved=gettext_lazy("Profile %(name)s saved."),
@@ -103,13 +95,13 @@ ROLES = AccessObjectPages(
     list_context=_role_list_context,
     form=lambda data, org, role: RoleForm(data, org=org, role=role),
     initial_parent=_role_initial_parent,
-    save=role_save,
+    save=access_services.role_save,
     save_arguments=lambda data: {
         "name": data["name"],
         "parent": data.get("parent"),  # the top role's form has no parent field
         "share_with_peers": data["share_with_peers"],
     },
-    delete=role_delete,
+    delete=access_services.role_delete,
     rows_to_delete=lambda rows: _with_member_and_child_counts(rows.select_related("parent")),
     created=gettext_lazy("Role %(name)s created."),
     saved=gettext_lazy("Role %(name)s saved."),
@@ -137,9 +129,9 @@ TERRITORIES = AccessObjectPages(
     list_context=_territory_list_context,
     form=lambda data, org, territory: TerritoryForm(data, org=org, territory=territory),
     initial_parent=lambda request: _preselected(request.org.territories, request),
-    save=territory_save,
+    save=access_services.territory_save,
     save_arguments=lambda data: {"name": data["name"], "parent": data["parent"]},
-    delete=territory_delete,
+    delete=access_services.territory_delete,
     rows_to_delete=_with_member_and_child_counts,
     created=gettext_lazy("Territory %(name)s created."),
     saved=gettext_lazy("Territory %(name)s saved."),
@@ -153,7 +145,7 @@ territory_list, territory_create, territory_edit, territory_delete = TERRITORIES
 def territories_toggle(request, org_slug):
     form = TerritoriesSwitchForm(request.POST)
     enabled = form.is_valid() and form.cleaned_data["enabled"]
-    territories_enable(**actor_arguments(request), enabled=enabled)
+    access_services.territories_enable(**actor_arguments(request), enabled=enabled)
     if enabled:
         messages.success(request, _("Territories are on. Assign users to them on their pages."))
     else:
