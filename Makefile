@@ -36,9 +36,11 @@ test: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, then the import contracts in pyproject.toml (DESIGN: Layers; custom ones in lint/).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

@@ -4,6 +4,7 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django_scopes import scope
 
+from users.preferences import viewer_preferences
 from users.selectors import active_membership_for
 
 
@@ -45,8 +46,6 @@ class TenantMiddleware:
             raise Http404("No such organisation")
         request.org = membership.org
         request.membership = membership
-        from users.preferences import viewer_preferences
-
         # Dates and times on the page follow the viewer's preferences (USR-6).
         with scope(org=request.org), viewer_preferences(membership):
             return self.get_response(request)

@@ -218,6 +218,13 @@ ANYMAIL = {
 }
 
 # Celery: Redis in production; a filesystem broker by default, which crosses processes.
+# The tenant: every tenant-owned row points at one of these (DESIGN: Tenancy).
+TENANT_MODEL = "users.Organization"
+
+# Who consumes a record event (AUT-8), in order: dotted paths of `consumer(event)` callables,
+# called in the worker inside the transaction that marks the event done. Auto-invite joins here.
+RECORD_EVENT_CONSUMERS: list[str] = []
+
 # The parts of an organisation's final export (ORG-4), in order: each app adds its own.
 ORGANIZATION_EXPORT_SECTIONS = [
     "users.selectors.export_people",

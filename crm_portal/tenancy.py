@@ -1,15 +1,16 @@
 from celery import Task
+from django.apps import apps
+from django.conf import settings
 from django_scopes import scope, scopes_disabled
-
-from users.models import Organization
 
 
 class TenantTask(Task):
     """A task whose first argument is an org id: its body runs inside that org's scope,
-    as a request's view does (pretix's event task)."""
+    as a request's view does (pretix's event task). The kernel knows the tenant model only by
+    the TENANT_MODEL setting, so it imports no app."""
 
     def __call__(self, org_id, *args, **kwargs):
         with scopes_disabled():
-            org = Organization.objects.get(pk=org_id)
+            org = apps.get_model(settings.TENANT_MODEL).objects.get(pk=org_id)
         with scope(org=org):
             return super().__call__(org_id, *args, **kwargs)

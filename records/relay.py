@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from .models import RecordEvent
+from .outbox import process_record_event_task
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,6 @@ def record_events_relay(*, limit: int | None = None) -> int:
     """Publish up to `limit` committed events no relay has handed over yet; returns how many
     were published. When the broker refuses, the events not published are released for the
     next round and the error is raised."""
-    from .tasks import process_record_event_task
-
     limit = limit or settings.OUTBOX_RELAY_BATCH_SIZE
     with transaction.atomic(), scopes_disabled():
         claimed = list(

@@ -1,8 +1,10 @@
 from dataclasses import dataclass
 
 from users.models import CrmUser
+from users.selectors import visible_owner_filter
 
 from .models import Account, Contact, RecordEvent
+from .modules import field_specs
 
 
 @dataclass
@@ -13,8 +15,6 @@ class Change:
 
 
 def _labels(record) -> dict:
-    from .modules import field_specs
-
     labels = {spec.key: spec.label for spec in field_specs(record.org, record.MODULE)}
     labels.update(
         {
@@ -59,8 +59,6 @@ def _names(model, events, field) -> dict:
 
 
 def _visible(queryset, membership: CrmUser):
-    from users.selectors import visible_owner_filter
-
     condition = visible_owner_filter(membership=membership)
     queryset = queryset.filter(org_id=membership.org_id)
     return queryset if condition is None else queryset.filter(condition)

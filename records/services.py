@@ -1,13 +1,10 @@
 import functools
-from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django_scopes import scopes_disabled
 
 from users.models import CrmUser, Organization
 from users.permissions import record_permission
@@ -242,38 +239,3 @@ def contact_create(*, org, actor, data: dict, source: str = RecordEvent.Source.U
 
 def contact_update(*, contact, actor, data: dict, source: str = RecordEvent.Source.UI):
     return record_update(record=contact, actor=actor, data=data, source=source)
-
-
-def record_event_process(*, event_id: int) -> bool:
-    """Claim a pending event and process it; False when it is done already or claimed by
-    another worker. Claiming, processing and marking done are one transaction, so a worker
-    that dies half-way leaves the event pending for the next attempt."""
-    with transaction.atomic():
-        event = (
-            RecordEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, processed_at__isnull=True)
-            .first()
-        )
-        if event is None:
-            return False
-        event.attempts += 1
-        # Auto-invite evaluation (AUT-5) plugs in here, inside this transaction.
-        event.processed_at = timezone.now()
-        event.save(update_fields=["attempts", "processed_at"])
-    return True
-
-
-def record_events_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Re-enqueue events still pending after OUTBOX_STALE_AFTER; returns how many."""
-    cutoff = (now or timezone.now()) - settings.OUTBOX_STALE_AFTER
-    from .tasks import process_record_event_task
-
-    with scopes_disabled():
-        pending = list(
-            RecordEvent.objects.filter(processed_at__isnull=True, created_at__lte=cutoff)
-            .order_by("created_at")
-            .values_list("org_id", "pk")[:limit]
-        )
-    for org_id, event_id in pending:
-        process_record_event_task.delay(org_id, event_id)
-    return len(pending)

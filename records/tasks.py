@@ -1,19 +1,13 @@
+"""The worker finds the app's tasks here; each lives beside the service it runs."""
+
 from celery import shared_task
 
 from crm_portal.tenancy import TenantTask
 
 from .contact_import import contact_import_run
-from .services import record_event_process, record_events_sweep
+from .outbox import process_record_event_task, sweep_record_events_task
 
-
-@shared_task(base=TenantTask, acks_late=True, max_retries=5)
-def process_record_event_task(org_id: int, event_id: int) -> bool:
-    return record_event_process(event_id=event_id)
-
-
-@shared_task
-def sweep_record_events_task() -> int:
-    return record_events_sweep()
+__all__ = ["process_record_event_task", "run_contact_import_task", "sweep_record_events_task"]
 
 
 @shared_task(base=TenantTask, acks_late=True, reject_on_worker_lost=True)

@@ -1,6 +1,9 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.sites.shortcuts import get_current_site
+from django.urls import reverse
 
 from crm_portal.mail import mail_enqueue
+from invitations.views import pending_invitation_token
 
 from .services.organizations import organizations_verify_for_email
 
@@ -16,15 +19,9 @@ class AccountAdapter(DefaultAccountAdapter):
         mail_enqueue(self.render_mail(template_prefix, email, ctx))
 
     def _site_for(self, request):
-        from django.contrib.sites.shortcuts import get_current_site
-
         return get_current_site(request)
 
     def _pending_invitation_url(self, request):
-        from django.urls import reverse
-
-        from invitations.views import pending_invitation_token
-
         return reverse("invitation_continue") if pending_invitation_token(request) else None
 
     def get_signup_redirect_url(self, request):

@@ -1,9 +1,12 @@
 from allauth.account.forms import SignupForm
+from allauth.core import context
 from django import forms
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
+
+from invitations.views import invitation_for_signup
 
 from .models import Profile, Role, Territory
 from .services.organizations import organization_create
@@ -34,10 +37,6 @@ class OrganizationSignupForm(SignupForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from allauth.core import context
-
-        from invitations.views import invitation_for_signup
-
         self.invitation = invitation_for_signup(context.request)
         if self.invitation is not None:
             del self.fields["organization_name"]

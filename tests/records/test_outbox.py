@@ -14,14 +14,10 @@ from django_scopes import scope, scopes_disabled
 from kombu.exceptions import OperationalError
 
 from records.models import Contact, RecordEvent
+from records.outbox import process_record_event_task, record_event_process, record_events_sweep
 from records.relay import record_events_relay
-from records.services import (
-    contact_create,
-    contact_update,
-    record_event_process,
-    record_events_sweep,
-)
-from records.tasks import process_record_event_task
+from records.services import contact_create, contact_update
+from tests.records import consumers
 
 DATA = {"first_name": "Marie", "last_name": "Dubois", "email": "marie@example.fr", "language": "en"}
 
@@ -231,3 +227,42 @@ def test_aut8_claim_skips_event_locked_by_another_worker(org_a, admin_a):
     assert event.processed_at is None and event.attempts == 0
     with scope(org=org_a):
         assert record_event_process(event_id=event.pk) is True
+
+
+@pytest.fixture
+def seen():
+    consumers.SEEN.clear()
+    yield consumers.SEEN
+    consumers.SEEN.clear()
+
+
+def test_aut8_each_consumer_in_the_setting_gets_the_event_once(org_a, admin_a, settings, seen):
+    """AUT-8: the worker hands a claimed event to every consumer RECORD_EVENT_CONSUMERS lists,
+    in order, and a second processing hands it to nobody (auto-invite plugs in here)."""
+    settings.RECORD_EVENT_CONSUMERS = [
+        "tests.records.consumers.remember",
+        "tests.records.consumers.remember",
+    ]
+    with scope(org=org_a):
+        contact_create(org=org_a, actor=admin_a, data=DATA)
+        [event] = events(org_a)
+        assert record_event_process(event_id=event.pk) is True
+        assert record_event_process(event_id=event.pk) is False
+    assert [pk for pk, _kind, _changes in seen] == [event.pk, event.pk]
+    assert seen[0][2]["email"] == [None, "marie@example.fr"]
+
+
+def test_aut8_a_failing_consumer_leaves_the_event_pending(org_a, admin_a, settings, seen):
+    """AUT-8: consuming and marking done are one transaction: when a consumer fails, the
+    event stays pending for the next attempt, and no consumer's work is kept."""
+    settings.RECORD_EVENT_CONSUMERS = [
+        "tests.records.consumers.remember",
+        "tests.records.consumers.fail",
+    ]
+    with scope(org=org_a):
+        contact_create(org=org_a, actor=admin_a, data=DATA)
+        [event] = events(org_a)
+        with pytest.raises(RuntimeError):
+            record_event_process(event_id=event.pk)
+    event.refresh_from_db()
+    assert event.processed_at is None and event.attempts == 0
