@@ -110,22 +110,39 @@ HOSTILE_POST = {
 
 
 def _walk(patterns, prefix=""):
+    """(route, URL name) of every URL pattern, the name None where it has none."""
     for entry in patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from _walk(entry.url_patterns, route)
         elif isinstance(entry, URLPattern):
-            yield route
+            yield route, entry.name
+
+
+def _tenant_patterns() -> list[tuple[str, str | None]]:
+    return sorted(
+        (route, name)
+        for route, name in _walk(get_resolver().url_patterns)
+        if route.startswith(TENANT_PREFIX)
+    )
 
 
 def tenant_routes() -> list[tuple[str, list[str]]]:
     """(route, [keyword names]) for every URL pattern under the tenant prefix."""
-    found = []
-    for route in _walk(get_resolver().url_patterns):
-        if route.startswith(TENANT_PREFIX):
-            keywords = [k for k in _keywords(route) if k != "org_slug"]
-            found.append((route, keywords))
-    return sorted(found)
+    return [(route, _object_keywords(route)) for route, _name in _tenant_patterns()]
+
+
+def tenant_url_names() -> dict[str | None, list[tuple[str, list[str]]]]:
+    """URL name -> [(route, [keyword names])] for every URL pattern under the tenant prefix;
+    a pattern without a name is listed under None, a name used twice has two entries."""
+    found: dict[str | None, list[tuple[str, list[str]]]] = {}
+    for route, name in _tenant_patterns():
+        found.setdefault(name, []).append((route, _object_keywords(route)))
+    return found
+
+
+def _object_keywords(route: str) -> list[str]:
+    return [k for k in _keywords(route) if k != "org_slug"]
 
 
 def _keywords(route: str) -> list[str]:
