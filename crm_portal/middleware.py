@@ -2,6 +2,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.urls import Resolver404, resolve
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 from django_scopes import scope
 
 from users.preferences import viewer_preferences
@@ -25,7 +26,8 @@ class UserLanguageMiddleware:
 class TenantMiddleware:
     """Resolves `/o/<org_slug>/...` once: sets request.org and request.membership for an
     active member, answers 404 to anyone else (no existence oracle), and runs the view inside
-    the org's django-scopes scope, so a tenant query that forgets the org raises."""
+    the org's django-scopes scope, so a tenant query that forgets the org raises. Its pages
+    are never cached."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -48,4 +50,7 @@ class TenantMiddleware:
         request.membership = membership
         # Dates and times on the page follow the viewer's preferences (USR-6).
         with scope(org=request.org), viewer_preferences(membership):
-            return self.get_response(request)
+            response = self.get_response(request)
+        # An org's pages hold its data: no shared cache keeps them, no browser stores them (X-7).
+        patch_cache_control(response, private=True, no_store=True)
+        return response
