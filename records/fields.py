@@ -33,6 +33,16 @@ FIELD_TYPES = [
 TYPES_WITH_CHOICES = {PICKLIST, MULTISELECT}
 TYPE_LABELS = dict(FIELD_TYPES) | {COUNTRY: gettext_lazy("Country code")}
 MAX_TEXT = 1000
+# Numbers are stored in JSON and shown in browsers: at most 15 significant digits survive a
+# round trip through a float, so that is the bound (X-6: no 310-digit "number").
+MAX_NUMBER = Decimal("999999999999999")
+MAX_SIGNIFICANT_DIGITS = 15
+# ISO 8601 (the slash form of Japanese spreadsheets is accepted for dates): no bare integers,
+# no week or ordinal dates, no two-digit years.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?"
+)
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}$")
 _TRUE = {"true", "1", "yes", "on", "y", "はい"}
 _FALSE = {"false", "0", "no", "off", "n", "", "いいえ"}
@@ -125,15 +135,35 @@ def _multiselect(spec, raw):
 
 
 def _number(spec, raw):
-    if isinstance(raw, bool):
-        raise ValidationError(_("%(field)s must be a number.") % {"field": spec.label})
+    not_a_number = ValidationError(_("%(field)s must be a number.") % {"field": spec.label})
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
+        raise not_a_number
+    text = str(raw).strip().replace(",", "")
+    if len(text) > 40:
+        raise _number_out_of_range(spec)
     try:
-        number = Decimal(str(raw).strip().replace(",", ""))
+        number = Decimal(text)
     except InvalidOperation:
-        raise ValidationError(_("%(field)s must be a number.") % {"field": spec.label}) from None
+        raise not_a_number from None
     if not number.is_finite():
-        raise ValidationError(_("%(field)s must be a number.") % {"field": spec.label})
-    return int(number) if number == number.to_integral_value() else float(number)
+        raise not_a_number
+    if abs(number) > MAX_NUMBER:
+        raise _number_out_of_range(spec)
+    if number == number.to_integral_value():
+        return int(number)
+    if len(number.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+        raise ValidationError(
+            _("%(field)s has more than %(digits)s significant digits.")
+            % {"field": spec.label, "digits": MAX_SIGNIFICANT_DIGITS}
+        )
+    return float(number)
+
+
+def _number_out_of_range(spec):
+    return ValidationError(
+        _("%(field)s must be between -%(limit)s and %(limit)s.")
+        % {"field": spec.label, "limit": f"{MAX_NUMBER:,}"}
+    )
 
 
 def _currency(spec, raw):
@@ -147,7 +177,8 @@ def _date(spec, raw):
         return raw.date().isoformat()
     if isinstance(raw, datetime.date):
         return raw.isoformat()
-    parsed = _parse(parse_date, str(raw).strip().replace("/", "-"))
+    text = raw.strip().replace("/", "-") if isinstance(raw, str) else ""
+    parsed = _parse(parse_date, text) if _ISO_DATE.fullmatch(text) else None
     if parsed is None:
         raise ValidationError(
             _("%(field)s must be a date like 2026-12-31.") % {"field": spec.label}
@@ -156,7 +187,11 @@ def _date(spec, raw):
 
 
 def _datetime(spec, raw):
-    value = raw if isinstance(raw, datetime.datetime) else _parse(parse_datetime, str(raw))
+    if isinstance(raw, datetime.datetime):
+        value = raw
+    else:
+        text = raw.strip() if isinstance(raw, str) else ""
+        value = _parse(parse_datetime, text) if _ISO_DATETIME.fullmatch(text) else None
     if value is None:
         raise ValidationError(
             _("%(field)s must be a date and time like 2026-12-31 14:30.") % {"field": spec.label}

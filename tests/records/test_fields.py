@@ -20,6 +20,8 @@ def spec(type_, **kwargs):
         ("number", "1,200", 1200),
         ("number", "3.5", 3.5),
         ("number", 7, 7),
+        ("number", "999,999,999,999,999", 999999999999999),
+        ("number", -0.25, -0.25),
         ("currency", "$1,234.567", 1234.57),
         ("date", "2026/12/31", "2026-12-31"),
         ("datetime", "2026-12-31T14:30:00+09:00", "2026-12-31T05:30:00+00:00"),
@@ -29,6 +31,7 @@ def spec(type_, **kwargs):
     ],
 )
 def test_rec1_valid_values_are_normalised(type_, raw, stored):
+    """REC-1, X-6: numbers within 15 digits, ISO 8601 dates (or the slash form) and times."""
     assert clean_value(spec(type_), raw) == stored
 
 
@@ -56,6 +59,21 @@ def test_rec1_picklist_and_multiselect_accept_only_their_choices():
         ("currency", "¥abc", "must be a number"),
         ("date", "31st of June", "must be a date"),
         ("date", "2026-02-30", "must be a date"),
+        ("date", 20261231, "must be a date"),
+        ("date", "20261231", "must be a date"),
+        ("date", "2026-W53-4", "must be a date"),
+        ("date", ["2026-12-31"], "must be a date"),
+        ("datetime", 1767225600, "must be a date and time"),
+        ("datetime", "20261231T1430", "must be a date and time"),
+        ("number", "1" * 310, "must be between -999,999,999,999,999 and 999,999,999,999,999"),
+        ("number", 10**309, "must be between"),
+        ("number", "1e309", "must be between"),
+        ("number", "1e15", "must be between"),
+        ("number", "-1000000000000000", "must be between"),
+        ("number", "0.12345678901234567", "more than 15 significant digits"),
+        ("number", [1], "must be a number"),
+        ("number", {"a": 1}, "must be a number"),
+        ("currency", "1" * 16, "must be between"),
         ("datetime", "tomorrow", "must be a date and time"),
         ("checkbox", "maybe", "must be yes or no"),
         ("text", "x" * 1001, "longer than 1000 characters"),
