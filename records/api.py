@@ -19,7 +19,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import JsonResponse
@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
+from crm_portal.params import BadParameter, strict_int_param, text_param
 from users.audit import audit_log_write
 from users.models import CrmUser, Organization
 
@@ -44,6 +45,10 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 READ_ONLY_KEYS = ("id", "created_at", "updated_at")
+# An error answer names at most this many unknown keys, each cut to KEY_SHOWN characters: a
+# body of a million keys gets a short answer (X-6).
+MAX_NAMED_UNKNOWN_KEYS = 10
+KEY_SHOWN = 100
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -218,6 +223,14 @@ def api_endpoint(*methods: str):
                     response = view(request, token.org, *args, **kwargs)
                 except ValidationError as error:
                     response = _invalid(error)
+                except BadParameter as error:
+                    response = JsonResponse({"errors": {error.name: [error.message]}}, status=400)
+                except RequestDataTooBig:
+                    response = _error(
+                        413,
+                        _("The body is too large: send at most %(limit)s bytes.")
+                        % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+                    )
             response["X-RateLimit-Limit"] = str(limit)
             response["X-RateLimit-Remaining"] = str(max(0, limit - count))
             return response
@@ -243,6 +256,7 @@ def _payload(request, specs: dict[str, FieldSpec]) -> dict:
             {"__all__": [_("The body must be a JSON object of field names and values.")]}
         )
     data = {key: value for key, value in data.items() if key not in READ_ONLY_KEYS}
+    _refuse_many_unknown_keys(data, specs)
     errors = {}
     for key, value in data.items():
         if key not in specs and key not in RELATIONS["contacts"]:
@@ -255,6 +269,24 @@ def _payload(request, specs: dict[str, FieldSpec]) -> dict:
     if errors:
         raise ValidationError(errors)
     return data
+
+
+def _refuse_many_unknown_keys(data: dict, specs: dict[str, FieldSpec]) -> None:
+    """A few unknown keys are named by the service with everything else wrong; many, or
+    absurdly long ones, get a short answer naming the first few."""
+    unknown = [key for key in data if key not in specs and key not in RELATIONS["contacts"]]
+    if len(unknown) <= MAX_NAMED_UNKNOWN_KEYS and all(len(k) <= KEY_SHOWN for k in unknown):
+        return
+    errors = {
+        key[:KEY_SHOWN]: [_("There is no field %(field)s.") % {"field": key[:KEY_SHOWN]}]
+        for key in unknown[:MAX_NAMED_UNKNOWN_KEYS]
+    }
+    if len(unknown) > MAX_NAMED_UNKNOWN_KEYS:
+        errors["__all__"] = [
+            _("The body has %(count)s fields that do not exist; the first %(shown)s are named.")
+            % {"count": len(unknown), "shown": MAX_NAMED_UNKNOWN_KEYS}
+        ]
+    raise ValidationError(errors)
 
 
 # --- contacts ---------------------------------------------------------------------------------
@@ -286,15 +318,6 @@ def _specs(org) -> dict[str, FieldSpec]:
     return {spec.key: spec for spec in field_specs(org, "contacts")}
 
 
-def _positive(params, name: str, default: int) -> int:
-    raw = params.get(name, "")
-    if raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError({name: [_("Give a whole number of at least 1.")]})
-    return int(raw)
-
-
 def _page_url(request, page: int) -> str:
     query = request.GET.copy()
     query["page"] = str(page)
@@ -303,13 +326,18 @@ def _page_url(request, page: int) -> str:
 
 def _contact_list(request, org) -> JsonResponse:
     params = request.GET
-    page = _positive(params, "page", 1)
-    size = min(_positive(params, "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+    message = _("Give a whole number from 1 to 1,000,000.")
+    page = strict_int_param(params, "page", 1, message=message)
+    size = min(
+        strict_int_param(params, "page_size", DEFAULT_PAGE_SIZE, message=message), MAX_PAGE_SIZE
+    )
     contacts = org.contacts.order_by("pk")
-    if params.get("email", "").strip():
-        contacts = contacts.filter(email=params["email"].strip().lower())
-    if params.get("updated_since", "").strip():
-        contacts = contacts.filter(updated_at__gte=_since(params["updated_since"]))
+    email = text_param(params, "email", max_length=254).lower()
+    if email:
+        contacts = contacts.filter(email=email)
+    since = text_param(params, "updated_since", max_length=40)
+    if since:
+        contacts = contacts.filter(updated_at__gte=_since(since))
     count = contacts.count()
     start = (page - 1) * size
     specs = _specs(org)

@@ -70,6 +70,13 @@ def clean_value(spec: FieldSpec, raw):
     return _CLEANERS[spec.type](spec, raw)
 
 
+def shown_value(raw, limit: int = 60) -> str:
+    """A value as an error message quotes it: cut, so a megabyte of input makes no megabyte
+    of answer (X-6)."""
+    text = str(raw)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _is_empty(raw) -> bool:
     return raw is None or raw == "" or raw == [] or (isinstance(raw, str) and not raw.strip())
 
@@ -90,7 +97,7 @@ def _email(spec, raw):
         validate_email(text)
     except ValidationError:
         raise ValidationError(
-            _("“%(value)s” is not a valid email address.") % {"value": raw}
+            _("“%(value)s” is not a valid email address.") % {"value": shown_value(raw)}
         ) from None
     return text
 
@@ -98,7 +105,7 @@ def _email(spec, raw):
 def _phone(spec, raw):
     text = str(raw).strip()
     if not _PHONE.match(text):
-        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": raw})
+        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": shown_value(raw)})
     return text
 
 
@@ -117,7 +124,7 @@ def _picklist(spec, raw):
     if text not in spec.choices:
         raise ValidationError(
             _("“%(value)s” is not one of the choices of %(field)s.")
-            % {"value": raw, "field": spec.label}
+            % {"value": shown_value(raw), "field": spec.label}
         )
     return text
 
@@ -129,7 +136,7 @@ def _multiselect(spec, raw):
     if unknown:
         raise ValidationError(
             _("“%(value)s” is not one of the choices of %(field)s.")
-            % {"value": unknown[0], "field": spec.label}
+            % {"value": shown_value(unknown[0]), "field": spec.label}
         )
     return [c for c in spec.choices if c in chosen]  # the choices' order, each once
 

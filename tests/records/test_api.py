@@ -531,3 +531,97 @@ def test_rec4_openapi_description_is_valid_and_matches_the_contact_json(client, 
     assert {"201", "400", "401", "429"} <= set(document["paths"]["/contacts/"]["post"]["responses"])
     assert "Retry-After" in document["components"]["responses"]["TooManyRequests"]["headers"]
     assert client.post("/api/v1/openapi.json").status_code == 405
+
+
+# --- hostile requests (X-6) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": "100000000000000000000"},
+        {"page": "-5"},
+        {"page_size": "9" * 400},
+        {"page": "1e3"},
+        {"page": "٣"},  # an Arabic-Indic digit: isdigit() says yes, int() would too
+    ],
+)
+def test_x6_out_of_range_or_odd_page_numbers_are_a_400_naming_the_parameter(api_a, params):
+    """X-6: a page number of 21 digits once overflowed the database's offset (500)."""
+    response = api_a.get(API, params)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == set(params)
+
+
+def test_x6_nul_bytes_and_huge_filters_are_harmless(api_a, org_a):
+    """X-6: `?email=%00` once reached PostgreSQL and answered 500."""
+    with scopes_disabled():
+        ContactFactory(org=org_a, email="yuki@example.jp")
+    assert api_a.get(API, {"email": "\x00"}).json()["count"] == 1  # an empty filter: everyone
+    assert api_a.get(API, {"email": "yuki@example.jp\x00"}).json()["count"] == 1
+    assert api_a.get(API, {"page": "1\x00"}).status_code == 200
+    assert api_a.get(API, {"email": "x" * 10_000}).json()["count"] == 0
+    assert api_a.get(API, {"updated_since": "\x00" * 50}).status_code == 200
+    assert api_a.get(API, {"updated_since": "2026-13-45T99:99"}).status_code == 400
+
+
+def test_x6_a_body_over_the_limit_is_a_json_413(api_a, org_a, settings):
+    """X-6: a body past DATA_UPLOAD_MAX_MEMORY_SIZE gets the API's JSON error, not HTML."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"last_name": "Mori", "title": "x" * 2000})
+    response = api_a.post(API, body, content_type="application/json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert "at most 1000 bytes" in response.json()["error"]
+    assert contacts(org_a) == []
+
+
+def test_x6_fifty_thousand_unknown_keys_get_a_short_answer(api_a, org_a):
+    """X-6: the error answer names at most 10 unknown keys, each cut to 100 characters."""
+    body = {f"no_such_field_{i}": i for i in range(50_000)}
+    body["x" * 5000] = 1
+    response = api_a.post(API, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert len(response.content) < 3000
+    assert len(errors) == 11 and "50001 fields that do not exist" in errors["__all__"][0]
+    assert contacts(org_a) == []
+
+
+def test_x6_a_few_unknown_keys_are_still_named_with_the_other_errors(api_a, org_a):
+    body = {"nickname": "Yu", "email": "not-an-address", "last_name": "Mori"}
+    errors = api_a.post(API, body, content_type="application/json").json()["errors"]
+    assert set(errors) == {"nickname", "email"}
+
+
+def test_x6_a_megabyte_value_is_quoted_short_in_its_error(api_a, org_a):
+    body = {"last_name": "Mori", "email": "@" * 1_000_000}
+    response = api_a.post(API, json.dumps(body), content_type="application/json")
+    assert response.status_code in (400, 413)
+    assert len(response.content) < 2000
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (10**309, "must be between"),
+        ("1e309", "must be between"),
+        (20261231, None),
+    ],
+)
+def test_x6_numbers_are_bounded_and_dates_are_iso_strings(api_a, org_a, value, message):
+    """X-6: number fields once stored 310 digits, date fields accepted integers."""
+    with scopes_disabled():
+        CustomField.objects.create(
+            org=org_a, module="contacts", key="seats", label="Seats", field_type="number"
+        )
+        CustomField.objects.create(
+            org=org_a, module="contacts", key="since", label="Since", field_type="date"
+        )
+    key = "since" if message is None else "seats"
+    body = json.dumps({"last_name": "Mori", key: value})
+    response = api_a.post(API, body, content_type="application/json")
+    assert response.status_code == 400
+    [error] = response.json()["errors"][key]
+    assert (message or "must be a date") in error
+    assert contacts(org_a) == []
