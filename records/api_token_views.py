@@ -1,13 +1,11 @@
 """API tokens under /o/<org_slug>/settings/api-tokens/ (REC-4): list, create (the secret is
 shown on the response page once, never again) and revoke. Administrators only."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -15,14 +13,7 @@ from crm_portal.http import client_ip
 from users.decorators import admin_required
 
 from .api import api_token_create, api_token_revoke
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        label=gettext_lazy("Name"),
-        max_length=80,
-        help_text=gettext_lazy("What uses the token, e.g. “Website sign-up form”."),
-    )
+from .forms import ApiTokenForm
 
 
 @admin_required

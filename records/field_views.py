@@ -2,7 +2,6 @@
 /o/<org_slug>/settings/fields/. Administrators only. The forms shape the input; the rules
 live in records.field_services, which writes the audit entry (USR-9)."""
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +16,7 @@ from users.decorators import admin_required
 
 from . import field_services
 from . import fields as types
+from .forms import CustomFieldForm
 from .models import CustomField
 from .modules import standard_specs
 
@@ -64,52 +64,6 @@ def _page(request, template: str, module: str, **context):
 def _to_list(request, module: str):
     url = reverse("custom_field_list", kwargs={"org_slug": request.org.slug})
     return redirect(f"{url}?module={module}")
-
-
-class CustomFieldForm(forms.Form):
-    label = forms.CharField(label=gettext_lazy("Label"), max_length=field_services.MAX_LABEL)
-    field_type = forms.ChoiceField(
-        label=gettext_lazy("Type"),
-        choices=[("", "—"), *types.FIELD_TYPES],
-        error_messages={"required": gettext_lazy("Choose the type of the field.")},
-    )
-    choices = forms.CharField(
-        label=gettext_lazy("Choices"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=gettext_lazy(
-            "For picklist and multi-select fields only: one choice per line, up to 100."
-        ),
-    )
-    required = forms.BooleanField(
-        label=gettext_lazy("Required"),
-        required=False,
-        help_text=gettext_lazy("A record cannot be saved without a value in this field."),
-    )
-
-    def __init__(self, *args, field: CustomField | None = None, **kwargs):
-        if field is not None:
-            kwargs.setdefault(
-                "initial",
-                {
-                    "label": field.label,
-                    "choices": "\n".join(field.choices),
-                    "required": field.required,
-                },
-            )
-        super().__init__(*args, **kwargs)
-        if field is None:
-            return
-        del self.fields["field_type"]  # the type never changes: records hold values of it
-        if field.field_type in types.TYPES_WITH_CHOICES:
-            self.fields["choices"].help_text = _(
-                "One choice per line. A choice that records still use cannot be removed or renamed."
-            )
-        else:
-            del self.fields["choices"]
-
-    def choice_lines(self) -> list[str]:
-        return self.cleaned_data.get("choices", "").splitlines()
 
 
 @admin_required

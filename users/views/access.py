@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from .. import permissions
-from ..access_forms import ProfileForm, RoleForm, TerritoriesSwitchForm, TerritoryForm
 from ..decorators import permission_required
+from ..forms import ProfileForm, RoleForm, TerritoriesSwitchForm, TerritoryForm
 from ..models import CrmUser
 from ..services import access as access_services
 from .access_pages import AccessObjectPages, actor_arguments

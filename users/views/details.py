@@ -11,7 +11,7 @@ from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
 
 from .. import permissions
-from ..details_forms import UserDetailsForm
+from ..forms import UserDetailsForm
 from ..models import CrmUser
 from ..services.members import crm_user_details_update
 
