@@ -1,11 +1,12 @@
 """Everything under /o/<org_slug>/ that belongs to records; each area keeps its own
 urlpatterns next to its views."""
 
-from . import api_token_views, contact_import_views, field_views, record_views
+from . import contact_import_views
+from .views import api_tokens, fields, records
 
 urlpatterns = [
-    *record_views.urlpatterns,
+    *records.urlpatterns,
     *contact_import_views.urlpatterns,
-    *field_views.urlpatterns,
-    *api_token_views.urlpatterns,
+    *fields.urlpatterns,
+    *api_tokens.urlpatterns,
 ]

@@ -14,11 +14,11 @@ from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
 from users.decorators import admin_required
 
-from . import field_services
-from . import fields as types
-from .forms import CustomFieldForm
-from .models import CustomField
-from .modules import standard_specs
+from .. import field_services
+from .. import fields as types
+from ..forms import CustomFieldForm
+from ..models import CustomField
+from ..modules import standard_specs
 
 MODULES = dict(CustomField.MODULES)
 TYPE_LABELS = types.TYPE_LABELS  # the custom types and the standard-only ones (country)

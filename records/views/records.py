@@ -13,10 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from users.permissions import record_permission
 
-from .forms import RecordForm
-from .models import Contact
-from .selectors import contacts_visible_to, record_history, records_visible_to
-from .services import record_create, record_delete, record_update, records_bulk_update
+from ..forms import RecordForm
+from ..models import Contact
+from ..selectors import contacts_visible_to, record_history, records_visible_to
+from ..services import record_create, record_delete, record_update, records_bulk_update
 
 PAGE_SIZE = 25
 

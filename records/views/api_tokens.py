@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from crm_portal.http import client_ip
 from users.decorators import admin_required
 
-from .api import api_token_create, api_token_revoke
-from .forms import ApiTokenForm
+from ..api import api_token_create, api_token_revoke
+from ..forms import ApiTokenForm
 
 
 @admin_required
