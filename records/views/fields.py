@@ -5,7 +5,7 @@ live in records.field_services, which writes the audit entry (USR-9)."""
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -203,20 +203,3 @@ def field_layout(request, org_slug, module):
         for index, spec in enumerate(specs)
     ]
     return _page(request, "field_layout.html", module, rows=rows, error=error)
-
-
-urlpatterns = [
-    path("settings/fields/", custom_field_list, name="custom_field_list"),
-    path("settings/fields/<slug:module>/new/", custom_field_create, name="custom_field_create"),
-    path(
-        "settings/fields/<slug:module>/<int:field_pk>/edit/",
-        custom_field_edit,
-        name="custom_field_edit",
-    ),
-    path(
-        "settings/fields/<slug:module>/<int:field_pk>/delete/",
-        custom_field_delete,
-        name="custom_field_delete",
-    ),
-    path("settings/fields/<slug:module>/layout/", field_layout, name="field_layout"),
-]
