@@ -4,7 +4,6 @@ paginated and exportable as CSV."""
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -77,9 +76,3 @@ def audit_log_export(request, org_slug):
     filename = f"audit-log-{request.org.slug}-{timezone.localdate():%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-urlpatterns = [
-    path("settings/audit-log/", audit_log, name="audit_log"),
-    path("settings/audit-log/export.csv", audit_log_export, name="audit_log_export"),
-]

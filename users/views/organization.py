@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -58,9 +57,3 @@ def org_delete(request, org_slug):
             )
             return _after_leaving(request)
     return render(request, "users/org_delete.html", {"form": form})
-
-
-urlpatterns = [
-    path("leave/", org_leave, name="org_leave"),
-    path("delete/", org_delete, name="org_delete"),
-]
