@@ -375,14 +375,14 @@ def _contact_create(request, org) -> JsonResponse:
 
 
 @api_endpoint("GET", "POST")
-def contacts_endpoint(request, org):
+def api_contacts(request, org):
     if request.method == "POST":
         return _contact_create(request, org)
     return _contact_list(request, org)
 
 
 @api_endpoint("GET", "PATCH")
-def contact_endpoint(request, org, contact_id):
+def api_contact(request, org, contact_id):
     contact = org.contacts.filter(pk=contact_id).first()
     if contact is None:
         return _not_found()
@@ -398,7 +398,7 @@ def contact_endpoint(request, org, contact_id):
 
 
 @csrf_exempt  # answers with a document or a 404 and never reads the session
-def openapi_endpoint(request):
+def api_openapi(request):
     if request.method != "GET":
         return _error(405, _("Method not allowed."), Allow="GET")
     return JsonResponse(openapi_document(), json_dumps_params={"ensure_ascii": False})

@@ -5,8 +5,8 @@ from django.urls import path, re_path
 from . import api
 
 urlpatterns = [
-    path("contacts/", api.contacts_endpoint, name="api_contacts"),
-    path("contacts/<int:contact_id>/", api.contact_endpoint, name="api_contact"),
-    path("openapi.json", api.openapi_endpoint, name="api_openapi"),
+    path("contacts/", api.api_contacts, name="api_contacts"),
+    path("contacts/<int:contact_id>/", api.api_contact, name="api_contact"),
+    path("openapi.json", api.api_openapi, name="api_openapi"),
     re_path(r"^(?P<path>.*)$", api.api_not_found),
 ]

@@ -1,14 +1,18 @@
-"""Record forms built from the field registry (REC-1). The form only shapes the input; the
-service validates every value (records.fields), so the UI, the API and imports agree."""
+"""The records app's forms. They only shape the input; the services validate every value
+(records.fields), so the UI, the API and imports agree.
+
+- Record forms built from the field registry (REC-1).
+- A custom field's settings (REC-1) and an API token's name (REC-4).
+The contact import's options form is in records/contact_import_views.py."""
 
 from django import forms
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from django_scopes.forms import SafeModelChoiceField
 
 from . import fields as types
-from .field_services import ordered_specs
-from .models import Account, Contact
+from .field_services import MAX_LABEL, ordered_specs
+from .models import Account, Contact, CustomField
 
 EMPTY_CHOICE = [("", "—")]
 
@@ -91,3 +95,55 @@ class RecordForm(forms.Form):
     def add_service_errors(self, error) -> None:
         for key, messages in error.message_dict.items():
             self.add_error(key if key in self.fields else None, messages)
+
+
+class CustomFieldForm(forms.Form):
+    label = forms.CharField(label=_("Label"), max_length=MAX_LABEL)
+    field_type = forms.ChoiceField(
+        label=_("Type"),
+        choices=[("", "—"), *types.FIELD_TYPES],
+        error_messages={"required": _("Choose the type of the field.")},
+    )
+    choices = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("For picklist and multi-select fields only: one choice per line, up to 100."),
+    )
+    required = forms.BooleanField(
+        label=_("Required"),
+        required=False,
+        help_text=_("A record cannot be saved without a value in this field."),
+    )
+
+    def __init__(self, *args, field: CustomField | None = None, **kwargs):
+        if field is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "label": field.label,
+                    "choices": "\n".join(field.choices),
+                    "required": field.required,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if field is None:
+            return
+        del self.fields["field_type"]  # the type never changes: records hold values of it
+        if field.field_type in types.TYPES_WITH_CHOICES:
+            self.fields["choices"].help_text = gettext(
+                "One choice per line. A choice that records still use cannot be removed or renamed."
+            )
+        else:
+            del self.fields["choices"]
+
+    def choice_lines(self) -> list[str]:
+        return self.cleaned_data.get("choices", "").splitlines()
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=80,
+        help_text=_("What uses the token, e.g. “Website sign-up form”."),
+    )

@@ -185,7 +185,8 @@ class Contact(Record):
         ordering = ["last_name", "first_name", "pk"]
         indexes = [
             # With id last (and the owner, for members' visibility), a page's ids come from
-            # the index alone, however deep the page (record_views.KeysFirstPaginator).
+            # the index alone, however deep the page (records/views/records.py,
+            # KeysFirstPaginator).
             models.Index(
                 fields=["org", "last_name", "first_name", "id", "owner"], name="contact_by_name"
             ),

@@ -1,11 +1,50 @@
-"""Everything under /o/<org_slug>/ that belongs to records; each area keeps its own
-urlpatterns next to its views."""
+"""Everything under /o/<org_slug>/ that belongs to records (included by crm_portal/urls.py)."""
 
-from . import api_token_views, contact_import_views, field_views, record_views
+from django.urls import path
+
+from . import contact_import_views
+from .views import api_tokens, fields, records
 
 urlpatterns = [
-    *record_views.urlpatterns,
+    # Contacts and accounts (REC-2)
+    path("contacts/bulk/", records.contacts_bulk_update, name="contacts_bulk_update"),
+    path("contacts/", records.contact_list, name="contact_list"),
+    path("contacts/new/", records.contact_create, name="contact_create"),
+    path("contacts/<int:contact_pk>/", records.contact_detail, name="contact_detail"),
+    path("contacts/<int:contact_pk>/edit/", records.contact_edit, name="contact_edit"),
+    path("contacts/<int:contact_pk>/delete/", records.contact_delete, name="contact_delete"),
+    path("accounts/", records.account_list, name="account_list"),
+    path("accounts/new/", records.account_create, name="account_create"),
+    path("accounts/<int:account_pk>/", records.account_detail, name="account_detail"),
+    path("accounts/<int:account_pk>/edit/", records.account_edit, name="account_edit"),
+    path("accounts/<int:account_pk>/delete/", records.account_delete, name="account_delete"),
+    # The contact import wizard (contact_import_*), as records/contact_import_views.py gives
+    # it for now; the import work writes its routes out here.
     *contact_import_views.urlpatterns,
-    *field_views.urlpatterns,
-    *api_token_views.urlpatterns,
+    # Custom fields and the field layout (REC-1)
+    path("settings/fields/", fields.custom_field_list, name="custom_field_list"),
+    path(
+        "settings/fields/<slug:module>/new/",
+        fields.custom_field_create,
+        name="custom_field_create",
+    ),
+    path(
+        "settings/fields/<slug:module>/<int:field_pk>/edit/",
+        fields.custom_field_edit,
+        name="custom_field_edit",
+    ),
+    path(
+        "settings/fields/<slug:module>/<int:field_pk>/delete/",
+        fields.custom_field_delete,
+        name="custom_field_delete",
+    ),
+    path("settings/fields/<slug:module>/layout/", fields.field_layout, name="field_layout"),
+    # API tokens (REC-4)
+    path("settings/api-tokens/", api_tokens.api_token_list, name="api_token_list"),
+    path("settings/api-tokens/new/", api_tokens.api_token_create, name="api_token_create"),
+    path(
+        "settings/api-tokens/<int:token_pk>/revoke/",
+        api_tokens.api_token_revoke,
+        name="api_token_revoke",
+    ),
 ]

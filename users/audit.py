@@ -1,4 +1,7 @@
-"""The audit log's writes (USR-9): every app records its user-management actions here."""
+"""The audit log (USR-9): every app records its user-management actions here, and each
+action code has the label the audit log page shows for it."""
+
+from django.utils.translation import gettext_lazy as _
 
 from .models import AuditLogEntry, CrmUser
 
@@ -29,3 +32,41 @@ def audit_log_write(**kwargs) -> AuditLogEntry:
     entry = audit_entry(**kwargs)
     entry.save()
     return entry
+
+
+ACTION_LABELS = {
+    "user.added": _("User added"),
+    "user.reinvited": _("User re-invited"),
+    "user.access_changed": _("Role or profile changed"),
+    "user.details_changed": _("User details changed"),
+    "user.deactivated": _("User deactivated"),
+    "user.activated": _("User activated"),
+    "user.deleted": _("User deleted"),
+    "user.left": _("User left the organisation"),
+    "user.imported": _("User added by an import"),
+    "customfield.created": _("Custom field created"),
+    "customfield.changed": _("Custom field changed"),
+    "customfield.deleted": _("Custom field deleted"),
+    "fieldlayout.changed": _("Field layout changed"),
+    "api_token_create": _("API token created"),
+    "api_token_revoke": _("API token revoked"),
+    "user.updated_by_import": _("User updated by an import"),
+    "super_admin.transferred": _("Super admin role transferred"),
+    "invitation.accepted": _("Invitation accepted"),
+    "profile.created": _("Profile created"),
+    "profile.changed": _("Profile changed"),
+    "profile.deleted": _("Profile deleted"),
+    "role.created": _("Role created"),
+    "role.changed": _("Role changed"),
+    "role.deleted": _("Role deleted"),
+    "territories.enabled": _("Territories turned on"),
+    "territories.disabled": _("Territories turned off"),
+    "territory.created": _("Territory created"),
+    "territory.changed": _("Territory changed"),
+    "territory.deleted": _("Territory deleted"),
+}
+
+
+def action_label(code: str) -> str:
+    """The translated label of an action code; an unknown code is shown as it is."""
+    return str(ACTION_LABELS.get(code, code))

@@ -1,14 +1,31 @@
+"""The users app's forms. They shape the input only; the rules live in the services, which
+refuse through ActionRefused and the views show the refusal on the form.
+
+- Sign-up that opens an organisation or answers an invitation (ORG-1, USR-4).
+- A CRM user's access and adding a user (USR-3).
+- Profiles, roles and territories (USR-1, USR-2, USR-8).
+- User details (USR-6): the date formats offered depend on the chosen locale; the page swaps
+  them with htmx when the locale changes, and without JavaScript a mismatched pair is refused
+  here.
+- The audit log's filters (USR-9) and deleting an organisation (ORG-4).
+The import wizard's forms are in users/import_forms.py."""
+
+import copy
+
 from allauth.account.forms import SignupForm
 from allauth.core import context
 from django import forms
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
 from invitations.views import invitation_for_signup
 
-from .models import Profile, Role, Territory
+from . import permissions, preferences
+from .audit import ACTION_LABELS, action_label
+from .models import AuditLogEntry, CrmUser, Organization, Profile, Role, Territory
+from .services.members import DETAIL_FIELDS
 from .services.organizations import organization_create
 
 
@@ -76,6 +93,9 @@ class OrganizationSignupForm(SignupForm):
             return super().save(request)
 
 
+# --- members (USR-3) -----------------------------------------------------------------------------
+
+
 class AccessForm(forms.Form):
     """Role, profile and (when the org uses them) territories of a CRM user."""
 
@@ -115,3 +135,234 @@ class AddUserForm(AccessForm):
             manager = org.roles.filter(name="Manager").first()
             self.initial.setdefault("profile", standard)
             self.initial.setdefault("role", manager)
+
+
+# --- profiles, roles and territories (USR-1, USR-2, USR-8) ---------------------------------------
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=80)
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=255,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    permissions = forms.MultipleChoiceField(
+        label=_("Permissions"),
+        choices=permissions.PERMISSIONS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, profile: Profile | None = None, **kwargs):
+        if profile is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": profile.name,
+                    "description": profile.description,
+                    "permissions": profile.permissions,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if profile is not None and profile.builtin:
+            # Built-in profiles keep their name and permissions; disabled fields ignore posts.
+            self.initial["name"] = str(profile)
+            self.fields["name"].disabled = True
+            field = self.fields["permissions"]
+            field.disabled = True
+            field.help_text = (
+                _("The Administrator profile can do everything; its permissions cannot change.")
+                if profile.is_administrator
+                else _(
+                    "The permissions of a built-in profile cannot change. Create a custom "
+                    "profile to choose permissions."
+                )
+            )
+
+
+class RoleForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=80)
+    parent = SafeModelChoiceField(
+        queryset=Role.objects.none(),
+        label=_("Reports to"),
+        error_messages={"required": _("Choose the role this one reports to.")},
+    )
+    share_with_peers = forms.BooleanField(
+        label=_("Share data with peers"),
+        required=False,
+        help_text=_("Users in this role also see records owned by others in the same role."),
+    )
+
+    def __init__(self, *args, org: Organization, role: Role | None = None, **kwargs):
+        if role is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": role.name,
+                    "parent": role.parent_id,
+                    "share_with_peers": role.share_with_peers,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if role is not None and role.parent_id is None:
+            del self.fields["parent"]  # the top role reports to no one
+        else:
+            self.fields["parent"].queryset = org.roles.order_by("name")
+
+
+class TerritoryForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=80)
+    parent = SafeModelChoiceField(
+        queryset=Territory.objects.none(),
+        label=_("Part of"),
+        required=False,
+        empty_label=_("— none (a top-level territory) —"),
+    )
+
+    def __init__(self, *args, org: Organization, territory: Territory | None = None, **kwargs):
+        if territory is not None:
+            kwargs.setdefault("initial", {"name": territory.name, "parent": territory.parent_id})
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = org.territories.order_by("name")
+
+
+class TerritoriesSwitchForm(forms.Form):
+    enabled = forms.BooleanField(required=False)
+
+
+# --- user details (USR-6) ------------------------------------------------------------------------
+
+
+FIELD_GROUPS = [
+    (_("Personal"), ("first_name", "last_name", "date_of_birth")),
+    (_("Contact"), ("phone", "mobile", "fax", "website")),
+    (_("Address"), ("street", "city", "state", "postal_code", "country")),
+    (_("Locale & time"), ("language", "locale", "date_format", "time_format", "time_zone")),
+]
+
+
+class UserDetailsForm(forms.ModelForm):
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
+    locale = forms.ChoiceField(label=_("Country/locale"), choices=preferences.LOCALE_CHOICES)
+    date_format = forms.ChoiceField(label=_("Date format"))
+    time_format = forms.ChoiceField(label=_("Time format"), choices=preferences.TIME_FORMAT_CHOICES)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=[(name, name) for name in preferences.TIME_ZONES],
+        error_messages={
+            "invalid_choice": _("%(value)s is not a time zone. Choose one from the list.")
+        },
+    )
+
+    class Meta:
+        model = CrmUser
+        fields = DETAIL_FIELDS
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "mobile": forms.TextInput(attrs={"type": "tel"}),
+            "fax": forms.TextInput(attrs={"type": "tel"}),
+        }
+
+    def __init__(self, *args, instance=None, date_formats_url: str = "", **kwargs):
+        # Validation writes into the instance; the caller's membership must keep its stored
+        # values, because the service compares against them to log what changed (USR-9).
+        super().__init__(*args, instance=copy.copy(instance) if instance else None, **kwargs)
+        self.locale_in_effect = self._locale_in_effect()
+        self._offer_date_formats(self.locale_in_effect)
+        if date_formats_url:
+            self.fields["locale"].widget.attrs.update(
+                {
+                    "hx-get": date_formats_url,
+                    "hx-target": "#date-format-field",
+                    "hx-swap": "outerHTML",
+                    "hx-include": "#id_date_format",
+                }
+            )
+
+    def _locale_in_effect(self) -> str:
+        if self.is_bound:
+            chosen = self.data.get(self.add_prefix("locale"))
+        else:
+            chosen = self.initial.get("locale")
+        for candidate in (chosen, self.instance.locale):
+            if candidate in preferences.LOCALES:
+                return candidate
+        return preferences.DEFAULT_LOCALE
+
+    def _offer_date_formats(self, locale: str) -> None:
+        formats = preferences.date_formats_for(locale)
+        field = self.fields["date_format"]
+        field.choices = formats
+        field.error_messages["invalid_choice"] = _(
+            "That date format is not used in %(locale)s. Choose one of: %(examples)s."
+        ) % {
+            "locale": preferences.LOCALES[locale].label,
+            "examples": ", ".join(example for _f, example in formats),
+        }
+        if not self.is_bound and self.initial.get("date_format") not in dict(formats):
+            self.initial["date_format"] = preferences.default_date_format(locale)
+
+    @property
+    def locale_label(self) -> str:
+        return preferences.LOCALES[self.locale_in_effect].label
+
+    def groups(self):
+        """(legend, bound fields) in the order the page shows them."""
+        return [(legend, [self[name] for name in names]) for legend, names in FIELD_GROUPS]
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        if born and born > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        return born
+
+
+# --- audit log (USR-9) and deleting an organisation (ORG-4) --------------------------------------
+
+
+class AuditLogFilterForm(forms.Form):
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    actor = forms.ModelChoiceField(
+        label=_("Who"), queryset=CrmUser.objects.none(), required=False, empty_label=_("Anyone")
+    )
+    target = forms.CharField(label=_("Whom"), required=False, max_length=100)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].queryset = CrmUser.objects.filter(org=org).order_by(
+            "last_name", "first_name", "pk"
+        )
+        logged = AuditLogEntry.objects.filter(org=org).order_by().values_list("action", flat=True)
+        codes = set(ACTION_LABELS) | set(logged.distinct())
+        choices = sorted(((code, action_label(code)) for code in codes), key=lambda c: c[1])
+        self.fields["action"].choices = [("", _("Any action")), *choices]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def filters(self) -> dict:
+        """The valid filters as selector arguments; an invalid one is shown with its error
+        and ignored."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        names = ("action", "actor", "target", "date_from", "date_to")
+        return {name: self.cleaned_data[name] for name in names if self.cleaned_data.get(name)}
+
+
+class DeleteOrganizationForm(forms.Form):
+    confirm_name = forms.CharField(
+        label=_("Type the organisation's name to confirm"), max_length=120
+    )

@@ -1,22 +1,23 @@
 """Profiles, roles and territories: what users may do, which records they see, and where they
 work (USR-1, USR-2, USR-8). Every change goes through a service that writes the audit entry
 (USR-9). The three share their list, form and delete pages (access_pages.py); what follows is
-what each does its own way."""
+what each does its own way, and its views, each guarded and calling the shared page."""
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch
 from django.shortcuts import redirect
-from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import permissions
-from ..access_forms import ProfileForm, RoleForm, TerritoriesSwitchForm, TerritoryForm
 from ..decorators import permission_required
+from ..forms import ProfileForm, RoleForm, TerritoriesSwitchForm, TerritoryForm
 from ..models import CrmUser
 from ..services import access as access_services
 from .access_pages import AccessObjectPages, actor_arguments
+
+manage_users = permission_required(permissions.MANAGE_USERS)
 
 
 def _tree(nodes) -> list[dict]:
@@ -54,7 +55,6 @@ def _profile_list_context(request) -> dict:
 PROFILES = AccessObjectPages(
     kind="profile",
     section="profiles",
-    permission=permissions.MANAGE_USERS,
     rows=lambda org: org.profiles,
     list_context=_profile_list_context,
     form=lambda data, org, profile: ProfileForm(data, profile=profile),
@@ -70,7 +70,30 @@ PROFILES = AccessObjectPages(
     saved=gettext_lazy("Profile %(name)s saved."),
     deleted=gettext_lazy("Profile %(name)s deleted."),
 )
-profile_list, profile_create, profile_edit, profile_delete = PROFILES.views()
+
+
+@manage_users
+@require_GET
+def profile_list(request, org_slug):
+    return PROFILES.list_page(request)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def profile_create(request, org_slug):
+    return PROFILES.create_page(request)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def profile_edit(request, org_slug, profile_pk):
+    return PROFILES.edit_page(request, profile_pk)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def profile_delete(request, org_slug, profile_pk):
+    return PROFILES.delete_page(request, profile_pk)
 
 
 # --- roles (USR-2) -----------------------------------------------------------------------------
@@ -90,7 +113,6 @@ def _role_initial_parent(request):
 ROLES = AccessObjectPages(
     kind="role",
     section="roles",
-    permission=permissions.MANAGE_USERS,
     rows=lambda org: org.roles,
     list_context=_role_list_context,
     form=lambda data, org, role: RoleForm(data, org=org, role=role),
@@ -107,7 +129,30 @@ ROLES = AccessObjectPages(
     saved=gettext_lazy("Role %(name)s saved."),
     deleted=gettext_lazy("Role %(name)s deleted."),
 )
-role_list, role_create, role_edit, role_delete = ROLES.views()
+
+
+@manage_users
+@require_GET
+def role_list(request, org_slug):
+    return ROLES.list_page(request)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def role_create(request, org_slug):
+    return ROLES.create_page(request)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def role_edit(request, org_slug, role_pk):
+    return ROLES.edit_page(request, role_pk)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def role_delete(request, org_slug, role_pk):
+    return ROLES.delete_page(request, role_pk)
 
 
 # --- territories (USR-8) -----------------------------------------------------------------------
@@ -124,7 +169,6 @@ def _territory_list_context(request) -> dict:
 TERRITORIES = AccessObjectPages(
     kind="territory",
     section="territories",
-    permission=permissions.MANAGE_USERS,
     rows=lambda org: org.territories,
     list_context=_territory_list_context,
     form=lambda data, org, territory: TerritoryForm(data, org=org, territory=territory),
@@ -137,10 +181,33 @@ TERRITORIES = AccessObjectPages(
     saved=gettext_lazy("Territory %(name)s saved."),
     deleted=gettext_lazy("Territory %(name)s deleted."),
 )
-territory_list, territory_create, territory_edit, territory_delete = TERRITORIES.views()
 
 
-@permission_required(permissions.MANAGE_USERS)
+@manage_users
+@require_GET
+def territory_list(request, org_slug):
+    return TERRITORIES.list_page(request)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def territory_create(request, org_slug):
+    return TERRITORIES.create_page(request)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def territory_edit(request, org_slug, territory_pk):
+    return TERRITORIES.edit_page(request, territory_pk)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def territory_delete(request, org_slug, territory_pk):
+    return TERRITORIES.delete_page(request, territory_pk)
+
+
+@manage_users
 @require_POST
 def territories_toggle(request, org_slug):
     form = TerritoriesSwitchForm(request.POST)
@@ -157,22 +224,3 @@ def territories_toggle(request, org_slug):
             ),
         )
     return redirect("territory_list", org_slug=org_slug)
-
-
-urlpatterns = [
-    path("settings/profiles/", profile_list, name="profile_list"),
-    path("settings/profiles/new/", profile_create, name="profile_create"),
-    path("settings/profiles/<int:profile_pk>/edit/", profile_edit, name="profile_edit"),
-    path("settings/profiles/<int:profile_pk>/delete/", profile_delete, name="profile_delete"),
-    path("settings/roles/", role_list, name="role_list"),
-    path("settings/roles/new/", role_create, name="role_create"),
-    path("settings/roles/<int:role_pk>/edit/", role_edit, name="role_edit"),
-    path("settings/roles/<int:role_pk>/delete/", role_delete, name="role_delete"),
-    path("settings/territories/", territory_list, name="territory_list"),
-    path("settings/territories/toggle/", territories_toggle, name="territories_toggle"),
-    path("settings/territories/new/", territory_create, name="territory_create"),
-    path("settings/territories/<int:territory_pk>/edit/", territory_edit, name="territory_edit"),
-    path(
-        "settings/territories/<int:territory_pk>/delete/", territory_delete, name="territory_delete"
-    ),
-]

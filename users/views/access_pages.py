@@ -1,6 +1,7 @@
 """The pages every org-scoped access object has: its list, a create/edit form and a
 confirm-delete page. Profiles, roles and territories (users/views/access.py) all follow the same
-flow, so it is written once here and each kind says only what is its own."""
+flow, so it is written once here and each kind says only what is its own; the views in
+access.py guard each page and call it."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,12 +12,10 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import Promise
-from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
 
-from ..decorators import permission_required
 from ..models import Organization
 
 
@@ -37,14 +36,13 @@ class AccessObjectPages:
       POST calls `delete` and goes back to the list with `deleted`, while a refusal shows on the
       page.
 
-    `kind` ("profile") also names the URL keyword (`profile_pk`), the list URL (`profile_list`),
-    the template variable holding the object and the services' keyword for it. Every view is
-    guarded by `permission`, and 404s a row of another org.
+    `kind` ("profile") also names the list URL (`profile_list`), the template variable holding
+    the object and the services' keyword for it. The edit and delete pages 404 a row of another
+    org. The caller guards the pages: permission, then HTTP methods.
     """
 
     kind: str
     section: str  # the tab of users/access/_subnav.html these pages light up
-    permission: str
     rows: Callable[[Organization], QuerySet]  # the org's rows of this kind
     list_context: Callable[[HttpRequest], dict]
     form: Callable[[dict | None, Organization, Model | None], forms.Form]  # (data, org, object)
@@ -58,26 +56,15 @@ class AccessObjectPages:
     # For kinds that form a tree: the parent a new object's form starts with.
     initial_parent: Callable[[HttpRequest], Model | None] | None = None
 
-    def views(self) -> tuple[Callable, Callable, Callable, Callable]:
-        """The list, create, edit and delete views, guarded by the permission and methods."""
-        guard = permission_required(self.permission)
-        get_or_post = require_http_methods(["GET", "POST"])
-        return (
-            guard(require_GET(self._list)),
-            guard(get_or_post(self._create)),
-            guard(get_or_post(self._edit)),
-            guard(get_or_post(self._delete)),
-        )
-
-    def _list(self, request, org_slug) -> HttpResponse:
+    def list_page(self, request) -> HttpResponse:
         context = {**self.list_context(request), "section": self.section}
         return render(request, f"users/access/{self.kind}_list.html", context)
 
-    def _create(self, request, org_slug) -> HttpResponse:
+    def create_page(self, request) -> HttpResponse:
         return self._form_page(request, None)
 
-    def _edit(self, request, org_slug, **url_keywords) -> HttpResponse:
-        obj = get_object_or_404(self.rows(request.org), pk=url_keywords[f"{self.kind}_pk"])
+    def edit_page(self, request, pk: int) -> HttpResponse:
+        obj = get_object_or_404(self.rows(request.org), pk=pk)
         return self._form_page(request, obj)
 
     def _form_page(self, request, obj: Model | None) -> HttpResponse:
@@ -101,9 +88,9 @@ class AccessObjectPages:
         context = {"form": form, self.kind: obj, "section": self.section}
         return render(request, f"users/access/{self.kind}_form.html", context)
 
-    def _delete(self, request, org_slug, **url_keywords) -> HttpResponse:
+    def delete_page(self, request, pk: int) -> HttpResponse:
         rows = self.rows_to_delete(self.rows(request.org))
-        obj = get_object_or_404(rows, pk=url_keywords[f"{self.kind}_pk"])
+        obj = get_object_or_404(rows, pk=pk)
         error = None
         if request.method == "POST":
             try:
@@ -112,6 +99,6 @@ class AccessObjectPages:
                 error = refusal.message
             else:
                 messages.success(request, self.deleted % {"name": obj})
-                return redirect(f"{self.kind}_list", org_slug=org_slug)
+                return redirect(f"{self.kind}_list", org_slug=request.org.slug)
         context = {self.kind: obj, "error": error, "section": self.section}
         return render(request, f"users/access/{self.kind}_confirm_delete.html", context)

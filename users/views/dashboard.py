@@ -1,5 +1,4 @@
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.http import require_GET
 
 from records.models import RecordEvent
@@ -18,8 +17,3 @@ def dashboard(request, org_slug):
             "recent_contacts": contacts.order_by("-created_at")[:5],
         },
     )
-
-
-urlpatterns = [
-    path("", dashboard, name="dashboard"),
-]

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -11,7 +11,7 @@ from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
 
 from .. import permissions
-from ..details_forms import UserDetailsForm
+from ..forms import UserDetailsForm
 from ..models import CrmUser
 from ..services.members import crm_user_details_update
 
@@ -71,10 +71,3 @@ def details_date_formats(request, org_slug):
         instance=request.membership,
     )
     return render(request, "users/details/_date_format_field.html", {"form": form})
-
-
-urlpatterns = [
-    path("users/<int:user_pk>/details/", user_details_edit, name="user_details_edit"),
-    path("me/", my_details, name="my_details"),
-    path("me/date-formats/", details_date_formats, name="details_date_formats"),
-]

@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -326,20 +325,3 @@ def user_make_super_admin(request, org_slug, user_pk):
         button=_("Transfer the super admin role"),
         danger=False,
     )
-
-
-urlpatterns = [
-    path("users/", user_list, name="user_list"),
-    path("users/new/", user_add, name="user_add"),
-    path("users/reinvite/", users_reinvite_selected, name="users_reinvite_selected"),
-    path("users/reinvite-held/", users_reinvite_held, name="users_reinvite_held"),
-    path("users/<int:user_pk>/", user_detail, name="user_detail"),
-    path("users/<int:user_pk>/access/", user_access_edit, name="user_access_edit"),
-    path("users/<int:user_pk>/reinvite/", user_reinvite, name="user_reinvite"),
-    path("users/<int:user_pk>/deactivate/", user_deactivate, name="user_deactivate"),
-    path("users/<int:user_pk>/activate/", user_activate, name="user_activate"),
-    path("users/<int:user_pk>/delete/", user_delete, name="user_delete"),
-    path(
-        "users/<int:user_pk>/make-super-admin/", user_make_super_admin, name="user_make_super_admin"
-    ),
-]

@@ -1,18 +1,16 @@
 """Leaving an organisation and deleting one (ORG-4): actions that are the member's own."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
 from invitations.views import pending_invitation_token
 
+from ..forms import DeleteOrganizationForm
 from ..services.members import crm_user_leave
 from ..services.organizations import organization_delete
 
@@ -33,12 +31,6 @@ def org_leave(request, org_slug):
         return redirect("dashboard", org_slug=org_slug)
     messages.success(request, _("You left %(org)s.") % {"org": org_name})
     return _after_leaving(request)
-
-
-class DeleteOrganizationForm(forms.Form):
-    confirm_name = forms.CharField(
-        label=gettext_lazy("Type the organisation's name to confirm"), max_length=120
-    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,9 +57,3 @@ def org_delete(request, org_slug):
             )
             return _after_leaving(request)
     return render(request, "users/org_delete.html", {"form": form})
-
-
-urlpatterns = [
-    path("leave/", org_leave, name="org_leave"),
-    path("delete/", org_delete, name="org_delete"),
-]

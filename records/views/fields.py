@@ -2,11 +2,10 @@
 /o/<org_slug>/settings/fields/. Administrators only. The forms shape the input; the rules
 live in records.field_services, which writes the audit entry (USR-9)."""
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -15,10 +14,11 @@ from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
 from users.decorators import admin_required
 
-from . import field_services
-from . import fields as types
-from .models import CustomField
-from .modules import standard_specs
+from .. import field_services
+from .. import fields as types
+from ..forms import CustomFieldForm
+from ..models import CustomField
+from ..modules import standard_specs
 
 MODULES = dict(CustomField.MODULES)
 TYPE_LABELS = types.TYPE_LABELS  # the custom types and the standard-only ones (country)
@@ -64,52 +64,6 @@ def _page(request, template: str, module: str, **context):
 def _to_list(request, module: str):
     url = reverse("custom_field_list", kwargs={"org_slug": request.org.slug})
     return redirect(f"{url}?module={module}")
-
-
-class CustomFieldForm(forms.Form):
-    label = forms.CharField(label=gettext_lazy("Label"), max_length=field_services.MAX_LABEL)
-    field_type = forms.ChoiceField(
-        label=gettext_lazy("Type"),
-        choices=[("", "—"), *types.FIELD_TYPES],
-        error_messages={"required": gettext_lazy("Choose the type of the field.")},
-    )
-    choices = forms.CharField(
-        label=gettext_lazy("Choices"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=gettext_lazy(
-            "For picklist and multi-select fields only: one choice per line, up to 100."
-        ),
-    )
-    required = forms.BooleanField(
-        label=gettext_lazy("Required"),
-        required=False,
-        help_text=gettext_lazy("A record cannot be saved without a value in this field."),
-    )
-
-    def __init__(self, *args, field: CustomField | None = None, **kwargs):
-        if field is not None:
-            kwargs.setdefault(
-                "initial",
-                {
-                    "label": field.label,
-                    "choices": "\n".join(field.choices),
-                    "required": field.required,
-                },
-            )
-        super().__init__(*args, **kwargs)
-        if field is None:
-            return
-        del self.fields["field_type"]  # the type never changes: records hold values of it
-        if field.field_type in types.TYPES_WITH_CHOICES:
-            self.fields["choices"].help_text = _(
-                "One choice per line. A choice that records still use cannot be removed or renamed."
-            )
-        else:
-            del self.fields["choices"]
-
-    def choice_lines(self) -> list[str]:
-        return self.cleaned_data.get("choices", "").splitlines()
 
 
 @admin_required
@@ -249,20 +203,3 @@ def field_layout(request, org_slug, module):
         for index, spec in enumerate(specs)
     ]
     return _page(request, "field_layout.html", module, rows=rows, error=error)
-
-
-urlpatterns = [
-    path("settings/fields/", custom_field_list, name="custom_field_list"),
-    path("settings/fields/<slug:module>/new/", custom_field_create, name="custom_field_create"),
-    path(
-        "settings/fields/<slug:module>/<int:field_pk>/edit/",
-        custom_field_edit,
-        name="custom_field_edit",
-    ),
-    path(
-        "settings/fields/<slug:module>/<int:field_pk>/delete/",
-        custom_field_delete,
-        name="custom_field_delete",
-    ),
-    path("settings/fields/<slug:module>/layout/", field_layout, name="field_layout"),
-]

@@ -7,16 +7,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from users.permissions import record_permission
 
-from .forms import RecordForm
-from .models import Contact
-from .selectors import contacts_visible_to, record_history, records_visible_to
-from .services import record_create, record_delete, record_update, records_bulk_update
+from ..forms import RecordForm
+from ..models import Contact
+from ..selectors import contacts_visible_to, record_history, records_visible_to
+from ..services import record_create, record_delete, record_update, records_bulk_update
 
 PAGE_SIZE = 25
 
@@ -227,40 +226,54 @@ def contacts_bulk_update(request, org_slug):
     return back
 
 
-def _routes(module: str) -> list:
-    singular, pk = module[:-1], PK[module]
-
-    @require_GET
-    def list_view(request, org_slug):
-        return record_list(request, module)
-
-    @require_http_methods(["GET", "POST"])
-    def create_view(request, org_slug):
-        return record_form(request, module)
-
-    @require_GET
-    def detail_view(request, org_slug, **kwargs):
-        return record_detail(request, module, kwargs[pk])
-
-    @require_http_methods(["GET", "POST"])
-    def edit_view(request, org_slug, **kwargs):
-        return record_form(request, module, kwargs[pk])
-
-    @require_http_methods(["GET", "POST"])
-    def delete_view(request, org_slug, **kwargs):
-        return record_delete_view(request, module, kwargs[pk])
-
-    return [
-        path(f"{module}/", list_view, name=f"{singular}_list"),
-        path(f"{module}/new/", create_view, name=f"{singular}_create"),
-        path(f"{module}/<int:{pk}>/", detail_view, name=f"{singular}_detail"),
-        path(f"{module}/<int:{pk}>/edit/", edit_view, name=f"{singular}_edit"),
-        path(f"{module}/<int:{pk}>/delete/", delete_view, name=f"{singular}_delete"),
-    ]
+# --- the pages of each module: thin views over the shared ones above -------------------------
 
 
-urlpatterns = [
-    path("contacts/bulk/", contacts_bulk_update, name="contacts_bulk_update"),
-    *_routes("contacts"),
-    *_routes("accounts"),
-]
+@require_GET
+def contact_list(request, org_slug):
+    return record_list(request, "contacts")
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create(request, org_slug):
+    return record_form(request, "contacts")
+
+
+@require_GET
+def contact_detail(request, org_slug, contact_pk):
+    return record_detail(request, "contacts", contact_pk)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, org_slug, contact_pk):
+    return record_form(request, "contacts", contact_pk)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_delete(request, org_slug, contact_pk):
+    return record_delete_view(request, "contacts", contact_pk)
+
+
+@require_GET
+def account_list(request, org_slug):
+    return record_list(request, "accounts")
+
+
+@require_http_methods(["GET", "POST"])
+def account_create(request, org_slug):
+    return record_form(request, "accounts")
+
+
+@require_GET
+def account_detail(request, org_slug, account_pk):
+    return record_detail(request, "accounts", account_pk)
+
+
+@require_http_methods(["GET", "POST"])
+def account_edit(request, org_slug, account_pk):
+    return record_form(request, "accounts", account_pk)
+
+
+@require_http_methods(["GET", "POST"])
+def account_delete(request, org_slug, account_pk):
+    return record_delete_view(request, "accounts", account_pk)

@@ -1,28 +1,19 @@
 """API tokens under /o/<org_slug>/settings/api-tokens/ (REC-4): list, create (the secret is
 shown on the response page once, never again) and revoke. Administrators only."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.http import client_ip
 from users.decorators import admin_required
 
-from .api import api_token_create, api_token_revoke
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        label=gettext_lazy("Name"),
-        max_length=80,
-        help_text=gettext_lazy("What uses the token, e.g. “Website sign-up form”."),
-    )
+from .. import api
+from ..forms import ApiTokenForm
 
 
 @admin_required
@@ -35,11 +26,11 @@ def api_token_list(request, org_slug):
 @admin_required
 @require_http_methods(["GET", "POST"])
 @never_cache  # the response to the POST carries the secret
-def api_token_create_view(request, org_slug):
+def api_token_create(request, org_slug):
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            token, secret = api_token_create(
+            token, secret = api.api_token_create(
                 org=request.org,
                 actor=request.membership,
                 name=form.cleaned_data["name"],
@@ -59,23 +50,12 @@ def api_token_create_view(request, org_slug):
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def api_token_revoke_view(request, org_slug, token_pk):
+def api_token_revoke(request, org_slug, token_pk):
     token = get_object_or_404(request.org.api_tokens, pk=token_pk)
     if request.method == "POST":
-        api_token_revoke(
+        api.api_token_revoke(
             org=request.org, actor=request.membership, token=token, ip=client_ip(request)
         )
         messages.success(request, _("The token %(name)s was revoked.") % {"name": token.name})
         return redirect("api_token_list", org_slug=org_slug)
     return render(request, "records/api_tokens/revoke.html", {"token": token})
-
-
-urlpatterns = [
-    path("settings/api-tokens/", api_token_list, name="api_token_list"),
-    path("settings/api-tokens/new/", api_token_create_view, name="api_token_create"),
-    path(
-        "settings/api-tokens/<int:token_pk>/revoke/",
-        api_token_revoke_view,
-        name="api_token_revoke",
-    ),
-]
