@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
+from crm_portal.params import text_param
 from users.decorators import admin_required
 
 from .. import field_services
@@ -69,7 +70,7 @@ def _to_list(request, module: str):
 @admin_required
 @require_GET
 def custom_field_list(request, org_slug):
-    module = _module(request.GET.get("module", "contacts"))
+    module = _module(text_param(request.GET, "module", "contacts"))
     standard = [{"spec": spec, "type": TYPE_LABELS[spec.type]} for spec in standard_specs(module)]
     custom = request.org.custom_fields.filter(module=module).order_by("position", "pk")
     return _page(request, "custom_field_list.html", module, standard=standard, custom_fields=custom)

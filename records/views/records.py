@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm_portal.params import choice_param, id_list_param, page_param, text_param
 from users.permissions import record_permission
 
 from ..forms import RecordForm
@@ -78,7 +79,7 @@ def _filtered(request, module):
     records = _visible(request, module).select_related("owner")
     if module == "contacts":
         records = records.select_related("account")
-    query = request.GET.get("q", "").strip()
+    query = text_param(request.GET, "q")
     if query:
         condition = Q()
         for name in SEARCH[module]:
@@ -86,21 +87,20 @@ def _filtered(request, module):
         records = records.filter(condition)
     chosen = {}
     for name in FILTERS[module]:
-        value = request.GET.get(name, "").strip()
+        value = text_param(request.GET, name)
         if value:
             lookup = f"{name}_id" if name in ("owner", "account") else name
             if lookup.endswith("_id") and not value.isdigit():
                 continue
             records = records.filter(**{lookup: value.upper() if name == "country" else value})
             chosen[name] = value
-    sort = request.GET.get("sort", "name")
-    sort = sort if sort in SORTS[module] else "name"
+    sort = choice_param(request.GET, "sort", SORTS[module], default="name")
     return records.order_by(*SORTS[module][sort]), query, chosen, sort
 
 
 def record_list(request, module):
     records, query, chosen, sort = _filtered(request, module)
-    page = KeysFirstPaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysFirstPaginator(records, PAGE_SIZE).get_page(page_param(request.GET))
     keep = request.GET.copy()
     keep.pop("page", None)
     return render(
@@ -204,9 +204,11 @@ def contacts_bulk_update(request, org_slug):
     """The same change to the selected contacts the member may see: one event per contact
     that changed (REC-3)."""
     _require(request, "contacts", "edit")
-    field = request.POST.get("field", "")
-    back = redirect(f"/o/{request.org.slug}/contacts/?{request.POST.get('query', '')}")
-    ids = [i for i in request.POST.getlist("contacts") if i.isdigit()]
+    field = text_param(request.POST, "field")
+    back = redirect(
+        f"/o/{request.org.slug}/contacts/?{text_param(request.POST, 'query', max_length=2000)}"
+    )
+    ids = id_list_param(request.POST.getlist("contacts"))
     chosen = list(contacts_visible_to(membership=request.membership).filter(pk__in=ids))
     if field not in BULK_FIELDS or not chosen:
         messages.error(request, _("Select contacts and what to change."))

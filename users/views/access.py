@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm_portal.params import int_param
+
 from .. import permissions
 from ..decorators import permission_required
 from ..forms import ProfileForm, RoleForm, TerritoriesSwitchForm, TerritoryForm
@@ -34,8 +36,8 @@ def _tree(nodes) -> list[dict]:
 
 def _preselected(queryset, request):
     """The row of `queryset` named by ?parent= (from an "add below" link), or None."""
-    wanted = request.GET.get("parent", "")
-    return queryset.filter(pk=wanted).first() if wanted.isdigit() else None
+    wanted = int_param(request.GET, "parent")
+    return queryset.filter(pk=wanted).first() if wanted else None
 
 
 def _with_member_and_child_counts(rows):

@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from crm_portal.params import page_param
+
 from .. import permissions
 from ..audit import action_label
 from ..decorators import permission_required
@@ -39,7 +41,7 @@ def _filtered(request):
 @permission_required(permissions.MANAGE_USERS)
 def audit_log(request, org_slug):
     form, entries = _filtered(request)
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(entries, PAGE_SIZE).get_page(page_param(request.GET))
     rows = [(e, action_label(e.action), details_text(e.details)) for e in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)

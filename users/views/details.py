@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
+from crm_portal.params import text_param
 
 from .. import permissions
 from ..forms import UserDetailsForm
@@ -65,8 +66,8 @@ def details_date_formats(request, org_slug):
     ?date_format= selected when the new locale allows it."""
     form = UserDetailsForm(
         initial={
-            "locale": request.GET.get("locale", ""),
-            "date_format": request.GET.get("date_format", ""),
+            "locale": text_param(request.GET, "locale"),
+            "date_format": text_param(request.GET, "date_format"),
         },
         instance=request.membership,
     )

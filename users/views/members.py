@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
+from crm_portal.params import choice_param, id_list_param, page_param, text_param
 from invitations.models import Invitation
 
 from .. import permissions
@@ -50,12 +51,12 @@ def _back_to(request, membership):
 @manage_users
 @require_GET
 def user_list(request, org_slug):
-    status = request.GET.get("status") or CrmUser.Status.ACTIVE
-    if status not in CrmUser.Status.values:
-        status = CrmUser.Status.ACTIVE
-    query = request.GET.get("q", "").strip()
+    status = choice_param(
+        request.GET, "status", CrmUser.Status.values, default=CrmUser.Status.ACTIVE
+    )
+    query = text_param(request.GET, "q")
     page = Paginator(users_list(org=request.org, status=status, query=query), PAGE_SIZE).get_page(
-        request.GET.get("page")
+        page_param(request.GET)
     )
     counts = dict(
         request.org.crm_users.values_list("status")
@@ -201,7 +202,7 @@ def user_reinvite(request, org_slug, user_pk):
 @manage_users
 @require_POST
 def users_reinvite_selected(request, org_slug):
-    ids = [i for i in request.POST.getlist("users") if i.isdigit()]
+    ids = id_list_param(request.POST.getlist("users"))
     chosen = list(request.org.crm_users.filter(pk__in=ids))
     back = redirect(f"/o/{request.org.slug}/users/?status=unconfirmed")
     if not chosen:
