@@ -19,7 +19,8 @@ from crm_portal.mail import message_to_payload
 from users.models import CrmUser
 from users.selectors import other_active_membership
 
-from .models import INVITATION_VALIDITY, DeliveryAttempt, Invitation
+from .delivery import delivery_enqueue
+from .models import INVITATION_VALIDITY, Invitation
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,7 @@ def invitation_send(*, invitation: Invitation, actor: CrmUser | None) -> bool:
     invitation.expires_at = now + INVITATION_VALIDITY
     invitation.save()
     payload = message_to_payload(_invitation_message(invitation, token))
-    org_id, invitation_id, send_number = invitation.org_id, invitation.pk, invitation.sent_count
-
-    def enqueue():
-        from .tasks import deliver_invitation_task
-
-        deliver_invitation_task.delay(org_id, invitation_id, send_number, payload)
-
-    transaction.on_commit(enqueue)
+    delivery_enqueue(invitation=invitation, payload=payload)
     return True
 
 
@@ -115,28 +109,6 @@ def invitation_lookup(token: str) -> Invitation | None:
     if invitation is None or not hmac.compare_digest(invitation.token_hash, digest):
         return None
     return invitation
-
-
-def delivery_record(*, invitation_id: int, org_id: int, send_number: int, outcome, error=""):
-    DeliveryAttempt.objects.create(
-        org_id=org_id,
-        invitation_id=invitation_id,
-        send_number=send_number,
-        outcome=outcome,
-        error=str(error)[:2000],
-    )
-
-
-def delivery_is_due(*, invitation_id: int, send_number: int) -> bool:
-    """False when this send already went out, or a newer send replaced it."""
-    invitation = Invitation.objects.filter(pk=invitation_id).first()
-    if invitation is None or invitation.sent_count != send_number:
-        return False
-    if invitation.status != Invitation.Status.SENT:
-        return False
-    return not invitation.attempts.filter(
-        send_number=send_number, outcome=DeliveryAttempt.Outcome.SENT
-    ).exists()
 
 
 def refuse_invalid_invitation():

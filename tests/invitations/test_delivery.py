@@ -9,8 +9,9 @@ from aiosmtpd.controller import Controller
 from django.core import mail
 from django_scopes import scope, scopes_disabled
 
+from crm_portal.mail import backoff
+from invitations.delivery import deliver_invitation_task
 from invitations.models import DeliveryAttempt, Invitation
-from invitations.tasks import backoff, deliver_invitation_task
 from tests.users.factories import builtin_profile, role_named
 from users.services.members import crm_user_add, crm_users_reinvite
 
