@@ -217,6 +217,12 @@ ANYMAIL = {
     if key.startswith("ANYMAIL_") and value
 }
 
+# Invitation kinds (DESIGN: Invitations): the value stored in Invitation.kind → its adapter.
+# A new membership kind adds one line here and its adapter; the invitation core stays as is.
+INVITATION_KINDS = {
+    "crm_user": "invitations.crm_users.CrmUserInvitations",
+}
+
 # Celery: Redis in production; a filesystem broker by default, which crosses processes.
 # The parts of an organisation's final export (ORG-4), in order: each app adds its own.
 ORGANIZATION_EXPORT_SECTIONS = [
