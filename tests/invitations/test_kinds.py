@@ -175,14 +175,15 @@ def test_x4_the_delivery_task_keeps_its_registered_name():
     assert registered is deliver_invitation_task._get_current_object()
 
 
-# The core: every invitations module except the CRM-user kind's own (crm_users.py) and the
+# The core: every invitations module except the CRM-user kind's own (crm_users.py), the
 # models, which hold the CRM kind's relation (CrmUser lives in users, below this app, so it
-# cannot hold a OneToOne to Invitation as a higher app's membership does). CrmUser may appear
-# only as who sends an invitation (invited_by, actor), never for what a kind does.
+# cannot hold a OneToOne to Invitation as a higher app's membership does), and the package
+# docstring, which names crm_users.py as the example. CrmUser may appear only as who sends an
+# invitation (invited_by, actor), never for what a kind does.
 CORE_MODULES = sorted(
     path
     for path in (ROOT / "invitations").glob("*.py")
-    if path.name not in {"crm_users.py", "models.py"}
+    if path.name not in {"crm_users.py", "models.py", "__init__.py"}
 )
 CORE_TEMPLATES = [
     ROOT / "templates/invitations" / name
