@@ -220,6 +220,12 @@ ANYMAIL = {
     if key.startswith("ANYMAIL_") and value
 }
 
+# Invitation kinds (DESIGN: Invitations): the value stored in Invitation.kind → its adapter.
+# A new membership kind adds one line here and its adapter; the invitation core stays as is.
+INVITATION_KINDS = {
+    "crm_user": "invitations.crm_users.CrmUserInvitations",
+}
+
 # Celery: Redis in production; a filesystem broker by default, which crosses processes.
 # The tenant: every tenant-owned row points at one of these (DESIGN: Tenancy).
 TENANT_MODEL = "users.Organization"

@@ -14,10 +14,11 @@ INVITATION_VALIDITY = timedelta(days=7)
 
 class Invitation(models.Model):
     """One invitation per membership, whatever its kind. Each send draws a new random token
-    and stores only its hash, so every older link stops working (USR-5)."""
+    and stores only its hash, so every older link stops working (USR-5).
 
-    class Kind(models.TextChoices):
-        CRM_USER = "crm_user", _("CRM user")
+    `kind` names the adapter in INVITATION_KINDS (invitations.kinds). A membership of a higher
+    app holds a OneToOne to its Invitation; CRM users live in users, below this app, so their
+    relation is the nullable `crm_user` here."""
 
     class Status(models.TextChoices):
         HELD = "held", _("Held: organisation not verified")
@@ -26,7 +27,7 @@ class Invitation(models.Model):
         REVOKED = "revoked", _("Revoked")
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=20)
     crm_user = models.OneToOneField(
         CrmUser, on_delete=models.CASCADE, null=True, blank=True, related_name="invitation"
     )
@@ -57,7 +58,7 @@ class Invitation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} → {self.email}"
+        return f"{self.kind} → {self.email}"
 
     @property
     def is_expired(self) -> bool:

@@ -1,14 +1,17 @@
 """The invitation core (DESIGN: Invitations): random tokens stored only as hashes, 7 days from
-each send, single-use, every re-send kills older links, held while the org is unverified."""
+each send, single-use, every re-send kills older links, held while the org is unverified. The
+same code serves every membership kind: what differs is asked of the kind's adapter
+(invitations.kinds), never decided here by looking at the kind."""
 
 import hashlib
 import hmac
-import logging
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -17,11 +20,10 @@ from django_scopes import scopes_disabled
 from crm_portal.exceptions import ActionRefused
 from crm_portal.mail import message_to_payload
 from users.models import CrmUser
-from users.selectors import other_active_membership
 
-from .models import INVITATION_VALIDITY, DeliveryAttempt, Invitation
-
-logger = logging.getLogger(__name__)
+from .delivery import delivery_enqueue
+from .kinds import InvitationKind, invitation_kind
+from .models import INVITATION_VALIDITY, Invitation
 
 
 def token_hash(token: str) -> str:
@@ -32,27 +34,47 @@ def invitation_link(token: str) -> str:
     return f"{settings.SITE_URL}/invite/{token}/"
 
 
-def invitation_for_crm_user(*, membership: CrmUser, actor: CrmUser | None) -> Invitation:
-    """The membership's invitation, created on first use; never sent by this call."""
-    invitation, _created = Invitation.objects.get_or_create(
-        crm_user=membership,
-        defaults={
-            "org": membership.org,
-            "kind": Invitation.Kind.CRM_USER,
-            "email": membership.email,
-            "language": membership.language,
-            "status": Invitation.Status.HELD,
-            "invited_by": actor,
-        },
+def membership_lock(membership: Model) -> Model:
+    """Lock the membership row and read it again. Whatever writes a membership and its
+    invitation takes this lock first, then the invitation's (DESIGN: Invitations)."""
+    with scopes_disabled():
+        return type(membership)._default_manager.select_for_update().get(pk=membership.pk)
+
+
+def invitation_of(*, kind: str, membership: Model, lock: bool = False) -> Invitation | None:
+    """The membership's invitation, if it has one; locked when `lock` (after the membership)."""
+    invitations = Invitation.objects.filter(invitation_kind(kind).invitation_filter(membership))
+    if lock:
+        invitations = invitations.select_for_update()
+    return invitations.first()
+
+
+def invitation_for(*, kind: str, membership: Model, actor: CrmUser | None) -> Invitation:
+    """The membership's invitation, created (held) on first use; never sent by this call."""
+    invitation = invitation_of(kind=kind, membership=membership)
+    if invitation is not None:
+        return invitation
+    adapter = invitation_kind(kind)
+    return adapter.invitation_create(
+        membership,
+        org=membership.org,
+        kind=kind,
+        email=adapter.email_of(membership),
+        language=adapter.language_of(membership),
+        status=Invitation.Status.HELD,
+        invited_by=actor,
     )
-    return invitation
 
 
 def invitation_send(*, invitation: Invitation, actor: CrmUser | None) -> bool:
-    """Send (or re-send) the invitation with a fresh token. While the org is unverified it is
-    held instead (ORG-2). Returns True when a mail was queued."""
+    """Send (or re-send) the invitation with a fresh token, to the membership's address of
+    now. While the org is unverified it is held instead (ORG-2). Returns True when a mail was
+    queued."""
+    adapter = invitation_kind(invitation.kind)
     invitation.invited_by = actor or invitation.invited_by
-    invitation.email = invitation.crm_user.email if invitation.crm_user else invitation.email
+    membership = adapter.membership_of(invitation)
+    if membership is not None:
+        invitation.email = adapter.email_of(membership)
     if not invitation.org.is_verified:
         invitation.status = Invitation.Status.HELD
         invitation.token_hash = None
@@ -66,19 +88,14 @@ def invitation_send(*, invitation: Invitation, actor: CrmUser | None) -> bool:
     invitation.last_sent_at = now
     invitation.expires_at = now + INVITATION_VALIDITY
     invitation.save()
-    payload = message_to_payload(_invitation_message(invitation, token))
-    org_id, invitation_id, send_number = invitation.org_id, invitation.pk, invitation.sent_count
-
-    def enqueue():
-        from .tasks import deliver_invitation_task
-
-        deliver_invitation_task.delay(org_id, invitation_id, send_number, payload)
-
-    transaction.on_commit(enqueue)
+    message = _invitation_message(invitation, token, adapter)
+    delivery_enqueue(invitation=invitation, payload=message_to_payload(message))
     return True
 
 
-def _invitation_message(invitation: Invitation, token: str) -> EmailMultiAlternatives:
+def _invitation_message(
+    invitation: Invitation, token: str, adapter: InvitationKind
+) -> EmailMultiAlternatives:
     inviter = invitation.invited_by
     context = {
         "org_name": invitation.org.name,
@@ -86,8 +103,9 @@ def _invitation_message(invitation: Invitation, token: str) -> EmailMultiAlterna
         "link": invitation_link(token),
         "expires_at": invitation.expires_at,
         "validity_days": INVITATION_VALIDITY.days,
+        **adapter.email_context(invitation),
     }
-    prefix = "invitations/email/crm_user_invitation"
+    prefix = adapter.email_template
     with translation.override(invitation.language):
         subject = render_to_string(f"{prefix}.subject.txt", context).strip()
         text = render_to_string(f"{prefix}.txt", context)
@@ -109,34 +127,10 @@ def invitation_lookup(token: str) -> Invitation | None:
         return None
     digest = token_hash(token)
     with scopes_disabled():
-        invitation = (
-            Invitation.objects.select_related("org", "crm_user").filter(token_hash=digest).first()
-        )
+        invitation = Invitation.objects.select_related("org").filter(token_hash=digest).first()
     if invitation is None or not hmac.compare_digest(invitation.token_hash, digest):
         return None
     return invitation
-
-
-def delivery_record(*, invitation_id: int, org_id: int, send_number: int, outcome, error=""):
-    DeliveryAttempt.objects.create(
-        org_id=org_id,
-        invitation_id=invitation_id,
-        send_number=send_number,
-        outcome=outcome,
-        error=str(error)[:2000],
-    )
-
-
-def delivery_is_due(*, invitation_id: int, send_number: int) -> bool:
-    """False when this send already went out, or a newer send replaced it."""
-    invitation = Invitation.objects.filter(pk=invitation_id).first()
-    if invitation is None or invitation.sent_count != send_number:
-        return False
-    if invitation.status != Invitation.Status.SENT:
-        return False
-    return not invitation.attempts.filter(
-        send_number=send_number, outcome=DeliveryAttempt.Outcome.SENT
-    ).exists()
 
 
 def refuse_invalid_invitation():
@@ -149,8 +143,6 @@ def refuse_invalid_invitation():
 
 
 def verified_emails_of(user) -> set[str]:
-    from allauth.account.models import EmailAddress
-
     return {
         e.lower()
         for e in EmailAddress.objects.filter(user=user, verified=True).values_list(
@@ -159,16 +151,25 @@ def verified_emails_of(user) -> set[str]:
     }
 
 
-def invitation_accept(*, token: str, user) -> CrmUser:
-    """Accept a CRM-user invitation for `user` (USR-4). Refused unless the link is the current
-    one, unexpired and unused, the account's verified email is the invited one, and the
-    person is not active in another org (ORG-4). Two accepts at once: exactly one wins."""
+def invitation_accept(*, token: str, user) -> Invitation:
+    """Accept the invitation for `user` (USR-4). Refused unless the link is the current one,
+    unexpired and unused, and the account's verified email is the invited one; then the kind
+    refuses what it does not allow (ORG-4) or binds its membership. Locks the membership,
+    then the invitation: two accepts at once, exactly one wins."""
     digest = token_hash(token or "")
     with transaction.atomic(), scopes_disabled():
+        found = Invitation.objects.filter(token_hash=digest).first()
+        if found is None:
+            refuse_invalid_invitation()
+        adapter = invitation_kind(found.kind)
+        membership = adapter.membership_of(found)
+        if membership is None:
+            refuse_invalid_invitation()
+        membership = membership_lock(membership)
         invitation = (
             Invitation.objects.select_for_update(of=("self",))
-            .select_related("org", "crm_user")
-            .filter(token_hash=digest, kind=Invitation.Kind.CRM_USER)
+            .select_related("org")
+            .filter(pk=found.pk, token_hash=digest)
             .first()
         )
         if invitation is None or not invitation.is_open:
@@ -178,24 +179,10 @@ def invitation_accept(*, token: str, user) -> CrmUser:
                 _("This invitation is for %(email)s. Sign in with that address to accept it.")
                 % {"email": invitation.email}
             )
-        if other_active_membership(user=user, org=invitation.org):
-            raise ActionRefused(_("You are already an active user of another organisation."))
-        membership = invitation.crm_user
-        if membership.status == CrmUser.Status.DEACTIVATED:
-            refuse_invalid_invitation()
-        now = timezone.now()
-        membership.user = user
-        membership.status = CrmUser.Status.ACTIVE
-        membership.status_changed_at = now
-        membership.save(update_fields=["user", "status", "status_changed_at"])
+        invitation.accepted_at = timezone.now()
+        adapter.accept(invitation=invitation, membership=membership, user=user)
         invitation.status = Invitation.Status.ACCEPTED
-        invitation.accepted_at = now
         invitation.accepted_by = user
         invitation.token_hash = None
         invitation.save(update_fields=["status", "accepted_at", "accepted_by", "token_hash"])
-        from users.audit import audit_log_write
-
-        audit_log_write(
-            org=invitation.org, actor=membership, action="invitation.accepted", target=membership
-        )
-    return membership
+    return invitation

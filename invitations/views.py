@@ -1,5 +1,7 @@
-"""Following an invitation link (USR-4, ORG-4). Opening the link only shows a page: a mail
-scanner that prefetches it accepts nothing. Accepting is a POST by the invited account."""
+"""Following an invitation link (USR-4, ORG-4), for every kind. Opening the link only shows a
+page: a mail scanner that prefetches it accepts nothing. Accepting is a POST by the invited
+account. The kind's adapter supplies its accept page, what stands in the way (ORG-4's "other
+organisation" page) and where the person lands."""
 
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
@@ -9,12 +11,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_scopes import scopes_disabled
 
 from crm_portal.exceptions import ActionRefused
-from users.models import CrmUser
-from users.selectors import other_active_membership
 
+from .kinds import invitation_kind
 from .services import invitation_accept, invitation_lookup, verified_emails_of
 
 SESSION_KEY = "invitation_token"
@@ -29,26 +29,11 @@ def _invalid(request):
     return render(request, "invitations/invalid.html", status=404)
 
 
-def _way_out(user, other: CrmUser) -> dict:
-    """ORG-4: what the person can do about their active membership of another org."""
-    with scopes_disabled():
-        active = CrmUser.objects.filter(org=other.org, status=CrmUser.Status.ACTIVE)
-        only_active_user = not active.exclude(pk=other.pk).exists()
-        other_admins = [
-            m for m in active.exclude(pk=other.pk).select_related("profile") if m.is_admin
-        ]
-    return {
-        "other": other,
-        "only_active_user": only_active_user,
-        "can_transfer": other.is_super_admin and bool(other_admins),
-        "can_leave": not other.is_super_admin,
-    }
-
-
 def _show(request, token):
     invitation = invitation_lookup(token)
     if invitation is None or not invitation.is_open:
         return _invalid(request)
+    kind = invitation_kind(invitation.kind)
     request.session[SESSION_KEY] = token
     context = {"invitation": invitation, "token": token}
     user = request.user
@@ -56,10 +41,11 @@ def _show(request, token):
         return render(request, "invitations/welcome.html", context)
     if invitation.email.lower() not in verified_emails_of(user):
         return render(request, "invitations/wrong_account.html", context)
-    other = other_active_membership(user=user, org=invitation.org)
-    if other is not None:
-        return render(request, "invitations/other_org.html", {**context, **_way_out(user, other)})
-    return render(request, "invitations/accept.html", context)
+    obstacle = kind.obstacle(invitation=invitation, user=user)
+    if obstacle is not None:
+        template, way_out = obstacle
+        return render(request, template, {**context, **way_out})
+    return render(request, kind.accept_template, context)
 
 
 @never_cache
@@ -83,15 +69,15 @@ def invitation_accept_view(request, token):
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("invitation_continue"))
     try:
-        membership = invitation_accept(token=token, user=request.user)
+        invitation = invitation_accept(token=token, user=request.user)
     except ActionRefused as refusal:
         messages.error(request, refusal.message)
         if invitation_lookup(token) is None:
             return _invalid(request)
         return redirect("invitation_continue")
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, _("Welcome to %(org)s!") % {"org": membership.org.name})
-    return redirect("dashboard", org_slug=membership.org.slug)
+    messages.success(request, _("Welcome to %(org)s!") % {"org": invitation.org.name})
+    return redirect(invitation_kind(invitation.kind).landing_url(invitation))
 
 
 @require_POST

@@ -5,11 +5,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from django_scopes import scope, scopes_disabled
 
+from invitations.crm_users import crm_user_add_and_invite
 from invitations.models import DeliveryAttempt, Invitation
 from tests.invitations.test_delivery import ScriptedSMTP, free_port
 from tests.users.factories import builtin_profile, role_named
 from tests.workers import wait_for
-from users.services.members import crm_user_add
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +27,7 @@ def test_x4_worker_retries_temporary_smtp_errors_then_delivers_once(org_a, admin
             MAIL_RETRY_BASE_SECONDS="1",
         )
         with scope(org=org_a):
-            membership = crm_user_add(
+            membership = crm_user_add_and_invite(
                 org=org_a,
                 actor=admin_a,
                 first_name="Kenji",

@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from invitations.crm_users import crm_user_add_and_invite, crm_users_reinvite
 from invitations.models import Invitation
 from tests.conftest import client_for
 from tests.users.factories import (
@@ -25,7 +26,6 @@ from tests.users.factories import (
     role_named,
 )
 from users.models import CrmUser, Organization, Profile
-from users.services.members import crm_user_add
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def invite(org_a, admin_a, django_capture_on_commit_callbacks):
     def make(email="kenji@example.jp"):
         mail.outbox.clear()
         with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
-            membership = crm_user_add(
+            membership = crm_user_add_and_invite(
                 org=org_a,
                 actor=admin_a,
                 first_name="Kenji",
@@ -181,8 +181,6 @@ def test_usr4_unknown_expired_used_and_replaced_links_look_the_same(invite, clie
         Invitation.objects.filter(crm_user=membership).update(
             expires_at=timezone.now() + timedelta(days=1)
         )
-    from users.services.members import crm_users_reinvite
-
     with scope(org=org_a):
         crm_users_reinvite(org=org_a, actor=admin_a, memberships=[membership])
     responses["replaced"] = client.get(link)
@@ -211,7 +209,7 @@ def test_usr4_two_accepts_at_the_same_moment_make_exactly_one_membership(
 ):
     mail.outbox.clear()
     with scope(org=org_a):
-        membership = crm_user_add(
+        membership = crm_user_add_and_invite(
             org=org_a,
             actor=admin_a,
             first_name="Kenji",

@@ -9,10 +9,11 @@ from aiosmtpd.controller import Controller
 from django.core import mail
 from django_scopes import scope, scopes_disabled
 
+from crm_portal.mail import backoff
+from invitations.crm_users import crm_user_add_and_invite, crm_users_reinvite
+from invitations.delivery import deliver_invitation_task
 from invitations.models import DeliveryAttempt, Invitation
-from invitations.tasks import backoff, deliver_invitation_task
 from tests.users.factories import builtin_profile, role_named
-from users.services.members import crm_user_add, crm_users_reinvite
 
 
 class ScriptedSMTP:
@@ -62,7 +63,7 @@ def smtp(settings):
 
 def invite(org, actor, email, capture):
     with scope(org=org), capture(execute=True):
-        membership = crm_user_add(
+        membership = crm_user_add_and_invite(
             org=org,
             actor=actor,
             first_name="Kenji",

@@ -1,5 +1,6 @@
-"""CRM users (USR-3 … USR-7, ORG-4): add, re-invite, change access and details, deactivate,
-activate, delete, leave, and the super admin transfer."""
+"""CRM users (USR-3 … USR-7, ORG-4): add, change access and details, deactivate, activate,
+delete, leave, and the super admin transfer. Inviting them is the invitations app's, above this
+one (invitations.crm_users): it composes these services with the invitation's."""
 
 from collections.abc import Iterable
 
@@ -33,7 +34,7 @@ def _require_other_admin(org: Organization, membership: CrmUser) -> None:
 
 
 @transaction.atomic
-def crm_user_add(
+def crm_user_create(
     *,
     org: Organization,
     actor: CrmUser,
@@ -44,11 +45,9 @@ def crm_user_add(
     profile: Profile,
     territories: Iterable[Territory] = (),
     language: str = "",
-    ip: str | None = None,
 ) -> CrmUser:
-    """Add a CRM user and invite them (USR-3); held while the org is unverified (ORG-2)."""
-    from invitations.services import invitation_for_crm_user, invitation_send
-
+    """Add a CRM user, Unconfirmed (USR-3, ORG-5). Nothing is sent and nothing audited here:
+    the caller invites them, then writes "user.added" saying whether the invitation went out."""
     require_permission(actor, permissions.MANAGE_USERS)
     territories = list(territories)
     require_same_org(org, role, profile, *territories)
@@ -73,67 +72,7 @@ def crm_user_add(
     )
     if org.territories_enabled and territories:
         membership.territories.set(territories)
-    invitation = invitation_for_crm_user(membership=membership, actor=actor)
-    sent = invitation_send(invitation=invitation, actor=actor)
-    audit_log_write(
-        org=org,
-        actor=actor,
-        action="user.added",
-        target=membership,
-        ip=ip,
-        details={"role": role.name, "profile": profile.name, "invited": sent},
-    )
     return membership
-
-
-@transaction.atomic
-def crm_users_reinvite(
-    *, org: Organization, actor: CrmUser, memberships: Iterable[CrmUser], ip: str | None = None
-) -> int:
-    """Send a new link to each unconfirmed user; every older link dies (USR-5). All or
-    nothing: one deactivated or active user in the selection refuses the whole request."""
-    from invitations.services import invitation_for_crm_user, invitation_send
-
-    require_permission(actor, permissions.MANAGE_USERS)
-    memberships = list(memberships)
-    require_same_org(org, *memberships)
-    deactivated = [m for m in memberships if m.status == CrmUser.Status.DEACTIVATED]
-    if deactivated:
-        raise ActionRefused(
-            _("Activate %(names)s before re-inviting.")
-            % {"names": ", ".join(str(m) for m in deactivated)}
-        )
-    active = [m for m in memberships if m.status == CrmUser.Status.ACTIVE]
-    if active:
-        raise ActionRefused(
-            _("%(names)s already accepted the invitation.")
-            % {"names": ", ".join(str(m) for m in active)}
-        )
-    sent = 0
-    for membership in memberships:
-        invitation = invitation_for_crm_user(membership=membership, actor=actor)
-        sent += invitation_send(invitation=invitation, actor=actor)
-        audit_log_write(org=org, actor=actor, action="user.reinvited", target=membership, ip=ip)
-    return sent
-
-
-@transaction.atomic
-def invitations_release_held(*, org: Organization, actor: CrmUser, ip: str | None = None) -> int:
-    """After verification, send every invitation held while the org was unverified (ORG-2)."""
-    from invitations.models import Invitation
-
-    require_permission(actor, permissions.MANAGE_USERS)
-    if not org.is_verified:
-        raise ActionRefused(
-            _(
-                "Confirm your email address first: invitations stay held until the organisation "
-                "is verified."
-            )
-        )
-    held = CrmUser.objects.filter(
-        org=org, status=CrmUser.Status.UNCONFIRMED, invitation__status=Invitation.Status.HELD
-    )
-    return crm_users_reinvite(org=org, actor=actor, memberships=held, ip=ip)
 
 
 @transaction.atomic
@@ -268,10 +207,9 @@ def _refuse_self_or_super_admin(
 def crm_user_deactivate(
     *, org: Organization, actor: CrmUser, membership: CrmUser, ip: str | None = None
 ) -> CrmUser:
-    """USR-7: frees a licence and ends the user's sessions at once."""
-    from invitations.models import Invitation
-    from invitations.services import invitation_revoke
-
+    """USR-7: frees a licence and ends the user's sessions at once. The users pages call
+    invitations.crm_users.crm_user_deactivate_and_revoke, which also revokes a pending
+    invitation (and accepting one is refused for a deactivated user anyway)."""
     require_permission(actor, permissions.MANAGE_USERS)
     require_same_org(org, membership)
     _refuse_self_or_super_admin(
@@ -289,9 +227,6 @@ def crm_user_deactivate(
     membership.status = CrmUser.Status.DEACTIVATED
     membership.status_changed_at = timezone.now()
     membership.save(update_fields=["status", "status_changed_at"])
-    invitation = Invitation.objects.filter(crm_user=membership).first()
-    if invitation and invitation.status in (Invitation.Status.SENT, Invitation.Status.HELD):
-        invitation_revoke(invitation=invitation)
     _end_sessions(membership.user)
     audit_log_write(org=org, actor=actor, action="user.deactivated", target=membership, ip=ip)
     return membership

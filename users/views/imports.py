@@ -10,13 +10,13 @@ from django.views.decorators.http import require_POST
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip
+from invitations.crm_users import crm_users_reinvite
 
 from .. import import_services, permissions
 from ..decorators import permission_required
 from ..import_forms import OptionsForm
 from ..importing import FIELDS, sample_headers, sample_row
 from ..models import CrmUser, UserImport, UserImportRow
-from ..services.members import crm_users_reinvite
 from .import_wizard import ImportWizard
 
 manage_users = permission_required(permissions.MANAGE_USERS)

@@ -13,6 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
 from crm_portal.params import choice_param, id_list_param, page_param, text_param
+from invitations.crm_users import (
+    crm_user_add_and_invite,
+    crm_user_deactivate_and_revoke,
+    crm_users_reinvite,
+    invitations_release_held,
+)
 from invitations.models import Invitation
 
 from .. import permissions
@@ -22,12 +28,8 @@ from ..models import CrmUser
 from ..selectors import licences_used, users_list
 from ..services.members import (
     crm_user_activate,
-    crm_user_add,
     crm_user_change_access,
-    crm_user_deactivate,
     crm_user_delete,
-    crm_users_reinvite,
-    invitations_release_held,
     super_admin_transfer,
 )
 
@@ -86,7 +88,7 @@ def user_add(request, org_slug):
     form = AddUserForm(request.POST or None, org=request.org)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = crm_user_add(
+            membership = crm_user_add_and_invite(
                 org=request.org,
                 actor=request.membership,
                 ip=client_ip(request),
@@ -249,7 +251,7 @@ def user_deactivate(request, org_slug, user_pk):
         return _act(
             request,
             membership,
-            crm_user_deactivate,
+            crm_user_deactivate_and_revoke,
             _("%(name)s was deactivated and signed out everywhere."),
         )
     return _confirm(

@@ -4,9 +4,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from invitations.crm_users import crm_user_add_and_invite
 from records.services import contact_create
 from users.models import CrmUser, Organization, Profile, User
-from users.services.members import crm_user_add
 from users.services.organizations import organization_create
 
 DEMO_EMAIL = "admin@acme.example"
@@ -69,7 +69,7 @@ class Command(BaseCommand):
             profile=standard,
             role=manager,
         )
-        crm_user_add(
+        crm_user_add_and_invite(
             org=org,
             actor=admin,
             first_name="Nora",

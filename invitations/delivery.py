@@ -1,0 +1,92 @@
+"""Delivering invitation mail (X-4; DESIGN: Events and the workers, 5): the web process
+renders the message, a worker hands it to the provider. Every attempt is recorded, temporary
+errors are retried with backoff, a rejected address is not, and a send that already went out
+(or that a newer send replaced) is never sent. The same for every kind of invitation."""
+
+from celery import shared_task
+from django.db import transaction
+
+from crm_portal.mail import (
+    MAX_RETRIES,
+    PERMANENT_MAIL_ERRORS,
+    TEMPORARY_MAIL_ERRORS,
+    backoff,
+    payload_to_message,
+)
+from crm_portal.tenancy import TenantTask
+
+from .models import DeliveryAttempt, Invitation
+
+
+def delivery_record(*, invitation_id: int, org_id: int, send_number: int, outcome, error=""):
+    DeliveryAttempt.objects.create(
+        org_id=org_id,
+        invitation_id=invitation_id,
+        send_number=send_number,
+        outcome=outcome,
+        error=str(error)[:2000],
+    )
+
+
+def delivery_is_due(*, invitation_id: int, send_number: int) -> bool:
+    """False when this send already went out, or a newer send replaced it."""
+    invitation = Invitation.objects.filter(pk=invitation_id).first()
+    if invitation is None or invitation.sent_count != send_number:
+        return False
+    if invitation.status != Invitation.Status.SENT:
+        return False
+    return not invitation.attempts.filter(
+        send_number=send_number, outcome=DeliveryAttempt.Outcome.SENT
+    ).exists()
+
+
+def invitation_deliver(
+    *, org_id: int, invitation_id: int, send_number: int, payload: dict, last_try: bool
+) -> str:
+    """Send one invitation mail and record the attempt: "sent", "failed" or "skipped". A
+    temporary error is recorded as retrying and raised again, unless this is the last try."""
+    if not delivery_is_due(invitation_id=invitation_id, send_number=send_number):
+        return "skipped"
+    record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
+    try:
+        payload_to_message(payload).send()
+    except PERMANENT_MAIL_ERRORS as exc:
+        delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+        return "failed"
+    except TEMPORARY_MAIL_ERRORS as exc:
+        if last_try:
+            delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+            return "failed"
+        delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
+        raise
+    delivery_record(**record, outcome=DeliveryAttempt.Outcome.SENT)
+    return "sent"
+
+
+# Named as it was when it lived in invitations/tasks.py, so queued messages still route.
+@shared_task(
+    bind=True,
+    base=TenantTask,
+    max_retries=MAX_RETRIES,
+    acks_late=True,
+    name="invitations.tasks.deliver_invitation_task",
+)
+def deliver_invitation_task(self, org_id, invitation_id, send_number, payload) -> str:
+    try:
+        return invitation_deliver(
+            org_id=org_id,
+            invitation_id=invitation_id,
+            send_number=send_number,
+            payload=payload,
+            last_try=self.request.retries >= MAX_RETRIES,
+        )
+    except TEMPORARY_MAIL_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+def delivery_enqueue(*, invitation: Invitation, payload: dict) -> None:
+    """Hand the rendered mail of the invitation's current send to a worker on commit."""
+    org_id, invitation_id, send_number = invitation.org_id, invitation.pk, invitation.sent_count
+    transaction.on_commit(
+        lambda: deliver_invitation_task.delay(org_id, invitation_id, send_number, payload)
+    )

@@ -1,0 +1,115 @@
+"""The invitation kinds (DESIGN: Invitations): one adapter per membership kind, listed in ONE
+place, the INVITATION_KINDS setting (kind → dotted path of its InvitationKind subclass). The
+core asks the adapter of `invitation.kind` whatever differs between kinds; it never branches on
+the kind itself. An entry that does not resolve fails at startup (InvitationsConfig.ready), and
+a kind that is not listed fails when it is looked up."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, Q
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:  # InvitationsConfig imports this module before the models are loaded
+    from .models import Invitation
+
+
+class InvitationKind:
+    """What one membership kind says about its invitations. Subclass it once per kind.
+
+    `kind` is the value stored in Invitation.kind and the key in INVITATION_KINDS.
+    `email_template` is the prefix of the invitation email's three templates
+    (`<prefix>.subject.txt`, `.txt`, `.html`); `accept_template` the page that asks a
+    signed-in, invited person to accept."""
+
+    kind: str = ""
+    email_template: str = ""
+    accept_template: str = ""
+
+    # Which membership the invitation targets.
+
+    def invitation_filter(self, membership: Model) -> Q:
+        """The membership's invitation, as a filter on Invitation."""
+        raise NotImplementedError
+
+    def invitation_create(self, membership: Model, **fields) -> Invitation:
+        """Save a new invitation with `fields`, tied to `membership`; if another request tied
+        one first, return that one."""
+        raise NotImplementedError
+
+    def membership_of(self, invitation: Invitation) -> Model | None:
+        raise NotImplementedError
+
+    def email_of(self, membership: Model) -> str:
+        """The address every send goes to (read again at each send)."""
+        raise NotImplementedError
+
+    def language_of(self, membership: Model) -> str:
+        """The language of the invitation and its email, chosen when it is created."""
+        raise NotImplementedError
+
+    # Its email.
+
+    def email_context(self, invitation: Invitation) -> dict:
+        """What the kind's templates need beyond the core's org_name, inviter_name, link,
+        expires_at and validity_days."""
+        return {}
+
+    # Accepting it.
+
+    def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:
+        """What stands between `user` (signed in with the invited, verified address) and
+        accepting, as a page with the way out: (template, context). None when nothing does."""
+        return None
+
+    def accept(self, *, invitation: Invitation, membership: Model, user) -> None:
+        """Refuse (ActionRefused) what the kind does not allow, else bind `membership` to
+        `user` as of `invitation.accepted_at` and record it. Called with the membership and the
+        invitation locked, in that order, after the core checked the link and the address; the
+        core then marks the invitation accepted."""
+        raise NotImplementedError
+
+    def landing_url(self, invitation: Invitation) -> str:
+        """Where the person lands after accepting."""
+        raise NotImplementedError
+
+
+def invitation_kind(kind: str) -> InvitationKind:
+    """The adapter of `kind`; ImproperlyConfigured when INVITATION_KINDS does not list it, or
+    lists something that is not an InvitationKind of that name."""
+    try:
+        path = settings.INVITATION_KINDS[kind]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"Invitation kind {kind!r} is not in INVITATION_KINDS "
+            f"(it lists: {', '.join(sorted(settings.INVITATION_KINDS)) or 'nothing'})."
+        ) from None
+    try:
+        adapter = import_string(path)
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            f"INVITATION_KINDS[{kind!r}] = {path!r} does not import: {error}"
+        ) from error
+    if not (isinstance(adapter, type) and issubclass(adapter, InvitationKind)):
+        raise ImproperlyConfigured(
+            f"INVITATION_KINDS[{kind!r}] = {path!r} is not an InvitationKind subclass."
+        )
+    column = apps.get_model("invitations", "Invitation")._meta.get_field("kind")
+    if len(kind) > column.max_length:
+        raise ImproperlyConfigured(f"Invitation kind {kind!r} is longer than Invitation.kind.")
+    if adapter.kind != kind:
+        raise ImproperlyConfigured(
+            f"INVITATION_KINDS[{kind!r}] = {path!r} says its kind is {adapter.kind!r}."
+        )
+    if not (adapter.email_template and adapter.accept_template):
+        raise ImproperlyConfigured(f"{path} names no email_template or accept_template.")
+    return adapter()
+
+
+def invitation_kinds() -> dict[str, InvitationKind]:
+    """Every registered kind's adapter, by kind."""
+    return {kind: invitation_kind(kind) for kind in settings.INVITATION_KINDS}
