@@ -5,7 +5,7 @@ users because users sits below invitations (DESIGN: Layers); the users pages cal
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from django_scopes import scopes_disabled
 from crm_portal.exceptions import ActionRefused
 from users import permissions
 from users.audit import audit_log_write
-from users.models import CrmUser, Organization, Profile, Role, Territory
+from users.models import CrmUser, Organization, Profile, Role, Territory, User
 from users.permissions import require_permission, require_same_org
 from users.selectors import other_active_membership
 from users.services.members import crm_user_create, crm_user_deactivate
@@ -66,14 +66,23 @@ class CrmUserInvitations(InvitationKind):
         return "invitations/crm_user_other_org.html", _way_out(other)
 
     def accept(self, *, invitation: Invitation, membership: CrmUser, user) -> None:
-        if other_active_membership(user=user, org=invitation.org):
-            raise ActionRefused(_("You are already an active user of another organisation."))
+        """ORG-4 is decided under the account's row lock (taken after the membership's):
+        two invitations of two orgs accepted at once are serialised, and the second sees the
+        first. The constraint stays the last word, answered with the same refusal."""
         if membership.status == CrmUser.Status.DEACTIVATED:
             refuse_invalid_invitation()
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        other_org = _("You are already an active user of another organisation.")
+        if other_active_membership(user=user, org=invitation.org):
+            raise ActionRefused(other_org)
         membership.user = user
         membership.status = CrmUser.Status.ACTIVE
         membership.status_changed_at = invitation.accepted_at
-        membership.save(update_fields=["user", "status", "status_changed_at"])
+        try:
+            with transaction.atomic():
+                membership.save(update_fields=["user", "status", "status_changed_at"])
+        except IntegrityError:
+            raise ActionRefused(other_org) from None
         audit_log_write(
             org=invitation.org, actor=membership, action="invitation.accepted", target=membership
         )

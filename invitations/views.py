@@ -71,9 +71,12 @@ def invitation_accept_view(request, token):
     try:
         invitation = invitation_accept(token=token, user=request.user)
     except ActionRefused as refusal:
-        messages.error(request, refusal.message)
-        if invitation_lookup(token) is None:
+        # Unknown, expired, used, replaced and revoked links all get the invalid page, on
+        # POST as on GET (no oracle); a refusal of an open link says why and shows the way.
+        current = invitation_lookup(token)
+        if current is None or not current.is_open:
             return _invalid(request)
+        messages.error(request, refusal.message)
         return redirect("invitation_continue")
     request.session.pop(SESSION_KEY, None)
     messages.success(request, _("Welcome to %(org)s!") % {"org": invitation.org.name})

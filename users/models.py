@@ -3,6 +3,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -39,6 +40,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped to end every session of the account at once (USR-7): each signed-in session
+    # carries a hash of it, checked on every request.
+    session_generation = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -52,6 +56,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.email
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's session hash (of the password), also of the session generation once it
+        was bumped: sessions made before a bump stop verifying, wherever they are stored and
+        whether or not allauth tracked them. (Django's get_session_auth_hash and its secret
+        key fallbacks both come through here.)"""
+        value = self.password
+        if self.session_generation:
+            value = f"{value}:{self.session_generation}"
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            value,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Organization(models.Model):

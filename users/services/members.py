@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from allauth.usersessions.models import UserSession
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -188,8 +189,11 @@ def crm_user_details_update(
 
 
 def _end_sessions(user: User | None) -> None:
+    """Every session of the account ends at once: the bumped generation makes each one fail
+    its check on the next request, tracked by allauth or not; the tracked ones are removed."""
     if user is None:
         return
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     for session in UserSession.objects.filter(user=user):
         session.end()
 
