@@ -13,6 +13,7 @@ import dj_database_url
 from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
@@ -261,10 +262,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# The sweeper runs in its own queue (every worker listens to it, see CELERY_TASK_QUEUES), so a
+# backlog of events never delays it, and a sweep not started within one interval expires: at
+# most one sweep waits at any time (AUT-8).
+OUTBOX_SWEEP_QUEUE = "outbox_sweep"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("celery", OUTBOX_SWEEP_QUEUE)
+]
 CELERY_BEAT_SCHEDULE = {
     "sweep-record-events": {
         "task": "records.tasks.sweep_record_events_task",
         "schedule": timedelta(seconds=int(env_str("OUTBOX_SWEEP_SECONDS", "30"))),
+        "options": {
+            "queue": OUTBOX_SWEEP_QUEUE,
+            "expires": int(env_str("OUTBOX_SWEEP_SECONDS", "30")),
+        },
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -280,8 +292,19 @@ API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "120"))
 # PostgreSQL's NOTIFY, it also looks every OUTBOX_RELAY_POLL_SECONDS (the only way on SQLite).
 OUTBOX_RELAY_POLL_SECONDS = float(env_str("OUTBOX_RELAY_POLL_SECONDS", "1"))
 OUTBOX_RELAY_BATCH_SIZE = int(env_str("OUTBOX_RELAY_BATCH_SIZE", "500"))
-# An event still unprocessed this long after it was written is re-enqueued by the sweeper.
+# The sweeper re-sends an event still unprocessed this long after it was written and after it
+# was last handed over (AUT-8), at most OUTBOX_SWEEP_LIMIT a sweep.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
+OUTBOX_SWEEP_LIMIT = int(env_str("OUTBOX_SWEEP_LIMIT", "1000"))
+# A failing event is retried with backoff (doubling from the base, jittered, up to the max) and
+# marked failed after OUTBOX_MAX_ATTEMPTS attempts (manage.py outbox_failed lists them).
+OUTBOX_RETRY_BASE_SECONDS = float(env_str("OUTBOX_RETRY_BASE_SECONDS", "2"))
+OUTBOX_RETRY_MAX_SECONDS = float(env_str("OUTBOX_RETRY_MAX_SECONDS", "300"))
+OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "8"))
+# The relay logs the backlog at most this often; /healthz answers 503 when the oldest pending
+# event is older than OUTBOX_LAG_ALERT_SECONDS.
+OUTBOX_LOG_SECONDS = float(env_str("OUTBOX_LOG_SECONDS", "10"))
+OUTBOX_LAG_ALERT_SECONDS = int(env_str("OUTBOX_LAG_ALERT_SECONDS", "300"))
 
 # Security. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_ENABLED=true.
 SESSION_COOKIE_HTTPONLY = True

@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from records.outbox import outbox_backlog
 from users.selectors import organizations_of
 
 from .celery import app as celery_app
@@ -69,12 +70,30 @@ def _broker_ok() -> bool:
         return False
 
 
+def _outbox_details() -> dict:
+    """The outbox's lag (AUT-8): events waiting, the oldest one's age, poison events."""
+    backlog = outbox_backlog()
+    behind = backlog.oldest_pending_seconds > settings.OUTBOX_LAG_ALERT_SECONDS
+    return {
+        "status": "behind" if behind else "ok",
+        "pending": backlog.pending,
+        "oldest_pending_seconds": round(backlog.oldest_pending_seconds, 1),
+        "failed": backlog.failed,
+    }
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database and the broker answer; 503 naming the part that does not."""
+    """200 when the database and the broker answer and the outbox keeps up; 503 naming the
+    part that does not (the outbox: its oldest pending event is older than
+    OUTBOX_LAG_ALERT_SECONDS)."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
     failing = [name for name, ok in checks.items() if not ok]
+    if checks["database"]:
+        body["outbox"] = _outbox_details()
+        if body["outbox"]["status"] != "ok":
+            failing.append("outbox")
     body["status"] = "ok" if not failing else "failing: " + ", ".join(failing)
     return JsonResponse(body, status=200 if not failing else 503)

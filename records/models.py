@@ -232,6 +232,14 @@ class RecordEvent(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The sweeper's re-sends of an event it found stuck (AUT-8): each stamps enqueued_at again,
+    # so the next sweep leaves it alone for another stale period. Database defaults: the save
+    # path's INSERT names only the columns it sets.
+    resent_count = models.PositiveIntegerField(default=0, db_default=0)
+    # A poison event: it failed OUTBOX_MAX_ATTEMPTS times and is retried no more; operators see
+    # it (manage.py outbox_failed, /healthz) with its last error.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="", db_default="")
 
     objects = ScopedManager(org="org")
 

@@ -1,20 +1,35 @@
 """The outbox's consuming side (REC-3, AUT-8): a worker claims a pending record event, hands it
 to every consumer listed in RECORD_EVENT_CONSUMERS, and marks it done — one transaction. The
 apps above records (auto-invite in portals) plug in through that setting, so records knows none
-of them. Tasks live beside the services they run."""
+of them. Tasks live beside the services they run.
 
+Under a backlog (the broker or every worker was down for a while) the pipeline must not drown
+in its own safety net: the sweeper re-sends only what is truly stuck and stamps what it sent;
+a task that loses its database or broker retries with backoff; an event that fails every time
+is marked failed after OUTBOX_MAX_ATTEMPTS and left for an operator."""
+
+import logging
+import random
+from dataclasses import dataclass
 from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
+from kombu.exceptions import OperationalError as BrokerError
 
-from crm_portal.tenancy import TenantTask
+from users.models import Organization
 
 from .models import RecordEvent
+
+logger = logging.getLogger(__name__)
+
+# Worth another try: the database or the broker went away for a moment.
+TEMPORARY_ERRORS = (DatabaseError, BrokerError, ConnectionError, TimeoutError)
 
 
 def record_event_consumers() -> list:
@@ -24,13 +39,13 @@ def record_event_consumers() -> list:
 
 
 def record_event_process(*, event_id: int) -> bool:
-    """Claim a pending event and process it; False when it is done already or claimed by
-    another worker. Claiming, processing and marking done are one transaction, so a worker
-    that dies half-way leaves the event pending for the next attempt."""
+    """Claim a pending event and process it; False when it is done already, failed for good,
+    or claimed by another worker. Claiming, processing and marking done are one transaction,
+    so a worker that dies half-way leaves the event pending for the next attempt."""
     with transaction.atomic():
         event = (
             RecordEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, processed_at__isnull=True)
+            .filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
             .first()
         )
         if event is None:
@@ -43,30 +58,156 @@ def record_event_process(*, event_id: int) -> bool:
     return True
 
 
-@shared_task(
-    name="records.tasks.process_record_event_task",
-    base=TenantTask,
-    acks_late=True,
-    max_retries=5,
-)
-def process_record_event_task(org_id: int, event_id: int) -> bool:
-    return record_event_process(event_id=event_id)
-
-
-def record_events_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Re-enqueue events still pending after OUTBOX_STALE_AFTER; returns how many."""
-    cutoff = (now or timezone.now()) - settings.OUTBOX_STALE_AFTER
+def record_event_attempt_failed(*, event_id: int, error: Exception) -> bool:
+    """Count a failed attempt with its error, in its own transaction (the attempt's own was
+    rolled back). True when the event has now failed for good: a poison event, retried no
+    more, never in the way of the others."""
     with scopes_disabled():
-        pending = list(
-            RecordEvent.objects.filter(processed_at__isnull=True, created_at__lte=cutoff)
-            .order_by("created_at")
+        RecordEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
+            attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        poisoned = RecordEvent.objects.filter(
+            pk=event_id,
+            processed_at__isnull=True,
+            failed_at__isnull=True,
+            attempts__gte=settings.OUTBOX_MAX_ATTEMPTS,
+        ).update(failed_at=timezone.now())
+    if poisoned:
+        logger.error(
+            "Record event %s failed %s times; giving up: %s",
+            event_id,
+            settings.OUTBOX_MAX_ATTEMPTS,
+            error,
+        )
+    return bool(poisoned)
+
+
+def retry_countdown(retries: int) -> float:
+    """Seconds before retry number `retries` + 1: doubling from OUTBOX_RETRY_BASE_SECONDS up
+    to OUTBOX_RETRY_MAX_SECONDS, with jitter so a crowd of retries spreads out."""
+    ceiling = min(
+        settings.OUTBOX_RETRY_BASE_SECONDS * 2**retries, settings.OUTBOX_RETRY_MAX_SECONDS
+    )
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+@shared_task(
+    bind=True,
+    name="records.tasks.process_record_event_task",
+    acks_late=True,
+    max_retries=None,  # bounded by the event's attempts (OUTBOX_MAX_ATTEMPTS), not by Celery
+)
+def process_record_event_task(self, org_id: int, event_id: int) -> bool:
+    """Process one event in its org's scope. A database or broker error is retried with
+    backoff, not dropped; any other error is counted on the event and retried until the event
+    has failed OUTBOX_MAX_ATTEMPTS times."""
+    try:
+        with scopes_disabled():
+            org = Organization.objects.get(pk=org_id)
+        with scope(org=org):
+            return record_event_process(event_id=event_id)
+    except Organization.DoesNotExist:
+        return False  # the org was deleted, its events with it
+    except TEMPORARY_ERRORS as error:
+        logger.warning("Record event %s: %s; retrying", event_id, error)
+        raise self.retry(exc=error, countdown=retry_countdown(self.request.retries)) from error
+    except Exception as error:
+        if record_event_attempt_failed(event_id=event_id, error=error):
+            return False
+        raise self.retry(exc=error, countdown=retry_countdown(self.request.retries)) from error
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    pending: int
+    oldest_pending_seconds: float
+    failed: int
+
+
+def outbox_backlog(*, now: datetime | None = None) -> OutboxBacklog:
+    """How many events wait, how old the oldest is, how many failed for good (AUT-8)."""
+    now = now or timezone.now()
+    with scopes_disabled():
+        pending = RecordEvent.objects.filter(processed_at__isnull=True)
+        waiting = pending.filter(failed_at__isnull=True).aggregate(
+            count=Count("pk"), oldest=Min("created_at")
+        )
+        failed = pending.filter(failed_at__isnull=False).count()
+    oldest = waiting["oldest"]
+    age = (now - oldest).total_seconds() if oldest else 0.0
+    return OutboxBacklog(
+        pending=waiting["count"], oldest_pending_seconds=max(age, 0.0), failed=failed
+    )
+
+
+def record_events_sweep(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Re-send what is truly stuck: events never handed over, or handed over longer ago than
+    OUTBOX_STALE_AFTER, and still unprocessed — at most `limit` (OUTBOX_SWEEP_LIMIT) a sweep.
+    Each re-send stamps the event (enqueued again now, one more re-send), so the next sweep
+    leaves it alone while it waits in the queue. Returns how many were re-sent."""
+    now = now or timezone.now()
+    cutoff = now - settings.OUTBOX_STALE_AFTER
+    limit = limit or settings.OUTBOX_SWEEP_LIMIT
+    with transaction.atomic(), scopes_disabled():
+        stuck = list(
+            RecordEvent.objects.select_for_update(skip_locked=True)
+            .filter(processed_at__isnull=True, failed_at__isnull=True, created_at__lte=cutoff)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=cutoff))
+            .order_by("created_at", "pk")
             .values_list("org_id", "pk")[:limit]
         )
-    for org_id, event_id in pending:
-        process_record_event_task.delay(org_id, event_id)
-    return len(pending)
+        RecordEvent.objects.filter(pk__in=[pk for _org, pk in stuck]).update(
+            enqueued_at=now, resent_count=F("resent_count") + 1
+        )
+    log_backlog("Outbox sweep", len(stuck), now=now)
+    return record_events_publish(stuck)
+
+
+def record_events_publish(claimed: list[tuple[int, int]]) -> int:
+    """Publish one task per (org id, event id), after the claim committed (a worker that gets
+    the message first must find the row unlocked). When the broker refuses, what was not
+    published is released for the relay's next round and the error is raised."""
+    published = 0
+    try:
+        with process_record_event_task.app.producer_or_acquire() as producer:
+            for org_id, event_id in claimed:
+                process_record_event_task.apply_async(
+                    (org_id, event_id), producer=producer, retry=False
+                )
+                published += 1
+    except Exception:
+        unsent = [pk for _org, pk in claimed[published:]]
+        with scopes_disabled():
+            RecordEvent.objects.filter(pk__in=unsent, processed_at__isnull=True).update(
+                enqueued_at=None
+            )
+        raise
+    return published
+
+
+def log_backlog(who: str, handed_over: int, *, now: datetime | None = None) -> OutboxBacklog:
+    """Back-pressure, visible: how many events wait and how old the oldest is."""
+    backlog = outbox_backlog(now=now)
+    logger.info(
+        "%s: %s handed over; %s pending, the oldest %.0f s old; %s failed",
+        who,
+        handed_over,
+        backlog.pending,
+        backlog.oldest_pending_seconds,
+        backlog.failed,
+    )
+    return backlog
 
 
 @shared_task(name="records.tasks.sweep_record_events_task")
 def sweep_record_events_task() -> int:
     return record_events_sweep()
+
+
+def record_events_retry_failed(*, ids: list[int] | None) -> int:
+    """Give failed events (those ids, or all) a fresh start: the relay hands them over again."""
+    with scopes_disabled():
+        failed = RecordEvent.objects.filter(failed_at__isnull=False, processed_at__isnull=True)
+        if ids is not None:
+            failed = failed.filter(pk__in=ids)
+        return failed.update(failed_at=None, attempts=0, enqueued_at=None, last_error="")

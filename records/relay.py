@@ -18,6 +18,7 @@ import os
 import select
 import signal
 import threading
+import time
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -25,7 +26,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from .models import RecordEvent
-from .outbox import process_record_event_task
+from .outbox import log_backlog, record_events_publish
 
 logger = logging.getLogger(__name__)
 
@@ -49,24 +50,7 @@ def record_events_relay(*, limit: int | None = None) -> int:
         RecordEvent.objects.filter(pk__in=[pk for _org, pk in claimed]).update(
             enqueued_at=timezone.now()
         )
-    # Published after the commit: a worker that gets the message first must find the row
-    # unlocked, or its SKIP LOCKED claim would pass the event by.
-    published = 0
-    try:
-        with process_record_event_task.app.producer_or_acquire() as producer:
-            for org_id, event_id in claimed:
-                process_record_event_task.apply_async(
-                    (org_id, event_id), producer=producer, retry=False
-                )
-                published += 1
-    except Exception:
-        unsent = [pk for _org, pk in claimed[published:]]
-        with scopes_disabled():
-            RecordEvent.objects.filter(pk__in=unsent, processed_at__isnull=True).update(
-                enqueued_at=None
-            )
-        raise
-    return published
+    return record_events_publish(claimed)
 
 
 class Relay:
@@ -78,6 +62,7 @@ class Relay:
         )
         self._stopping = threading.Event()
         self._listening = False
+        self._last_backlog_log, self._handed_over = 0.0, 0
         # stop() writes here, so a wait (select) ends at once, even from a signal handler.
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
@@ -98,8 +83,10 @@ class Relay:
         while not self._stopping.is_set():
             try:
                 self._listen()
+                published = record_events_relay()
+                self._log_backlog_now_and_then(published)
                 # A full batch means there may be more: go again at once.
-                if record_events_relay() < settings.OUTBOX_RELAY_BATCH_SIZE:
+                if published < settings.OUTBOX_RELAY_BATCH_SIZE:
                     self._wait()
             except DatabaseError as error:
                 logger.warning("Outbox relay lost the database (%s); reconnecting", error)
@@ -112,6 +99,14 @@ class Relay:
         os.close(self._wake_read)
         os.close(self._wake_write)
         logger.info("Outbox relay stopped")
+
+    def _log_backlog_now_and_then(self, published: int) -> None:
+        """How far behind the workers are (AUT-8), at most every OUTBOX_LOG_SECONDS."""
+        self._handed_over += published
+        now = time.monotonic()
+        if now - self._last_backlog_log >= settings.OUTBOX_LOG_SECONDS:
+            log_backlog("Outbox relay", self._handed_over)
+            self._last_backlog_log, self._handed_over = now, 0
 
     def _mode(self) -> str:
         if connection.vendor == "postgresql":

@@ -8,7 +8,18 @@ from crm_portal.celery import app as celery_app
 def test_healthz_ok_when_database_and_broker_answer(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+    body = response.json()
+    assert {k: body[k] for k in ("database", "broker", "status")} == {
+        "database": "ok",
+        "broker": "ok",
+        "status": "ok",
+    }
+    assert body["outbox"] == {
+        "status": "ok",
+        "pending": 0,
+        "oldest_pending_seconds": 0.0,
+        "failed": 0,
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
