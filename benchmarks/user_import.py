@@ -379,7 +379,7 @@ def run_theirs(org_id: int, data: bytes, diag: bool) -> dict:
 def run_bomb(data: bytes, diag: bool, reader: str) -> dict:
     """`reader`: read_table (where the refusal is decided) or read_table_isolated (what the
     upload calls, when it exists: read_table in a forked child with hard limits)."""
-    from users import spreadsheets
+    from imports import spreadsheets
 
     if not hasattr(spreadsheets, reader):
         return {"missing": reader}
@@ -408,7 +408,7 @@ def child_main(args) -> None:
         return
     if args.diag:
         tracemalloc.start()
-    if args.child == "bomb":  # users.spreadsheets is plain Python: no Django to load
+    if args.child == "bomb":  # imports.spreadsheets is plain Python: no Django to load
         figures = run_bomb((workdir / BOMB_NAME).read_bytes(), args.diag, args.reader)
     else:
         django_setup()

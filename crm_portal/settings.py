@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "crm_portal",
+    "imports",
     "users",
     "records",
     "portals",

@@ -1,6 +1,6 @@
 """Contact import: the user import's engine (IMP-1 … IMP-7) for contacts (REC-1).
 
-Files are read by users.spreadsheets, the wizard's steps and the worker loop are the user
+Files are read by imports.spreadsheets, the wizard's steps and the worker loop are the user
 import's, and every row is written by records.services — so a value is valid or not exactly as
 in the UI and the API, and every contact the import adds or changes gets one event in the
 transaction that changes it, together with the row's outcome (REC-3, IMP-7).
@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from imports.spreadsheets import read_table_isolated
 from users.import_services import (
     _batch_size,
     _plan,
@@ -29,7 +30,6 @@ from users.importing import HEADER_ALIASES as USER_HEADER_ALIASES
 from users.importing import RowPlan, auto_mapping, normalise_header
 from users.models import CrmUser, Organization
 from users.permissions import record_permission
-from users.spreadsheets import read_table_isolated
 
 from .fields import clean_value
 from .models import Account, Contact, ContactImport, ContactImportRow, RecordEvent

@@ -1,9 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from imports.spreadsheets import MAX_DATA_ROWS, MAX_FILE_BYTES
+
 from .importing import FIELDS
 from .models import UserImport
-from .spreadsheets import MAX_DATA_ROWS, MAX_FILE_BYTES
 
 
 class UploadForm(forms.Form):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_portal.exceptions import ActionRefused
+from imports.spreadsheets import read_table_isolated
 
 from . import permissions
 from .audit import audit_entry
@@ -18,7 +19,6 @@ from .importing import FIELDS, Planner, RowPlan, auto_mapping
 from .models import AuditLogEntry, CrmUser, Organization, UserImport, UserImportRow
 from .permissions import require_permission
 from .services.organizations import organization_lock
-from .spreadsheets import read_table_isolated
 
 
 def _batch_size() -> int:

@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from imports.spreadsheets import write_csv
+
 from .. import permissions
 from ..decorators import permission_required
 from ..models import AuditLogEntry, CrmUser
 from ..preferences import format_datetime
 from ..selectors import audit_entries
-from ..spreadsheets import write_csv
 
 PAGE_SIZE = 50
 

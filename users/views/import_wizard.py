@@ -27,8 +27,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import refusal_to_form
+from imports import spreadsheets
 
-from .. import import_services, spreadsheets
+from .. import import_services
 from ..import_forms import MappingForm, UploadForm
 from ..models import ImportRow, ImportRun, Organization
 
