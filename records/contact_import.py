@@ -35,7 +35,7 @@ from .fields import clean_value
 from .models import Account, Contact, ContactImport, ContactImportRow, RecordEvent
 from .modules import field_specs
 from .selectors import contacts_visible_to
-from .services import _empty_default, record_create, record_update
+from .services import empty_default, record_create, record_update
 
 CREATE, EDIT = record_permission("contacts", "create"), record_permission("contacts", "edit")
 RELATED = ("account", "owner")  # given by the account's name and the owner's email address
@@ -329,7 +329,7 @@ class ContactPlanner:
             return getattr(contact, f"{key}_id") != value
         if self.specs[key].custom:
             return (contact.custom or {}).get(key) != value
-        return getattr(contact, key) != (_empty_default(contact, key) if value is None else value)
+        return getattr(contact, key) != (empty_default(contact, key) if value is None else value)
 
     def reason(self, errors: dict) -> str:
         """{field: [messages]} as one line: "Field: message; Field: message"."""
