@@ -55,6 +55,7 @@ def _options_form(request, data, initial) -> OptionsForm:
 
 
 CONTACT_IMPORT = ImportWizard(
+    kind=services.CONTACT_IMPORT,
     name="contact_import",
     route="contacts/import/",
     pk_kwarg="contact_import_pk",
@@ -71,15 +72,7 @@ CONTACT_IMPORT = ImportWizard(
     ),
     result_template="records/contact_import/result.html",
     options_form=_options_form,
-    fields=services.import_fields,
-    sample=lambda org: (services.sample_headers(org), [services.sample_row(org)]),
     sample_name=gettext_lazy("contacts-sample"),
-    upload=services.contact_import_upload,
-    configure=services.contact_import_configure,
-    set_mapping=services.contact_import_set_mapping,
-    preview=services.contact_import_preview,
-    start=services.contact_import_start,
-    resume=services.contact_import_resume,
 )
 
 urlpatterns = CONTACT_IMPORT.urlpatterns()

@@ -2,7 +2,6 @@ from celery import shared_task
 
 from crm_portal.tenancy import TenantTask
 
-from .contact_import import contact_import_run
 from .services import record_event_process, record_events_sweep
 
 
@@ -14,8 +13,3 @@ def process_record_event_task(org_id: int, event_id: int) -> bool:
 @shared_task
 def sweep_record_events_task() -> int:
     return record_events_sweep()
-
-
-@shared_task(base=TenantTask, acks_late=True, reject_on_worker_lost=True)
-def run_contact_import_task(org_id: int, import_id: int) -> None:
-    contact_import_run(import_id=import_id)

@@ -10,7 +10,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope, scopes_disabled
 
-from records import contact_import
+from imports.services import (
+    import_row_run,
+    import_run,
+    import_set_mapping,
+    import_start,
+    import_upload,
+)
+from records.contact_import import CONTACT_IMPORT, ContactPlanner
 from records.models import (
     Account,
     Contact,
@@ -408,19 +415,19 @@ def test_imp7_rerun_after_a_partial_run_creates_no_duplicates(
     settings.USER_IMPORT_BATCH_SIZE = 4
     rows = [HEADER] + [["A", f"L{i}", f"c{i}@example.jp", "", "", ""] for i in range(10)]
     with scope(org=org_a):
-        imp = contact_import.contact_import_upload(
-            org=org_a, actor=admin_a, filename="c.csv", data=csv_bytes(rows)
+        imp = import_upload(
+            kind=CONTACT_IMPORT, org=org_a, actor=admin_a, filename="c.csv", data=csv_bytes(rows)
         )
-        contact_import.contact_import_set_mapping(imp=imp, actor=admin_a, mapping=imp.mapping)
+        import_set_mapping(kind=CONTACT_IMPORT, imp=imp, actor=admin_a, mapping=imp.mapping)
         with django_capture_on_commit_callbacks(execute=False):
-            contact_import.contact_import_start(imp=imp, actor=admin_a)
+            import_start(kind=CONTACT_IMPORT, imp=imp, actor=admin_a)
         # A worker wrote the first 3 rows and died before finishing its batch's bookkeeping.
         first = list(imp.rows.order_by("row_number")[:3])
-        planner = contact_import.ContactPlanner(contact_import=imp, rows=first)
+        planner = ContactPlanner(imp=imp, rows=first)
         for row in first:
-            contact_import._run_row(imp, planner, row)
-        contact_import.contact_import_run(import_id=imp.pk)
-        contact_import.contact_import_run(import_id=imp.pk)  # and a duplicate delivery
+            import_row_run(kind=CONTACT_IMPORT, planner=planner, row=row)
+        import_run(kind=CONTACT_IMPORT, import_id=imp.pk)
+        import_run(kind=CONTACT_IMPORT, import_id=imp.pk)  # and a duplicate delivery
     with scopes_disabled():
         contacts = list(Contact.objects.filter(org=org_a).values_list("pk", flat=True))
         assert len(contacts) == 10

@@ -10,9 +10,16 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope, scopes_disabled
 
+from imports.services import (
+    import_row_run,
+    import_run,
+    import_set_mapping,
+    import_start,
+    import_upload,
+)
 from invitations.models import Invitation
 from tests.users.factories import builtin_profile, role_named
-from users import import_services
+from users.importing import USER_IMPORT, UserPlanner
 from users.models import AuditLogEntry, CrmUser, UserImport, UserImportRow
 
 
@@ -318,19 +325,19 @@ def test_imp7_rerun_after_a_crash_neither_duplicates_nor_loses_rows(
     org_a.save()
     rows = [HEADER] + [["A", f"L{i}", f"u{i}@example.jp", "", "", ""] for i in range(12)]
     with scope(org=org_a):
-        imp = import_services.user_import_upload(
-            org=org_a, actor=admin_a, filename="u.csv", data=csv_bytes(rows)
+        imp = import_upload(
+            kind=USER_IMPORT, org=org_a, actor=admin_a, filename="u.csv", data=csv_bytes(rows)
         )
-        import_services.user_import_set_mapping(imp=imp, actor=admin_a, mapping=imp.mapping)
+        import_set_mapping(kind=USER_IMPORT, imp=imp, actor=admin_a, mapping=imp.mapping)
         with django_capture_on_commit_callbacks(execute=False):
-            import_services.user_import_start(imp=imp, actor=admin_a)
+            import_start(kind=USER_IMPORT, imp=imp, actor=admin_a)
         # A worker processed the first 5 rows and died before finishing.
         first = list(imp.rows.order_by("row_number")[:5])
-        planner = import_services.Planner(user_import=imp)
+        planner = UserPlanner(imp=imp, rows=first)
         for row in first:
-            import_services._run_row(imp, planner, row)
-        import_services.user_import_run(import_id=imp.pk)
-        import_services.user_import_run(import_id=imp.pk)  # and a duplicate delivery
+            import_row_run(kind=USER_IMPORT, planner=planner, row=row)
+        import_run(kind=USER_IMPORT, import_id=imp.pk)
+        import_run(kind=USER_IMPORT, import_id=imp.pk)  # and a duplicate delivery
     with scopes_disabled():
         assert CrmUser.objects.filter(email__startswith="u").count() == 12
         assert set(imp.rows.values_list("outcome", flat=True)) == {"added"}

@@ -28,10 +28,18 @@ from django_htmx.http import HttpResponseClientRedirect
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import refusal_to_form
 from imports import spreadsheets
+from imports.kinds import ImportKind
+from imports.models import ImportRow, ImportRun
+from imports.selectors import import_counts, import_preview
+from imports.services import (
+    import_configure,
+    import_resume,
+    import_set_mapping,
+    import_start,
+    import_upload,
+)
 
-from .. import import_services
 from ..import_forms import MappingForm, UploadForm
-from ..models import ImportRow, ImportRun, Organization
 
 FILE_PROBLEMS = {
     "too_many_rows": gettext_lazy(
@@ -135,7 +143,7 @@ def result_context(request: HttpRequest, imp: ImportRun) -> dict:
     page = Paginator(rows.order_by("row_number"), 50).get_page(request.GET.get("page"))
     return {
         "imp": imp,
-        "counts": import_services.user_import_counts(imp=imp),
+        "counts": import_counts(imp=imp),
         "page": page,
         "outcome": outcome,
     }
@@ -160,6 +168,7 @@ PAGES = [
 class ImportWizard:
     """What one kind of import's wizard has of its own; its pages are the methods below."""
 
+    kind: ImportKind  # what is imported: the engine's services are handed it
     # Where the pages live and who may open them.
     name: str  # the pages' URL names are "<name>_upload", "<name>_options", …
     route: str  # where the pages live under /o/<org_slug>/, e.g. "users/import/"
@@ -173,18 +182,9 @@ class ImportWizard:
     mapping_note: str = ""  # said above the columns, where they need explaining
     result_template: str  # extends imports/result.html with the wizard's own actions
     result_extras: Callable[[ImportRun], dict] = lambda imp: {}  # more for that template
-    # The options form, the fields a column may fill, and the sample file.
+    # The options form and the sample file.
     options_form: Callable[[HttpRequest, dict | None, dict], forms.Form]  # (request, data, initial)
-    fields: Callable[[Organization], list[tuple[str, str]]]
-    sample: Callable[[Organization], tuple[list, list]]  # a sample file's headers and rows
     sample_name: str  # the sample file's name, without its extension
-    # The services; their keywords are the same for every kind of import.
-    upload: Callable[..., ImportRun]
-    configure: Callable[..., ImportRun]
-    set_mapping: Callable[..., ImportRun]
-    preview: Callable[..., list]
-    start: Callable[..., ImportRun]
-    resume: Callable[..., bool]
 
     @property
     def urls(self) -> dict[str, str]:
@@ -236,7 +236,8 @@ class ImportWizard:
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                imp = self.upload(
+                imp = import_upload(
+                    kind=self.kind,
                     org=request.org,
                     actor=request.membership,
                     filename=upload.name,
@@ -252,7 +253,7 @@ class ImportWizard:
         initial = {"mode": imp.mode, "match_key": imp.match_key, "keep_empty": imp.keep_empty}
         form = self.options_form(request, request.POST or None, initial)
         if request.method == "POST" and form.is_valid():
-            self.configure(imp=imp, actor=request.membership, **form.cleaned_data)
+            import_configure(kind=self.kind, imp=imp, actor=request.membership, **form.cleaned_data)
             return self.redirect("mapping", request, imp)
         return self.render(request, "imports/options.html", {"form": form, "imp": imp, "step": 2})
 
@@ -261,11 +262,13 @@ class ImportWizard:
             request.POST or None,
             headers=imp.headers,
             initial=imp.mapping,
-            fields=self.fields(request.org),
+            fields=self.kind.fields(request.org),
         )
         if request.method == "POST" and form.is_valid():
             try:
-                self.set_mapping(imp=imp, actor=request.membership, mapping=form.cleaned_data)
+                import_set_mapping(
+                    kind=self.kind, imp=imp, actor=request.membership, mapping=form.cleaned_data
+                )
             except ActionRefused as refusal:
                 refusal_to_form(form, refusal)
             else:
@@ -280,11 +283,11 @@ class ImportWizard:
     def preview_view(self, request, imp):
         if request.method == "POST":
             try:
-                self.start(imp=imp, actor=request.membership)
+                import_start(kind=self.kind, imp=imp, actor=request.membership)
             except ActionRefused as refusal:
                 messages.error(request, refusal.message)
             return self.redirect("detail", request, imp)
-        context = preview_context(imp, self.preview(imp=imp))
+        context = preview_context(imp, import_preview(kind=self.kind, imp=imp))
         return self.render(request, "imports/preview.html", context)
 
     def detail_view(self, request, org_slug, **kwargs):
@@ -309,7 +312,7 @@ class ImportWizard:
     def resume_view(self, request, org_slug, **kwargs):
         imp = self.get_import(request, kwargs[self.pk_kwarg])
         try:
-            self.resume(imp=imp, actor=request.membership)
+            import_resume(kind=self.kind, imp=imp, actor=request.membership)
         except ActionRefused as refusal:
             messages.error(request, refusal.message)
         else:
@@ -324,7 +327,7 @@ class ImportWizard:
 
     def sample_view(self, request, org_slug, fmt):
         """A sample file with the right columns, in the member's language (IMP-1)."""
-        headers, rows = self.sample(request.org)
+        headers, rows = self.kind.sample(request.org)
         content = spreadsheet_content(fmt, headers, rows)
         return spreadsheet_download(content, str(self.sample_name), fmt)
 

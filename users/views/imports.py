@@ -11,10 +11,10 @@ from django.views.decorators.http import require_POST
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip
 
-from .. import import_services, permissions
+from .. import permissions
 from ..decorators import permission_required
 from ..import_forms import OptionsForm
-from ..importing import FIELDS, sample_headers, sample_row
+from ..importing import USER_IMPORT as USER_IMPORT_KIND
 from ..models import CrmUser, UserImport, UserImportRow
 from ..services.members import crm_users_reinvite
 from .import_wizard import ImportWizard
@@ -32,6 +32,7 @@ def _just_imported(imp: UserImport):
 
 
 USER_IMPORT = ImportWizard(
+    kind=USER_IMPORT_KIND,
     name="user_import",
     route="users/import/",
     pk_kwarg="import_pk",
@@ -46,15 +47,7 @@ USER_IMPORT = ImportWizard(
     result_template="users/imports/result.html",
     result_extras=lambda imp: {"reinvitable": _just_imported(imp).count()},
     options_form=lambda request, data, initial: OptionsForm(data, initial=initial),
-    fields=lambda org: FIELDS,
-    sample=lambda org: (sample_headers(), [sample_row()]),
     sample_name=gettext_lazy("users-sample"),
-    upload=import_services.user_import_upload,
-    configure=import_services.user_import_configure,
-    set_mapping=import_services.user_import_set_mapping,
-    preview=import_services.user_import_preview,
-    start=import_services.user_import_start,
-    resume=import_services.user_import_resume,
 )
 
 
