@@ -8,7 +8,7 @@ import pytest
 from django_scopes import scope, scopes_disabled
 
 from imports.services import import_resume, import_set_mapping, import_start, import_upload
-from tests.users.test_import import csv_bytes
+from tests.imports.wizard import csv_bytes
 from tests.workers import wait_for
 from users.importing import USER_IMPORT
 from users.models import CrmUser, UserImport

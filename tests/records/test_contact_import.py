@@ -2,7 +2,6 @@
 IMP-7) applied to contacts, each row written by the record services with its event (REC-1,
 REC-3), as the importer's profile and role allow (USR-1, USR-2)."""
 
-import csv
 import io
 
 import openpyxl
@@ -27,6 +26,7 @@ from records.models import (
     RecordEvent,
 )
 from tests.conftest import client_for
+from tests.imports.wizard import WizardPages, csv_bytes, outcomes
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Profile, Role
@@ -34,66 +34,9 @@ from users.models import Profile, Role
 HEADER = ["First name", "Last name", "Email", "Phone", "Account", "Owner"]
 
 
-def csv_bytes(rows, encoding="utf-8"):
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows):
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def url(org, suffix=""):
-    return f"/o/{org.slug}/contacts/import/{suffix}"
-
-
-def upload(client, org, rows, name="contacts.csv", encoding="utf-8"):
-    data = xlsx_bytes(rows) if name.endswith(".xlsx") else csv_bytes(rows, encoding)
-    return client.post(url(org), {"file": SimpleUploadedFile(name, data)})
-
-
-def latest_import(org) -> ContactImport:
-    with scopes_disabled():
-        return ContactImport.objects.filter(org=org).latest("pk")
-
-
-def run_wizard(
-    client,
-    org,
-    rows,
-    capture,
-    *,
-    name="contacts.csv",
-    mode="add",
-    match_key="email",
-    keep_empty=True,
-    mapping=None,
-):
-    """Upload → options → columns (auto unless given) → preview → run (eager worker)."""
-    response = upload(client, org, rows, name)
-    assert response.status_code == 302, response.content.decode()
-    imp = latest_import(org)
-    options = {"mode": mode, "match_key": match_key}
-    if keep_empty:
-        options["keep_empty"] = "on"
-    assert client.post(url(org, f"{imp.pk}/options/"), options).status_code == 302
-    columns = mapping if mapping is not None else imp.mapping
-    response = client.post(url(org, f"{imp.pk}/columns/"), columns)
-    assert response.status_code == 302, response.content.decode()
-    with capture(execute=True):
-        client.post(url(org, f"{imp.pk}/preview/"))
-    return latest_import(org)
-
-
-def outcomes(imp):
-    with scopes_disabled():
-        return list(imp.rows.order_by("row_number").values_list("outcome", "reason"))
+PAGES = WizardPages(route="contacts/import/", model=ContactImport, filename="contacts.csv")
+url, upload, latest_import = PAGES.url, PAGES.upload, PAGES.latest_import
+run_wizard = PAGES.run_wizard
 
 
 def events_of(contact_ids):

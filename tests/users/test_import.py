@@ -1,7 +1,5 @@
 """User import (IMP-2 … IMP-7) through the wizard pages and the services."""
 
-import csv
-import io
 import itertools
 import re
 
@@ -18,52 +16,14 @@ from imports.services import (
     import_upload,
 )
 from invitations.models import Invitation
+from tests.imports.wizard import WizardPages, csv_bytes, outcomes
 from tests.users.factories import builtin_profile, role_named
 from users.importing import USER_IMPORT, UserPlanner
 from users.models import AuditLogEntry, CrmUser, UserImport, UserImportRow
 
-
-def csv_bytes(rows, encoding="utf-8"):
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode(encoding)
-
-
-def url(org, suffix=""):
-    return f"/o/{org.slug}/users/import/{suffix}"
-
-
-def upload(client, org, rows, name="users.csv", encoding="utf-8"):
-    file = SimpleUploadedFile(name, csv_bytes(rows, encoding), content_type="text/csv")
-    return client.post(url(org), {"file": file})
-
-
-def latest_import(org) -> UserImport:
-    with scopes_disabled():
-        return UserImport.objects.filter(org=org).latest("pk")
-
-
-def run_wizard(
-    client, org, rows, capture, *, mode="add", match_key="email", keep_empty=True, mapping=None
-):
-    """Upload → options → columns (auto unless given) → preview → run (eager worker)."""
-    assert upload(client, org, rows).status_code == 302
-    imp = latest_import(org)
-    options = {"mode": mode, "match_key": match_key}
-    if keep_empty:
-        options["keep_empty"] = "on"
-    assert client.post(url(org, f"{imp.pk}/options/"), options).status_code == 302
-    columns = mapping if mapping is not None else imp.mapping
-    response = client.post(url(org, f"{imp.pk}/columns/"), columns)
-    assert response.status_code == 302, response.content.decode()
-    with capture(execute=True):
-        client.post(url(org, f"{imp.pk}/preview/"))
-    return latest_import(org)
-
-
-def outcomes(imp):
-    with scopes_disabled():
-        return list(imp.rows.order_by("row_number").values_list("outcome", "reason"))
+PAGES = WizardPages(route="users/import/", model=UserImport, filename="users.csv")
+url, upload, latest_import = PAGES.url, PAGES.upload, PAGES.latest_import
+run_wizard = PAGES.run_wizard
 
 
 HEADER = ["First name", "Last name", "Email", "Role", "Profile", "Phone"]
