@@ -16,6 +16,11 @@ def normalise_header(header: str) -> str:
     return text
 
 
+def is_id(cell: str) -> bool:
+    """Whether a cell can hold a record's ID: digits that fit a bigint, as primary keys do."""
+    return cell.isdigit() and len(cell) < 19
+
+
 def header_lookup(aliases: dict[str, list[str]], fields: list[tuple]) -> dict[str, str]:
     """{normalised header: field}: the `aliases` ({field: [header, …]}), then every field's
     label of `fields` ([(field, label)]) in English and Japanese."""

@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from imports.columns import is_id
 from imports.kinds import ImportKind, RowPlan, RowPlanner
 from users.importing import HEADER_ALIASES as USER_HEADER_ALIASES
 from users.models import CrmUser, Organization
@@ -133,7 +134,7 @@ class ContactPlanner(RowPlanner):
         if self.actor is None:
             return {}, {}
         emails = {c["email"].lower() for c in cells if c.get("email")}
-        ids = {int(c["id"]) for c in cells if _is_id(c.get("id", ""))}
+        ids = {int(c["id"]) for c in cells if is_id(c.get("id", ""))}
         found = (
             contacts_visible_to(membership=self.actor)
             .annotate(email_lower=Lower("email"))
@@ -200,7 +201,7 @@ class ContactPlanner(RowPlanner):
     def _matches(self, cells) -> list[Contact]:
         if self.imp.match_key == ContactImport.MatchKey.ID:
             raw = cells.get("id", "")
-            found = self.by_id.get(int(raw)) if _is_id(raw) else None
+            found = self.by_id.get(int(raw)) if is_id(raw) else None
             return [found] if found else []
         return self.by_email.get(cells.get("email", "").lower(), [])
 
@@ -333,10 +334,6 @@ class ContactPlanner(RowPlanner):
             self.claimed_emails.setdefault(email.lower(), row_number)
         if contact_id:
             self.claimed_contacts.setdefault(contact_id, row_number)
-
-
-def _is_id(raw: str) -> bool:
-    return raw.isdigit() and len(raw) < 19  # beyond a bigint is no contact's ID
 
 
 def columns_needed(imp: ContactImport) -> list[str]:

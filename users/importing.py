@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from imports.columns import is_id
 from imports.kinds import ImportKind, RowPlan, RowPlanner
 
 from . import permissions
@@ -116,7 +117,7 @@ class UserPlanner(RowPlanner):
     def _named_by(self, members, rows):
         cells = [self.cells(row.values) for row in rows]
         emails = {c["email"].lower() for c in cells if c.get("email")}
-        ids = {int(c["user_id"]) for c in cells if _is_id(c.get("user_id", ""))}
+        ids = {int(c["user_id"]) for c in cells if is_id(c.get("user_id", ""))}
         return members.annotate(email_lower=Lower("email")).filter(
             Q(email_lower__in=emails) | Q(pk__in=ids)
         )
@@ -128,7 +129,7 @@ class UserPlanner(RowPlanner):
             raw = cells.get("user_id", "")
             if not raw:
                 return None, None
-            if not _is_id(raw) or int(raw) not in self.by_id:
+            if not is_id(raw) or int(raw) not in self.by_id:
                 return None, _("No user has the ID %(id)s.") % {"id": raw}
             return self.by_id[int(raw)], None
         return self.by_email.get(cells.get("email", "").lower()), None
@@ -327,10 +328,6 @@ def _update_member(plan: RowPlan) -> None:
     for key, value in plan.values.items():
         setattr(member, key, value)
     member.save(update_fields=list(plan.values))
-
-
-def _is_id(raw: str) -> bool:
-    return raw.isdigit() and len(raw) < 19  # beyond a bigint is no user's ID
 
 
 _MAX_LENGTHS = {
