@@ -1,6 +1,6 @@
 """User import speed targets (IMP-1, IMP-6): prints figures, asserts nothing.
 
-1. A 1,000-row xlsx with every importable column: our worker's `user_import_run` must finish
+1. A 1,000-row xlsx with every importable column: our worker's `import_run` (users) must finish
    in under 3 s and the process must peak under 200 MB. The same bytes are also imported into
    the same model (CrmUser) by django-import-export in the same run, and both are printed
    side by side with the ratio theirs / ours.
@@ -264,15 +264,12 @@ def imported_count(org) -> int:
 
 def run_ours(org_id: int, data: bytes, diag: bool) -> dict:
     """The wizard's upload and auto mapping, then the worker's function, in the org's scope
-    as the Celery task (a thin wrapper around user_import_run) sets it."""
+    as the Celery task (a thin wrapper around import_run) sets it."""
     from django_scopes import scope, scopes_disabled
 
-    from users.import_services import (
-        user_import_counts,
-        user_import_run,
-        user_import_set_mapping,
-        user_import_upload,
-    )
+    from imports.selectors import import_counts
+    from imports.services import import_run, import_set_mapping, import_upload
+    from users.importing import USER_IMPORT
     from users.models import CrmUser, Organization
 
     with scopes_disabled():
@@ -282,17 +279,19 @@ def run_ours(org_id: int, data: bytes, diag: bool) -> dict:
     with scope(org=org):
         start = time.perf_counter()
         with diagnostics(diag, figures, "upload"):
-            imp = user_import_upload(org=org, actor=actor, filename=XLSX_NAME, data=data)
-            user_import_set_mapping(imp=imp, actor=actor, mapping=imp.mapping)
+            imp = import_upload(
+                kind=USER_IMPORT, org=org, actor=actor, filename=XLSX_NAME, data=data
+            )
+            import_set_mapping(kind=USER_IMPORT, imp=imp, actor=actor, mapping=imp.mapping)
         uploaded = time.perf_counter()
         with diagnostics(diag, figures, "run"):
-            user_import_run(import_id=imp.pk)
+            import_run(kind=USER_IMPORT, import_id=imp.pk)
         finished = time.perf_counter()
         figures["peak_rss_mb"] = peak_rss_mb()
         imp.refresh_from_db()
         figures.update(
             mapped=len(imp.mapping),
-            outcomes=user_import_counts(imp=imp),
+            outcomes=import_counts(imp=imp),
             status=imp.status,
             created=imported_count(org),
         )
@@ -379,7 +378,7 @@ def run_theirs(org_id: int, data: bytes, diag: bool) -> dict:
 def run_bomb(data: bytes, diag: bool, reader: str) -> dict:
     """`reader`: read_table (where the refusal is decided) or read_table_isolated (what the
     upload calls, when it exists: read_table in a forked child with hard limits)."""
-    from users import spreadsheets
+    from imports import spreadsheets
 
     if not hasattr(spreadsheets, reader):
         return {"missing": reader}
@@ -408,7 +407,7 @@ def child_main(args) -> None:
         return
     if args.diag:
         tracemalloc.start()
-    if args.child == "bomb":  # users.spreadsheets is plain Python: no Django to load
+    if args.child == "bomb":  # imports.spreadsheets is plain Python: no Django to load
         figures = run_bomb((workdir / BOMB_NAME).read_bytes(), args.diag, args.reader)
     else:
         django_setup()
@@ -482,7 +481,7 @@ def print_import_report(columns: int, ours: dict, theirs: dict, ours_d: dict, th
     print(f"{'parse / import':>{len(header)}}")
     print("  " + "-" * (len(header) - 2))
     for name, timed, diag in (
-        ("ours (user_import_run)", ours, ours_d),
+        ("ours (import_run)", ours, ours_d),
         ("django-import-export", theirs, theirs_d),
     ):
         traced = f"{diag['upload_tracemalloc_mb']:.1f} / {diag['run_tracemalloc_mb']:.1f}"
@@ -499,9 +498,9 @@ def print_import_report(columns: int, ours: dict, theirs: dict, ours_d: dict, th
         f"peak RSS {theirs['peak_rss_mb'] / ours['peak_rss_mb']:.2f}x"
     )
     print(
-        "  parse = ours: user_import_upload (reads the file, stores its rows) + set_mapping;"
+        "  parse = ours: import_upload (reads the file, stores its rows) + set_mapping;"
         "\n          theirs: XLSX().create_dataset."
-        "\n  import = ours: user_import_run (the worker); theirs: import_data."
+        "\n  import = ours: import_run (the worker); theirs: import_data."
         "\n  peak RSS = the child's ru_maxrss (or of a reader it forked), worst run;"
         "\n  (start) = after Django was loaded;"
         "\n  tracemalloc = peak Python allocations of each step above what it started with"

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "crm_portal",
+    "imports",
     "users",
     "records",
     "portals",
@@ -280,7 +281,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# User import (IMP-6): rows per transaction, and an optional pause between batches.
+# The kinds of spreadsheet import (IMP-1 … IMP-7): a worker handed a kind's key finds it here.
+IMPORT_KINDS = {
+    "users": "users.importing.USER_IMPORT",
+    "contacts": "records.contact_import.CONTACT_IMPORT",
+}
+# Imports (IMP-6): rows per transaction, and an optional pause between batches.
 USER_IMPORT_BATCH_SIZE = int(env_str("USER_IMPORT_BATCH_SIZE", "100"))
 USER_IMPORT_BATCH_PAUSE_MS = int(env_str("USER_IMPORT_BATCH_PAUSE_MS", "0"))
 # Uploaded spreadsheets are parsed in a child process with these hard limits.

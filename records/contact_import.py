@@ -1,41 +1,28 @@
-"""Contact import: the user import's engine (IMP-1 … IMP-7) for contacts (REC-1).
+"""Contact import (REC-1): which fields a column may fill, and what each row does — the
+contact kind of the import engine (imports/, IMP-1 … IMP-7).
 
-Files are read by users.spreadsheets, the wizard's steps and the worker loop are the user
-import's, and every row is written by records.services — so a value is valid or not exactly as
-in the UI and the API, and every contact the import adds or changes gets one event in the
-transaction that changes it, together with the row's outcome (REC-3, IMP-7).
+Every row is written by records.services, so a value is valid or not exactly as in the UI and
+the API, and every contact the import adds or changes gets one event in the transaction that
+changes it, together with the row's outcome (REC-3, IMP-7).
 """
 
-from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from users.import_services import (
-    _batch_size,
-    _plan,
-    _require_not_started,
-    import_queue,
-    import_resume,
-    import_run,
-    mapping_checked,
-    user_import_counts,
-)
+from imports.columns import is_id
+from imports.kinds import ImportKind, RowPlan, RowPlanner
 from users.importing import HEADER_ALIASES as USER_HEADER_ALIASES
-from users.importing import RowPlan, auto_mapping, normalise_header
 from users.models import CrmUser, Organization
 from users.permissions import record_permission
-from users.spreadsheets import read_table_isolated
 
 from .fields import clean_value
 from .models import Account, Contact, ContactImport, ContactImportRow, RecordEvent
 from .modules import field_specs
 from .selectors import contacts_visible_to
-from .services import _empty_default, record_create, record_update
+from .services import empty_default, record_create, record_update
 
 CREATE, EDIT = record_permission("contacts", "create"), record_permission("contacts", "edit")
 RELATED = ("account", "owner")  # given by the account's name and the owner's email address
@@ -96,28 +83,6 @@ def import_fields(org: Organization) -> list[tuple[str, str]]:
     ]
 
 
-def header_lookup(org: Organization) -> dict[str, str]:
-    """{normalised header: field}: the aliases, then every field's label in English and
-    Japanese (custom fields' labels as the admin wrote them)."""
-    lookup = {
-        normalise_header(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases
-    }
-    for key, label in import_fields(org):
-        for language in ("en", "ja"):
-            with translation.override(language):
-                lookup.setdefault(normalise_header(str(label)), key)
-    return lookup
-
-
-def sample_headers(org: Organization) -> list[str]:
-    """Sample file headers in the current language (IMP-1); they map back automatically."""
-    return [str(label) for key, label in import_fields(org) if key != "id"]
-
-
-def sample_row(org: Organization) -> list[str]:
-    return [SAMPLE_ROW.get(key, "") for key, _label in import_fields(org) if key != "id"]
-
-
 # --- permissions ------------------------------------------------------------------------------
 
 
@@ -135,52 +100,41 @@ def can_import_contacts(membership: CrmUser | None) -> bool:
     return bool(allowed_modes(membership))
 
 
-def _require_mode(actor: CrmUser, mode: str) -> None:
-    if mode not in allowed_modes(actor):
-        raise PermissionDenied
-
-
 # --- planning -----------------------------------------------------------------------------------
 
 
-class ContactPlanner:
+class ContactPlanner(RowPlanner):
     """Plans rows in file order, as the importer may (USR-1, USR-2), remembering what earlier
     rows of the same file did: the emails they claimed and the contacts they changed. The
-    preview and the worker plan alike; the record services still have the last word."""
+    preview and the worker plan alike; the record services still have the last word, row by
+    row."""
 
-    def __init__(self, *, contact_import: ContactImport, rows):
+    def __init__(self, *, imp: ContactImport, rows: list[ContactImportRow]):
         """Loads only the contacts, accounts and owners that `rows` name."""
-        self.imp = contact_import
-        self.actor = contact_import.created_by
-        self.specs = {spec.key: spec for spec in field_specs(contact_import.org, "contacts")}
+        super().__init__(imp=imp, rows=rows)
+        self.actor = imp.created_by
+        self.specs = {spec.key: spec for spec in field_specs(imp.org, "contacts")}
         self.labels = {**EXTRA_FIELDS, **{key: spec.label for key, spec in self.specs.items()}}
-        cells = [self._cells(row.values) for row in rows]
+        cells = [self.cells(row.values) for row in rows]
         self.by_email, self.by_id = self._contacts(cells)
         self.accounts = self._accounts(cells)
         self.owners = self._owners(cells)
         self.claimed_emails: dict[str, int] = {}
         self.claimed_contacts: dict[int, int] = {}
-        done = contact_import.rows.filter(
+        done = imp.rows.filter(
             outcome__in=[ContactImportRow.Outcome.ADDED, ContactImportRow.Outcome.UPDATED]
         ).values_list("row_number", "values", "contact_id")
         for number, values, contact_id in done:  # rows of an earlier batch or run
-            self._claim(number, self._cells(values).get("email", ""), contact_id)
+            self._claim(number, self.cells(values).get("email", ""), contact_id)
 
     # --- reading the rows ---------------------------------------------------------------------
-
-    def _cells(self, values: list[str]) -> dict[str, str]:
-        cells = {}
-        for index, key in self.imp.mapping.items():
-            position = int(index)
-            cells[key] = (values[position] if position < len(values) else "").strip()
-        return cells
 
     def _contacts(self, cells) -> tuple[dict, dict]:
         """Only contacts the importer sees can be matched (USR-2); others are no match."""
         if self.actor is None:
             return {}, {}
         emails = {c["email"].lower() for c in cells if c.get("email")}
-        ids = {int(c["id"]) for c in cells if _is_id(c.get("id", ""))}
+        ids = {int(c["id"]) for c in cells if is_id(c.get("id", ""))}
         found = (
             contacts_visible_to(membership=self.actor)
             .annotate(email_lower=Lower("email"))
@@ -218,7 +172,7 @@ class ContactPlanner:
     # --- planning a row ---------------------------------------------------------------------
 
     def plan(self, values: list[str], row_number: int) -> RowPlan:
-        cells = self._cells(values)
+        cells = self.cells(values)
         email = cells.get("email", "").lower()
         if email in self.claimed_emails:
             return RowPlan(
@@ -247,7 +201,7 @@ class ContactPlanner:
     def _matches(self, cells) -> list[Contact]:
         if self.imp.match_key == ContactImport.MatchKey.ID:
             raw = cells.get("id", "")
-            found = self.by_id.get(int(raw)) if _is_id(raw) else None
+            found = self.by_id.get(int(raw)) if is_id(raw) else None
             return [found] if found else []
         return self.by_email.get(cells.get("email", "").lower(), [])
 
@@ -329,7 +283,7 @@ class ContactPlanner:
             return getattr(contact, f"{key}_id") != value
         if self.specs[key].custom:
             return (contact.custom or {}).get(key) != value
-        return getattr(contact, key) != (_empty_default(contact, key) if value is None else value)
+        return getattr(contact, key) != (empty_default(contact, key) if value is None else value)
 
     def reason(self, errors: dict) -> str:
         """{field: [messages]} as one line: "Field: message; Field: message"."""
@@ -338,6 +292,34 @@ class ContactPlanner:
             for key, messages in errors.items()
             for message in messages
         )
+
+    # --- writing a row -------------------------------------------------------------------------
+
+    def write(self, plan: RowPlan) -> RowPlan:
+        source = RecordEvent.Source.IMPORT
+        if plan.action == "create":
+            plan.target = record_create(
+                org=self.imp.org,
+                actor=self.actor,
+                module="contacts",
+                data=plan.values,
+                source=source,
+            )
+        elif plan.action == "update":
+            event = record_update(
+                record=plan.target, actor=self.actor, data=plan.values, source=source
+            )
+            if event is None:
+                return RowPlan("skip", _("Nothing to change."), target=plan.target)
+        return plan
+
+    def refusal_reason(self, refusal: ValidationError | PermissionDenied) -> str:
+        """The record services' verdict, field by field, or the importer's lost permission."""
+        if isinstance(refusal, PermissionDenied):
+            return _("%(name)s may no longer change contacts.") % self.who()
+        if hasattr(refusal, "error_dict"):
+            return self.reason(refusal.message_dict)
+        return self.reason({NON_FIELD_ERRORS: refusal.messages})
 
     # --- what earlier rows did ----------------------------------------------------------------
 
@@ -354,178 +336,27 @@ class ContactPlanner:
             self.claimed_contacts.setdefault(contact_id, row_number)
 
 
-def _is_id(raw: str) -> bool:
-    return raw.isdigit() and len(raw) < 19  # beyond a bigint is no contact's ID
-
-
-# --- the wizard -----------------------------------------------------------------------------
-
-
-def contact_import_upload(
-    *, org: Organization, actor: CrmUser, filename: str, data: bytes
-) -> ContactImport:
-    """Read the file (refusing bad, huge and malicious files before any row is stored) and
-    keep its rows. Raises spreadsheets.SpreadsheetError for a file we won't read."""
-    modes = allowed_modes(actor)
-    if not modes:
-        raise PermissionDenied
-    table = read_table_isolated(
-        data,
-        filename,
-        memory_mb=settings.SPREADSHEET_PARSE_MEMORY_MB,
-        cpu_seconds=settings.SPREADSHEET_PARSE_CPU_SECONDS,
-    )
-    with transaction.atomic():
-        imp = ContactImport.objects.create(
-            org=org,
-            created_by=actor,
-            filename=filename[:255],
-            file_format=table.format,
-            encoding=table.encoding or "",
-            headers=table.headers,
-            mode=modes[0],
-            mapping=auto_mapping(table.headers, header_lookup(org)),
-            total_rows=len(table.rows),
-        )
-        ContactImportRow.objects.bulk_create(
-            ContactImportRow(org=org, contact_import=imp, row_number=number, values=values)
-            for number, values in zip(table.row_numbers, table.rows, strict=True)
-        )
-    return imp
-
-
-def contact_import_configure(
-    *, imp: ContactImport, actor: CrmUser, mode: str, match_key: str, keep_empty: bool
-) -> ContactImport:
-    _require_mode(actor, mode)
-    _require_not_started(imp)
-    imp.mode, imp.match_key, imp.keep_empty = mode, match_key, keep_empty
-    imp.save(update_fields=["mode", "match_key", "keep_empty"])
-    return imp
-
-
-def contact_import_set_mapping(
-    *, imp: ContactImport, actor: CrmUser, mapping: dict
-) -> ContactImport:
-    """`mapping` is {column index: field or ""}. Each field once; adding needs the required
-    fields, updating the match key."""
-    _require_mode(actor, imp.mode)
-    _require_not_started(imp)
-    fields = import_fields(imp.org)
+def columns_needed(imp: ContactImport) -> list[str]:
+    """Adding needs the required fields; updating, the column contacts are found by."""
     needed = []
     if imp.mode != ContactImport.Mode.UPDATE:
         needed += [s.key for s in field_specs(imp.org, "contacts") if s.required]
     if imp.mode != ContactImport.Mode.ADD:
         needed.append(imp.match_key)  # "email" and "id" are fields of the mapping too
-    imp.mapping = mapping_checked(
-        headers=imp.headers, mapping=mapping, labels=dict(fields), needed=needed
-    )
-    imp.save(update_fields=["mapping"])
-    return imp
+    return needed
 
 
-def contact_import_preview(*, imp: ContactImport) -> list[tuple[ContactImportRow, RowPlan]]:
-    """What each row would do if the import ran now. Writes nothing."""
-    rows = list(imp.rows.all())
-    planner = ContactPlanner(contact_import=imp, rows=rows)
-    plans = []
-    for row in rows:
-        plan = _plan(planner, row)
-        planner.claim(plan, row.row_number)
-        plans.append((row, plan))
-    return plans
-
-
-@transaction.atomic
-def contact_import_start(*, imp: ContactImport, actor: CrmUser) -> ContactImport:
-    from .tasks import run_contact_import_task
-
-    _require_mode(actor, imp.mode)
-    return import_queue(imp, run_contact_import_task)
-
-
-def contact_import_resume(*, imp: ContactImport, actor: CrmUser) -> bool:
-    """Hand an unfinished import to a worker again; rows done stay done (IMP-7). False when
-    it had finished meanwhile."""
-    from .tasks import run_contact_import_task
-
-    if not can_import_contacts(actor):
-        raise PermissionDenied
-    return import_resume(imp, run_contact_import_task)
-
-
-contact_import_counts = user_import_counts  # counts per outcome: the same for both imports
-
-
-# --- the worker -------------------------------------------------------------------------------
-
-
-def contact_import_run(*, import_id: int) -> None:
-    """The worker's part: batches of rows in file order, each row in a savepoint with its
-    contact, its event and its outcome; progress after each batch."""
-    imp = ContactImport.objects.select_related("org", "created_by").get(pk=import_id)
-    import_run(imp, _run_batch)
-
-
-def _run_batch(imp: ContactImport) -> bool:
-    with transaction.atomic():
-        # Batches of two workers (a resumed run) take turns, in file order.
-        ContactImport.objects.select_for_update().get(pk=imp.pk)
-        rows = list(
-            imp.rows.select_for_update()
-            .filter(outcome=ContactImportRow.Outcome.PENDING)
-            .order_by("row_number")[: _batch_size()]
-        )
-        if not rows:
-            return False
-        planner = ContactPlanner(contact_import=imp, rows=rows)
-        for row in rows:
-            _run_row(imp, planner, row)
-        ContactImport.objects.filter(pk=imp.pk).update(
-            processed_rows=F("processed_rows") + len(rows)
-        )
-    return True
-
-
-def _run_row(imp: ContactImport, planner: ContactPlanner, row: ContactImportRow) -> None:
-    """One row in its own savepoint: the contact, its event and the row's outcome commit
-    together or not at all, so a crash or a second run neither duplicates nor loses it."""
-    plan = _plan(planner, row)
-    try:
-        with transaction.atomic():
-            plan = _write(imp, plan)
-            row.outcome, row.reason, row.contact = plan.outcome, plan.reason, plan.target
-            row.save(update_fields=["outcome", "reason", "contact"])
-    except ValidationError as error:  # the services' verdict, field by field
-        errors = (
-            error.message_dict
-            if hasattr(error, "error_dict")
-            else {NON_FIELD_ERRORS: error.messages}
-        )
-        _fail(row, planner.reason(errors))
-    except PermissionDenied:
-        _fail(row, _("%(name)s may no longer change contacts.") % planner.who())
-    except DatabaseError as error:
-        _fail(row, _("Could not be saved: %(error)s") % {"error": error})
-    else:
-        planner.claim(plan, row.row_number)
-
-
-def _write(imp: ContactImport, plan: RowPlan) -> RowPlan:
-    source = RecordEvent.Source.IMPORT
-    if plan.action == "create":
-        plan.target = record_create(
-            org=imp.org, actor=imp.created_by, module="contacts", data=plan.values, source=source
-        )
-    elif plan.action == "update":
-        event = record_update(
-            record=plan.target, actor=imp.created_by, data=plan.values, source=source
-        )
-        if event is None:
-            return RowPlan("skip", _("Nothing to change."), target=plan.target)
-    return plan
-
-
-def _fail(row: ContactImportRow, reason: str) -> None:
-    row.outcome, row.reason, row.contact = ContactImportRow.Outcome.FAILED, reason, None
-    row.save(update_fields=["outcome", "reason", "contact"])
+CONTACT_IMPORT = ImportKind(
+    key="contacts",
+    run_model=ContactImport,
+    row_model=ContactImportRow,
+    run_field="contact_import",
+    target_field="contact",
+    planner=ContactPlanner,
+    fields=import_fields,
+    header_aliases=HEADER_ALIASES,
+    id_field="id",
+    sample_values=SAMPLE_ROW,
+    columns_needed=columns_needed,
+    allowed_modes=allowed_modes,
+)

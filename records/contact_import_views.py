@@ -4,44 +4,18 @@ progress bar → result, failed rows to fix, history. Members who may create or 
 use it (USR-1); a member who is not an administrator sees only their own imports, as their rows
 may hold contacts others may not see (USR-2)."""
 
-from django import forms
+from django.urls import path
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from imports.forms import OptionsWording
+from imports.views import ImportWizard
 from users.decorators import member_passes
-from users.views.import_wizard import ImportWizard
 
-from . import contact_import as services
-from .models import ContactImport
-
-
-class OptionsForm(forms.Form):
-    mode = forms.ChoiceField(
-        label=gettext_lazy("What should the import do?"),
-        choices=ContactImport.Mode.choices,
-        widget=forms.RadioSelect,
-    )
-    match_key = forms.ChoiceField(
-        label=gettext_lazy("Find existing contacts by"),
-        choices=ContactImport.MatchKey.choices,
-        widget=forms.RadioSelect,
-        help_text=gettext_lazy("Used when updating: only contacts you can see are matched."),
-    )
-    keep_empty = forms.BooleanField(
-        label=gettext_lazy("If a cell is empty, keep the existing value"),
-        required=False,
-        help_text=gettext_lazy("Otherwise an empty cell clears that field of an existing contact."),
-    )
-
-    def __init__(self, *args, modes, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Only the modes the member may use are shown; another one posted is refused (403).
-        self.fields["mode"].widget.choices = [
-            (value, label) for value, label in ContactImport.Mode.choices if value in modes
-        ]
-
+from .contact_import import CONTACT_IMPORT, can_import_contacts
 
 # Members who may neither create nor edit contacts get 403.
-importer_required = member_passes(lambda membership: services.can_import_contacts(membership))
+importer_required = member_passes(can_import_contacts)
 
 
 def _imports(request):
@@ -49,16 +23,9 @@ def _imports(request):
     return imports if request.membership.is_admin else imports.filter(created_by=request.membership)
 
 
-def _options_form(request, data, initial) -> OptionsForm:
-    modes = services.allowed_modes(request.membership)
-    return OptionsForm(data, initial=initial, modes=modes)
-
-
-CONTACT_IMPORT = ImportWizard(
-    name="contact_import",
-    route="contacts/import/",
-    pk_kwarg="contact_import_pk",
-    guard=importer_required,
+CONTACT_IMPORT_WIZARD = ImportWizard(
+    kind=CONTACT_IMPORT,
+    url_prefix="contact_import",
     imports=_imports,
     title=gettext_lazy("Import contacts"),
     list_url="contact_list",
@@ -69,17 +36,115 @@ CONTACT_IMPORT = ImportWizard(
     mapping_note=gettext_lazy(
         "Account: the name of an existing account. Owner: the email address of a CRM user."
     ),
+    options_wording=OptionsWording(
+        match_key=gettext_lazy("Find existing contacts by"),
+        match_key_help=gettext_lazy("Used when updating: only contacts you can see are matched."),
+        keep_empty_help=gettext_lazy(
+            "Otherwise an empty cell clears that field of an existing contact."
+        ),
+    ),
     result_template="records/contact_import/result.html",
-    options_form=_options_form,
-    fields=services.import_fields,
-    sample=lambda org: (services.sample_headers(org), [services.sample_row(org)]),
     sample_name=gettext_lazy("contacts-sample"),
-    upload=services.contact_import_upload,
-    configure=services.contact_import_configure,
-    set_mapping=services.contact_import_set_mapping,
-    preview=services.contact_import_preview,
-    start=services.contact_import_start,
-    resume=services.contact_import_resume,
 )
 
-urlpatterns = CONTACT_IMPORT.urlpatterns()
+
+@importer_required
+@require_http_methods(["GET", "POST"])
+def contact_import_upload(request, org_slug):
+    return CONTACT_IMPORT_WIZARD.upload_view(request)
+
+
+@importer_required
+@require_GET
+def contact_import_history(request, org_slug):
+    return CONTACT_IMPORT_WIZARD.history_view(request)
+
+
+@importer_required
+@require_GET
+def contact_import_sample(request, org_slug, fmt):
+    return CONTACT_IMPORT_WIZARD.sample_view(request, fmt)
+
+
+@importer_required
+@require_GET
+def contact_import_detail(request, org_slug, contact_import_pk):
+    return CONTACT_IMPORT_WIZARD.detail_view(request, contact_import_pk)
+
+
+@importer_required
+@require_http_methods(["GET", "POST"])
+def contact_import_options(request, org_slug, contact_import_pk):
+    return CONTACT_IMPORT_WIZARD.options_view(request, contact_import_pk)
+
+
+@importer_required
+@require_http_methods(["GET", "POST"])
+def contact_import_mapping(request, org_slug, contact_import_pk):
+    return CONTACT_IMPORT_WIZARD.mapping_view(request, contact_import_pk)
+
+
+@importer_required
+@require_http_methods(["GET", "POST"])
+def contact_import_preview(request, org_slug, contact_import_pk):
+    return CONTACT_IMPORT_WIZARD.preview_view(request, contact_import_pk)
+
+
+@importer_required
+@require_GET
+def contact_import_progress(request, org_slug, contact_import_pk):
+    return CONTACT_IMPORT_WIZARD.progress_view(request, contact_import_pk)
+
+
+@importer_required
+@require_POST
+def contact_import_resume(request, org_slug, contact_import_pk):
+    return CONTACT_IMPORT_WIZARD.resume_view(request, contact_import_pk)
+
+
+@importer_required
+@require_GET
+def contact_import_failed_rows(request, org_slug, contact_import_pk, fmt):
+    return CONTACT_IMPORT_WIZARD.failed_rows_view(request, contact_import_pk, fmt)
+
+
+urlpatterns = [
+    path("contacts/import/", contact_import_upload, name="contact_import_upload"),
+    path("contacts/import/history/", contact_import_history, name="contact_import_history"),
+    path("contacts/import/sample.<str:fmt>", contact_import_sample, name="contact_import_sample"),
+    path(
+        "contacts/import/<int:contact_import_pk>/",
+        contact_import_detail,
+        name="contact_import_detail",
+    ),
+    path(
+        "contacts/import/<int:contact_import_pk>/options/",
+        contact_import_options,
+        name="contact_import_options",
+    ),
+    path(
+        "contacts/import/<int:contact_import_pk>/columns/",
+        contact_import_mapping,
+        name="contact_import_mapping",
+    ),
+    path(
+        "contacts/import/<int:contact_import_pk>/preview/",
+        contact_import_preview,
+        name="contact_import_preview",
+    ),
+    path(
+        "contacts/import/<int:contact_import_pk>/progress/",
+        contact_import_progress,
+        name="contact_import_progress",
+    ),
+    path(
+        "contacts/import/<int:contact_import_pk>/resume/",
+        contact_import_resume,
+        name="contact_import_resume",
+    ),
+    path(
+        "contacts/import/<int:contact_import_pk>/failed.<str:fmt>",
+        contact_import_failed_rows,
+        name="contact_import_failed_rows",
+    ),
+]

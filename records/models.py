@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
-from users.models import CrmUser, ImportRow, ImportRun, Organization
+from imports.models import ImportRow, ImportRun
+from users.models import CrmUser, Organization
 
 from .fields import FIELD_TYPES, FieldSpec
 
@@ -329,6 +330,7 @@ class ContactImport(ImportRun):
         ID = "id", _("Contact ID")
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contact_imports")
+    created_by = models.ForeignKey(CrmUser, on_delete=models.SET_NULL, null=True, related_name="+")
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ADD)
     match_key = models.CharField(max_length=10, choices=MatchKey.choices, default=MatchKey.EMAIL)
 
@@ -337,6 +339,7 @@ class ContactImport(ImportRun):
 
 
 class ContactImportRow(ImportRow):
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="rows")
     contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -138,15 +138,16 @@ def _apply(record, data: dict, *, creating: bool) -> None:
         if specs[key].custom:
             custom[key] = value
         else:
-            setattr(record, key, _empty_default(record, key) if value is None else value)
+            setattr(record, key, empty_default(record, key) if value is None else value)
     record.custom = custom
     for name, value in relations.items():
         setattr(record, name, value)
 
 
-def _empty_default(record, key: str):
+def empty_default(record, key: str):
     """A cleared standard field: its default when it must have a value (subscription), else
-    empty text."""
+    empty text. The contact import asks it too, to tell whether a cleared cell changes
+    anything."""
     model_field = record._meta.get_field(key)
     return model_field.get_default() if not model_field.blank else ""
 

@@ -1,22 +1,28 @@
-"""User import (IMP-2 … IMP-5): which column is which field, and what each row will do.
+"""User import (IMP-2 … IMP-5): which fields a column may fill, and what each row does —
+the user kind of the import engine (imports/), whose planner plans and writes the rows.
 
-The preview and the worker use the same Planner, so what the preview promises is what the run
+The preview and the worker use the same planner, so what the preview promises is what the run
 does (unless the team changed in between: the worker plans against the state at run time).
 """
 
 import unicodedata
-from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import CrmUser, Profile, Role, UserImport
+from imports.columns import is_id
+from imports.kinds import ImportKind, RowPlan, RowPlanner
+
+from . import permissions
+from .audit import audit_entry
+from .models import AuditLogEntry, CrmUser, Profile, Role, UserImport, UserImportRow
 from .selectors import active_admins, licences_used
+from .services.organizations import organization_lock
 
 FIELDS = [
     ("user_id", gettext_lazy("User ID")),
@@ -56,7 +62,7 @@ SAMPLE_ROW = {
     "phone": "+81 3-1234-5678",
 }
 
-# Header names in English and Japanese (compared after normalise_header).
+# Header names in English and Japanese, besides the fields' own labels in both languages.
 HEADER_ALIASES = {
     "user_id": ["user id", "userid", "id", "ユーザーid", "ユーザid"],
     "first_name": ["first name", "firstname", "given name", "名", "名前(名)", "ファーストネーム"],
@@ -85,71 +91,19 @@ HEADER_ALIASES = {
 }
 
 
-def normalise_header(header: str) -> str:
-    text = unicodedata.normalize("NFKC", str(header)).strip().lower()
-    for char in " _-・.:：":
-        text = text.replace(char, "")
-    return text
-
-
-_ALIAS_LOOKUP = {
-    normalise_header(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases
-}
-for _key, _label in FIELDS:  # the translated labels themselves match too
-    for _language in ("en", "ja"):
-        with translation.override(_language):
-            _ALIAS_LOOKUP.setdefault(normalise_header(str(_label)), _key)
-
-
-def auto_mapping(headers: list[str], lookup: dict[str, str] | None = None) -> dict[str, str]:
-    """{column index: field} for every header we recognise; each field at most once.
-    `lookup` ({normalised header: field}) defaults to the user fields' names."""
-    lookup = _ALIAS_LOOKUP if lookup is None else lookup
-    mapping, used = {}, set()
-    for index, header in enumerate(headers):
-        key = lookup.get(normalise_header(header))
-        if key and key not in used:
-            mapping[str(index)] = key
-            used.add(key)
-    return mapping
-
-
-def sample_headers() -> list[str]:
-    """Sample file headers in the current language (IMP-1)."""
-    return [str(label) for key, label in FIELDS if key != "user_id"]
-
-
-def sample_row() -> list[str]:
-    return [SAMPLE_ROW.get(key, "") for key, _label in FIELDS if key != "user_id"]
-
-
-@dataclass
-class RowPlan:
-    action: str  # "create", "update", "skip" or "error"
-    reason: str = ""
-    values: dict = field(default_factory=dict)
-    target: CrmUser | None = None
-
-    @property
-    def outcome(self) -> str:
-        return {"create": "added", "update": "updated", "skip": "skipped", "error": "failed"}[
-            self.action
-        ]
-
-
-class Planner:
+class UserPlanner(RowPlanner):
     """Plans rows in file order against the org's state, remembering what earlier rows of
-    the same file will do: licences they take (IMP-5), emails and users they claim."""
+    the same file will do: licences they take (IMP-5), emails and users they claim. Writes a
+    batch's new users, changes and audit entries with a few statements."""
 
-    def __init__(self, *, user_import: UserImport, rows=None):
-        """`rows` (UserImportRow) limits the members loaded to those the rows may name;
-        without it every member of the org is loaded."""
-        self.imp = user_import
-        org = user_import.org
+    writes_in_bulk = True
+
+    def __init__(self, *, imp: UserImport, rows: list[UserImportRow]):
+        """Loads only the members that `rows` may name."""
+        super().__init__(imp=imp, rows=rows)
+        org = imp.org
         self.licences_left = org.licence_limit - licences_used(org)
-        members = CrmUser.objects.filter(org=org).select_related("profile")
-        if rows is not None:
-            members = self._named_by(members, rows)
+        members = self._named_by(CrmUser.objects.filter(org=org).select_related("profile"), rows)
         self.by_email = {m.email.lower(): m for m in members}
         self.by_id = {m.pk: m for m in self.by_email.values()}
         self.roles = _by_names(Role.objects.filter(org=org), _role_names)
@@ -161,28 +115,21 @@ class Planner:
         self.active_admins = set(active_admins(org).values_list("pk", flat=True))
 
     def _named_by(self, members, rows):
-        cells = [self._cells(row.values) for row in rows]
+        cells = [self.cells(row.values) for row in rows]
         emails = {c["email"].lower() for c in cells if c.get("email")}
-        ids = {int(c["user_id"]) for c in cells if c.get("user_id", "").isdigit()}
+        ids = {int(c["user_id"]) for c in cells if is_id(c.get("user_id", ""))}
         return members.annotate(email_lower=Lower("email")).filter(
             Q(email_lower__in=emails) | Q(pk__in=ids)
         )
 
     # --- reading a row ------------------------------------------------------------------
 
-    def _cells(self, values: list[str]) -> dict[str, str]:
-        cells = {}
-        for index, key in self.imp.mapping.items():
-            position = int(index)
-            cells[key] = (values[position] if position < len(values) else "").strip()
-        return cells
-
     def _find(self, cells) -> tuple[CrmUser | None, str | None]:
         if self.imp.match_key == UserImport.MatchKey.ID:
             raw = cells.get("user_id", "")
             if not raw:
                 return None, None
-            if not raw.isdigit() or int(raw) not in self.by_id:
+            if not is_id(raw) or int(raw) not in self.by_id:
                 return None, _("No user has the ID %(id)s.") % {"id": raw}
             return self.by_id[int(raw)], None
         return self.by_email.get(cells.get("email", "").lower()), None
@@ -190,7 +137,7 @@ class Planner:
     # --- planning -------------------------------------------------------------------------
 
     def plan(self, values: list[str], row_number: int) -> RowPlan:
-        cells = self._cells(values)
+        cells = self.cells(values)
         target, not_found = self._find(cells)
         mode = self.imp.mode
         if target is not None:
@@ -330,6 +277,58 @@ class Planner:
             return _("%(name)s is the last active administrator.") % {"name": target}
         return None
 
+    # --- writing --------------------------------------------------------------------------
+
+    def write_all(self, plans: list[RowPlan]) -> None:
+        """New users in one statement, each change in its own, the audit entries in one."""
+        creates = [plan for plan in plans if plan.action == "create"]
+        members = CrmUser.objects.bulk_create([self._new_member(plan) for plan in creates])
+        for plan, member in zip(creates, members, strict=True):
+            plan.target = member
+        for plan in plans:
+            if plan.action == "update":
+                _update_member(plan)
+        AuditLogEntry.objects.bulk_create(
+            [self._audit_entry(plan) for plan in plans if plan.action in ("create", "update")]
+        )
+
+    def write(self, plan: RowPlan) -> RowPlan:
+        self.write_all([plan])
+        return plan
+
+    def _new_member(self, plan: RowPlan) -> CrmUser:
+        actor = self.imp.created_by
+        return CrmUser(
+            org=self.imp.org,
+            status=CrmUser.Status.UNCONFIRMED,
+            status_changed_at=timezone.now(),
+            language=actor.language if actor else "en",
+            **plan.values,
+        )
+
+    def _audit_entry(self, plan: RowPlan) -> AuditLogEntry:
+        if plan.action == "create":
+            action, details = "user.imported", {"import": self.imp.pk}
+        else:
+            action, details = (
+                "user.updated_by_import",
+                {"import": self.imp.pk, "fields": sorted(plan.values)},
+            )
+        return audit_entry(
+            org=self.imp.org,
+            actor=self.imp.created_by,
+            action=action,
+            target=plan.target,
+            details=details,
+        )
+
+
+def _update_member(plan: RowPlan) -> None:
+    member = plan.target
+    for key, value in plan.values.items():
+        setattr(member, key, value)
+    member.save(update_fields=list(plan.values))
+
 
 _MAX_LENGTHS = {
     f.name: f.max_length for f in CrmUser._meta.fields if f.name in FIELD_KEYS and f.max_length
@@ -370,3 +369,38 @@ def _lookup(value: str, items: dict):
         return None
     key = f"#{int(value)}" if value.isdigit() else _normal(value)
     return items.get(key, False)
+
+
+def columns_needed(imp: UserImport) -> list[str]:
+    """Adding needs the email address and last name; updating, the column users are found by."""
+    needed = []
+    if imp.mode != UserImport.Mode.UPDATE:
+        needed += ["email", "last_name"]
+    if imp.mode != UserImport.Mode.ADD:
+        needed.append("user_id" if imp.match_key == UserImport.MatchKey.ID else "email")
+    return needed
+
+
+def allowed_modes(membership: CrmUser | None) -> list[str]:
+    """Members who may manage users may import them, in every mode (USR-1)."""
+    if membership is None or not membership.can(permissions.MANAGE_USERS):
+        return []
+    return list(UserImport.Mode.values)
+
+
+USER_IMPORT = ImportKind(
+    key="users",
+    run_model=UserImport,
+    row_model=UserImportRow,
+    run_field="user_import",
+    target_field="crm_user",
+    planner=UserPlanner,
+    fields=lambda org: FIELDS,
+    header_aliases=HEADER_ALIASES,
+    id_field="user_id",
+    sample_values=SAMPLE_ROW,
+    columns_needed=columns_needed,
+    allowed_modes=allowed_modes,
+    # Licences are the org's: imports and member changes of one org take turns (IMP-5).
+    lock_batch=lambda imp: organization_lock(imp.org),
+)

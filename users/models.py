@@ -7,6 +7,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from imports.models import ImportRow, ImportRun
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -335,70 +337,6 @@ class AuditLogEntry(models.Model):
         return f"{self.actor_label} {self.action} {self.target_label}"
 
 
-class ImportRun(models.Model):
-    """What every import shares (IMP-2 … IMP-7): the file's shape, the chosen options, and
-    progress. The file's rows are stored at upload; the worker processes each row in the same
-    transaction as its outcome, so a crash or a re-run neither duplicates nor loses rows."""
-
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded", _("Not started")
-        QUEUED = "queued", _("Waiting for the worker")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Finished")
-
-    created_by = models.ForeignKey(CrmUser, on_delete=models.SET_NULL, null=True, related_name="+")
-    filename = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=10)
-    encoding = models.CharField(max_length=30, blank=True)
-    headers = models.JSONField(default=list)
-    keep_empty = models.BooleanField(default=True)
-    mapping = models.JSONField(default=dict, blank=True, help_text="{column index: field}")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(org="org")
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self):
-        return self.filename
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 100
-
-
-class ImportRow(models.Model):
-    """One row of an imported file and what became of it."""
-
-    class Outcome(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        ADDED = "added", _("Added")
-        UPDATED = "updated", _("Updated")
-        SKIPPED = "skipped", _("Skipped")
-        FAILED = "failed", _("Failed")
-
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    row_number = models.PositiveIntegerField()
-    values = models.JSONField(default=list)
-    outcome = models.CharField(
-        max_length=10, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
-    )
-    reason = models.TextField(blank=True)
-
-    objects = ScopedManager(org="org")
-
-    class Meta:
-        abstract = True
-        ordering = ["row_number"]
-
-
 class UserImport(ImportRun):
     """A run of the user import wizard."""
 
@@ -412,6 +350,7 @@ class UserImport(ImportRun):
         EMAIL = "email", _("Email address")
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="user_imports")
+    created_by = models.ForeignKey(CrmUser, on_delete=models.SET_NULL, null=True, related_name="+")
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ADD)
     match_key = models.CharField(max_length=10, choices=MatchKey.choices, default=MatchKey.EMAIL)
 
@@ -420,6 +359,7 @@ class UserImport(ImportRun):
 
 
 class UserImportRow(ImportRow):
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     user_import = models.ForeignKey(UserImport, on_delete=models.CASCADE, related_name="rows")
     crm_user = models.ForeignKey(
         CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -7,9 +7,10 @@ import signal
 import pytest
 from django_scopes import scope, scopes_disabled
 
-from tests.users.test_import import csv_bytes
+from imports.services import import_resume, import_set_mapping, import_start, import_upload
+from tests.imports.wizard import csv_bytes
 from tests.workers import wait_for
-from users import import_services
+from users.importing import USER_IMPORT
 from users.models import CrmUser, UserImport
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -31,11 +32,11 @@ def test_imp7_worker_killed_mid_import_then_resumed_elsewhere(org_a, admin_a, st
     ]
     first = start_celery("worker", **SLOW)
     with scope(org=org_a):
-        imp = import_services.user_import_upload(
-            org=org_a, actor=admin_a, filename="big.csv", data=csv_bytes(rows)
+        imp = import_upload(
+            kind=USER_IMPORT, org=org_a, actor=admin_a, filename="big.csv", data=csv_bytes(rows)
         )
-        import_services.user_import_set_mapping(imp=imp, actor=admin_a, mapping=imp.mapping)
-        import_services.user_import_start(imp=imp, actor=admin_a)
+        import_set_mapping(kind=USER_IMPORT, imp=imp, actor=admin_a, mapping=imp.mapping)
+        import_start(kind=USER_IMPORT, imp=imp, actor=admin_a)
 
     assert wait_for(lambda: progress(imp).processed_rows >= 30, timeout=30), first.log()
     os.kill(first.popen.pid, signal.SIGKILL)  # the worker dies mid-import
@@ -47,7 +48,7 @@ def test_imp7_worker_killed_mid_import_then_resumed_elsewhere(org_a, admin_a, st
     # The unacknowledged task may come back to the new worker by itself (acks_late); if it
     # has not, the admin's "hand it to a worker again" does it.
     with scope(org=org_a):
-        import_services.user_import_resume(imp=imp, actor=admin_a)
+        import_resume(kind=USER_IMPORT, imp=imp, actor=admin_a)
     assert wait_for(lambda: progress(imp).status == "done", timeout=60)
 
     with scopes_disabled():

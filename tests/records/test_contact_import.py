@@ -2,7 +2,6 @@
 IMP-7) applied to contacts, each row written by the record services with its event (REC-1,
 REC-3), as the importer's profile and role allow (USR-1, USR-2)."""
 
-import csv
 import io
 
 import openpyxl
@@ -10,7 +9,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope, scopes_disabled
 
-from records import contact_import
+from imports.services import (
+    import_row_run,
+    import_run,
+    import_set_mapping,
+    import_start,
+    import_upload,
+)
+from records.contact_import import CONTACT_IMPORT, ContactPlanner
 from records.models import (
     Account,
     Contact,
@@ -20,6 +26,7 @@ from records.models import (
     RecordEvent,
 )
 from tests.conftest import client_for
+from tests.imports.wizard import WizardPages, csv_bytes, outcomes
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Profile, Role
@@ -27,66 +34,9 @@ from users.models import Profile, Role
 HEADER = ["First name", "Last name", "Email", "Phone", "Account", "Owner"]
 
 
-def csv_bytes(rows, encoding="utf-8"):
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows):
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def url(org, suffix=""):
-    return f"/o/{org.slug}/contacts/import/{suffix}"
-
-
-def upload(client, org, rows, name="contacts.csv", encoding="utf-8"):
-    data = xlsx_bytes(rows) if name.endswith(".xlsx") else csv_bytes(rows, encoding)
-    return client.post(url(org), {"file": SimpleUploadedFile(name, data)})
-
-
-def latest_import(org) -> ContactImport:
-    with scopes_disabled():
-        return ContactImport.objects.filter(org=org).latest("pk")
-
-
-def run_wizard(
-    client,
-    org,
-    rows,
-    capture,
-    *,
-    name="contacts.csv",
-    mode="add",
-    match_key="email",
-    keep_empty=True,
-    mapping=None,
-):
-    """Upload → options → columns (auto unless given) → preview → run (eager worker)."""
-    response = upload(client, org, rows, name)
-    assert response.status_code == 302, response.content.decode()
-    imp = latest_import(org)
-    options = {"mode": mode, "match_key": match_key}
-    if keep_empty:
-        options["keep_empty"] = "on"
-    assert client.post(url(org, f"{imp.pk}/options/"), options).status_code == 302
-    columns = mapping if mapping is not None else imp.mapping
-    response = client.post(url(org, f"{imp.pk}/columns/"), columns)
-    assert response.status_code == 302, response.content.decode()
-    with capture(execute=True):
-        client.post(url(org, f"{imp.pk}/preview/"))
-    return latest_import(org)
-
-
-def outcomes(imp):
-    with scopes_disabled():
-        return list(imp.rows.order_by("row_number").values_list("outcome", "reason"))
+PAGES = WizardPages(route="contacts/import/", model=ContactImport, filename="contacts.csv")
+url, upload, latest_import = PAGES.url, PAGES.upload, PAGES.latest_import
+run_wizard = PAGES.run_wizard
 
 
 def events_of(contact_ids):
@@ -408,19 +358,19 @@ def test_imp7_rerun_after_a_partial_run_creates_no_duplicates(
     settings.USER_IMPORT_BATCH_SIZE = 4
     rows = [HEADER] + [["A", f"L{i}", f"c{i}@example.jp", "", "", ""] for i in range(10)]
     with scope(org=org_a):
-        imp = contact_import.contact_import_upload(
-            org=org_a, actor=admin_a, filename="c.csv", data=csv_bytes(rows)
+        imp = import_upload(
+            kind=CONTACT_IMPORT, org=org_a, actor=admin_a, filename="c.csv", data=csv_bytes(rows)
         )
-        contact_import.contact_import_set_mapping(imp=imp, actor=admin_a, mapping=imp.mapping)
+        import_set_mapping(kind=CONTACT_IMPORT, imp=imp, actor=admin_a, mapping=imp.mapping)
         with django_capture_on_commit_callbacks(execute=False):
-            contact_import.contact_import_start(imp=imp, actor=admin_a)
+            import_start(kind=CONTACT_IMPORT, imp=imp, actor=admin_a)
         # A worker wrote the first 3 rows and died before finishing its batch's bookkeeping.
         first = list(imp.rows.order_by("row_number")[:3])
-        planner = contact_import.ContactPlanner(contact_import=imp, rows=first)
+        planner = ContactPlanner(imp=imp, rows=first)
         for row in first:
-            contact_import._run_row(imp, planner, row)
-        contact_import.contact_import_run(import_id=imp.pk)
-        contact_import.contact_import_run(import_id=imp.pk)  # and a duplicate delivery
+            import_row_run(kind=CONTACT_IMPORT, planner=planner, row=row)
+        import_run(kind=CONTACT_IMPORT, import_id=imp.pk)
+        import_run(kind=CONTACT_IMPORT, import_id=imp.pk)  # and a duplicate delivery
     with scopes_disabled():
         contacts = list(Contact.objects.filter(org=org_a).values_list("pk", flat=True))
         assert len(contacts) == 10

@@ -1,7 +1,5 @@
 """User import (IMP-2 … IMP-7) through the wizard pages and the services."""
 
-import csv
-import io
 import itertools
 import re
 
@@ -10,53 +8,22 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope, scopes_disabled
 
+from imports.services import (
+    import_row_run,
+    import_run,
+    import_set_mapping,
+    import_start,
+    import_upload,
+)
 from invitations.models import Invitation
+from tests.imports.wizard import WizardPages, csv_bytes, outcomes
 from tests.users.factories import builtin_profile, role_named
-from users import import_services
+from users.importing import USER_IMPORT, UserPlanner
 from users.models import AuditLogEntry, CrmUser, UserImport, UserImportRow
 
-
-def csv_bytes(rows, encoding="utf-8"):
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode(encoding)
-
-
-def url(org, suffix=""):
-    return f"/o/{org.slug}/users/import/{suffix}"
-
-
-def upload(client, org, rows, name="users.csv", encoding="utf-8"):
-    file = SimpleUploadedFile(name, csv_bytes(rows, encoding), content_type="text/csv")
-    return client.post(url(org), {"file": file})
-
-
-def latest_import(org) -> UserImport:
-    with scopes_disabled():
-        return UserImport.objects.filter(org=org).latest("pk")
-
-
-def run_wizard(
-    client, org, rows, capture, *, mode="add", match_key="email", keep_empty=True, mapping=None
-):
-    """Upload → options → columns (auto unless given) → preview → run (eager worker)."""
-    assert upload(client, org, rows).status_code == 302
-    imp = latest_import(org)
-    options = {"mode": mode, "match_key": match_key}
-    if keep_empty:
-        options["keep_empty"] = "on"
-    assert client.post(url(org, f"{imp.pk}/options/"), options).status_code == 302
-    columns = mapping if mapping is not None else imp.mapping
-    response = client.post(url(org, f"{imp.pk}/columns/"), columns)
-    assert response.status_code == 302, response.content.decode()
-    with capture(execute=True):
-        client.post(url(org, f"{imp.pk}/preview/"))
-    return latest_import(org)
-
-
-def outcomes(imp):
-    with scopes_disabled():
-        return list(imp.rows.order_by("row_number").values_list("outcome", "reason"))
+PAGES = WizardPages(route="users/import/", model=UserImport, filename="users.csv")
+url, upload, latest_import = PAGES.url, PAGES.upload, PAGES.latest_import
+run_wizard = PAGES.run_wizard
 
 
 HEADER = ["First name", "Last name", "Email", "Role", "Profile", "Phone"]
@@ -318,19 +285,19 @@ def test_imp7_rerun_after_a_crash_neither_duplicates_nor_loses_rows(
     org_a.save()
     rows = [HEADER] + [["A", f"L{i}", f"u{i}@example.jp", "", "", ""] for i in range(12)]
     with scope(org=org_a):
-        imp = import_services.user_import_upload(
-            org=org_a, actor=admin_a, filename="u.csv", data=csv_bytes(rows)
+        imp = import_upload(
+            kind=USER_IMPORT, org=org_a, actor=admin_a, filename="u.csv", data=csv_bytes(rows)
         )
-        import_services.user_import_set_mapping(imp=imp, actor=admin_a, mapping=imp.mapping)
+        import_set_mapping(kind=USER_IMPORT, imp=imp, actor=admin_a, mapping=imp.mapping)
         with django_capture_on_commit_callbacks(execute=False):
-            import_services.user_import_start(imp=imp, actor=admin_a)
+            import_start(kind=USER_IMPORT, imp=imp, actor=admin_a)
         # A worker processed the first 5 rows and died before finishing.
         first = list(imp.rows.order_by("row_number")[:5])
-        planner = import_services.Planner(user_import=imp)
+        planner = UserPlanner(imp=imp, rows=first)
         for row in first:
-            import_services._run_row(imp, planner, row)
-        import_services.user_import_run(import_id=imp.pk)
-        import_services.user_import_run(import_id=imp.pk)  # and a duplicate delivery
+            import_row_run(kind=USER_IMPORT, planner=planner, row=row)
+        import_run(kind=USER_IMPORT, import_id=imp.pk)
+        import_run(kind=USER_IMPORT, import_id=imp.pk)  # and a duplicate delivery
     with scopes_disabled():
         assert CrmUser.objects.filter(email__startswith="u").count() == 12
         assert set(imp.rows.values_list("outcome", flat=True)) == {"added"}

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from crm_portal.params import page_param
+from imports.spreadsheets import write_csv
 
 from .. import permissions
 from ..audit import action_label
@@ -16,7 +17,6 @@ from ..decorators import permission_required
 from ..forms import AuditLogFilterForm
 from ..preferences import format_datetime
 from ..selectors import audit_entries
-from ..spreadsheets import write_csv
 
 PAGE_SIZE = 50
 

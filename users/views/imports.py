@@ -6,18 +6,18 @@ from django.contrib import messages
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip
+from imports.forms import OptionsWording
+from imports.views import ImportWizard
 from invitations.crm_users import crm_users_reinvite
 
-from .. import import_services, permissions
+from .. import permissions
 from ..decorators import permission_required
-from ..import_forms import OptionsForm
-from ..importing import FIELDS, sample_headers, sample_row
+from ..importing import USER_IMPORT
 from ..models import CrmUser, UserImport, UserImportRow
-from .import_wizard import ImportWizard
 
 manage_users = permission_required(permissions.MANAGE_USERS)
 
@@ -31,11 +31,9 @@ def _just_imported(imp: UserImport):
     )
 
 
-USER_IMPORT = ImportWizard(
-    name="user_import",
-    route="users/import/",
-    pk_kwarg="import_pk",
-    guard=manage_users,
+USER_IMPORT_WIZARD = ImportWizard(
+    kind=USER_IMPORT,
+    url_prefix="user_import",
     imports=lambda request: request.org.user_imports.all(),
     title=gettext_lazy("Import users"),
     list_url="user_list",
@@ -43,25 +41,83 @@ USER_IMPORT = ImportWizard(
         "Imported users get no invitation: they wait under Unconfirmed users until you "
         "re-invite them."
     ),
+    options_wording=OptionsWording(
+        match_key=gettext_lazy("Find existing users by"),
+        match_key_help=gettext_lazy("Used when updating existing users."),
+        keep_empty_help=gettext_lazy(
+            "Otherwise an empty cell clears that field of an existing user."
+        ),
+    ),
     result_template="users/imports/result.html",
     result_extras=lambda imp: {"reinvitable": _just_imported(imp).count()},
-    options_form=lambda request, data, initial: OptionsForm(data, initial=initial),
-    fields=lambda org: FIELDS,
-    sample=lambda org: (sample_headers(), [sample_row()]),
     sample_name=gettext_lazy("users-sample"),
-    upload=import_services.user_import_upload,
-    configure=import_services.user_import_configure,
-    set_mapping=import_services.user_import_set_mapping,
-    preview=import_services.user_import_preview,
-    start=import_services.user_import_start,
-    resume=import_services.user_import_resume,
 )
 
 
 @manage_users
+@require_http_methods(["GET", "POST"])
+def user_import_upload(request, org_slug):
+    return USER_IMPORT_WIZARD.upload_view(request)
+
+
+@manage_users
+@require_GET
+def user_import_history(request, org_slug):
+    return USER_IMPORT_WIZARD.history_view(request)
+
+
+@manage_users
+@require_GET
+def user_import_sample(request, org_slug, fmt):
+    return USER_IMPORT_WIZARD.sample_view(request, fmt)
+
+
+@manage_users
+@require_GET
+def user_import_detail(request, org_slug, import_pk):
+    return USER_IMPORT_WIZARD.detail_view(request, import_pk)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_import_options(request, org_slug, import_pk):
+    return USER_IMPORT_WIZARD.options_view(request, import_pk)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_import_mapping(request, org_slug, import_pk):
+    return USER_IMPORT_WIZARD.mapping_view(request, import_pk)
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_import_preview(request, org_slug, import_pk):
+    return USER_IMPORT_WIZARD.preview_view(request, import_pk)
+
+
+@manage_users
+@require_GET
+def user_import_progress(request, org_slug, import_pk):
+    return USER_IMPORT_WIZARD.progress_view(request, import_pk)
+
+
+@manage_users
 @require_POST
-def import_reinvite(request, org_slug, import_pk):
-    imp = USER_IMPORT.get_import(request, import_pk)
+def user_import_resume(request, org_slug, import_pk):
+    return USER_IMPORT_WIZARD.resume_view(request, import_pk)
+
+
+@manage_users
+@require_GET
+def user_import_failed_rows(request, org_slug, import_pk, fmt):
+    return USER_IMPORT_WIZARD.failed_rows_view(request, import_pk, fmt)
+
+
+@manage_users
+@require_POST
+def user_import_reinvite(request, org_slug, import_pk):
+    imp = USER_IMPORT_WIZARD.get_import(request, import_pk)
     try:
         sent = crm_users_reinvite(
             org=request.org,
@@ -73,10 +129,31 @@ def import_reinvite(request, org_slug, import_pk):
         messages.error(request, refusal.message)
     else:
         messages.success(request, _("%(count)s invitation(s) sent.") % {"count": sent})
-    return USER_IMPORT.redirect("detail", request, imp)
+    return USER_IMPORT_WIZARD.redirect("detail", request, imp)
 
 
 urlpatterns = [
-    *USER_IMPORT.urlpatterns(),
-    path("users/import/<int:import_pk>/reinvite/", import_reinvite, name="user_import_reinvite"),
+    path("users/import/", user_import_upload, name="user_import_upload"),
+    path("users/import/history/", user_import_history, name="user_import_history"),
+    path("users/import/sample.<str:fmt>", user_import_sample, name="user_import_sample"),
+    path("users/import/<int:import_pk>/", user_import_detail, name="user_import_detail"),
+    path("users/import/<int:import_pk>/options/", user_import_options, name="user_import_options"),
+    path("users/import/<int:import_pk>/columns/", user_import_mapping, name="user_import_mapping"),
+    path("users/import/<int:import_pk>/preview/", user_import_preview, name="user_import_preview"),
+    path(
+        "users/import/<int:import_pk>/progress/",
+        user_import_progress,
+        name="user_import_progress",
+    ),
+    path("users/import/<int:import_pk>/resume/", user_import_resume, name="user_import_resume"),
+    path(
+        "users/import/<int:import_pk>/failed.<str:fmt>",
+        user_import_failed_rows,
+        name="user_import_failed_rows",
+    ),
+    path(
+        "users/import/<int:import_pk>/reinvite/",
+        user_import_reinvite,
+        name="user_import_reinvite",
+    ),
 ]

@@ -1,17 +1,18 @@
-"""The spreadsheet-import wizard that the user import and the contact import share (IMP-1 …
-IMP-7): upload → options → columns → preview → run in a worker with a live progress bar →
-result, the failed rows to fix, history and sample files.
+"""The spreadsheet-import wizard that every kind of import shares (IMP-1 … IMP-7): upload →
+options → columns → preview → run in a worker with a live progress bar → result, the failed
+rows to fix, history and sample files.
 
 Every step works the same way for every kind of import. An `ImportWizard` names what differs —
-where its pages live and who may open them, which imports a member may see, the services that
-do the work, the forms and texts of its steps — and gives the urlpatterns of its pages. The
-pages are the templates under templates/imports/, which get the wizard as `wizard`; each
-wizard's result page extends imports/result.html with the wizard's own actions."""
+the kind it imports, the URL names of its pages, which imports a member may see, the texts of
+its steps — and its methods are the pages. Each kind's URL module writes its paths out, each
+pointing at a named view function that checks the member's permission and the HTTP method and
+then calls the wizard. The pages are the templates under templates/imports/, which get the
+wizard as `wizard`; each wizard's result page extends imports/result.html with the wizard's own
+actions."""
 
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
@@ -19,18 +20,26 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import refusal_to_form
 
-from .. import import_services, spreadsheets
-from ..import_forms import MappingForm, UploadForm
-from ..models import ImportRow, ImportRun, Organization
+from . import spreadsheets
+from .forms import MappingForm, OptionsForm, OptionsWording, UploadForm
+from .kinds import ImportKind
+from .models import ImportRow, ImportRun
+from .selectors import import_counts, import_preview
+from .services import (
+    import_configure,
+    import_resume,
+    import_set_mapping,
+    import_start,
+    import_upload,
+)
 
 FILE_PROBLEMS = {
     "too_many_rows": gettext_lazy(
@@ -134,7 +143,7 @@ def result_context(request: HttpRequest, imp: ImportRun) -> dict:
     page = Paginator(rows.order_by("row_number"), 50).get_page(request.GET.get("page"))
     return {
         "imp": imp,
-        "counts": import_services.user_import_counts(imp=imp),
+        "counts": import_counts(imp=imp),
         "page": page,
         "outcome": outcome,
     }
@@ -157,56 +166,27 @@ PAGES = [
 
 @dataclass(frozen=True, kw_only=True)
 class ImportWizard:
-    """What one kind of import's wizard has of its own; its pages are the methods below."""
+    """What one kind of import's wizard has of its own; its pages are the methods below. Each
+    takes the request (and the import's id, or the file format) once the member's permission
+    and the HTTP method are checked."""
 
-    # Where the pages live and who may open them.
-    name: str  # the pages' URL names are "<name>_upload", "<name>_options", …
-    route: str  # where the pages live under /o/<org_slug>/, e.g. "users/import/"
-    pk_kwarg: str  # the URL keyword that holds the import's id
-    guard: Callable  # the permission decorator of every page
+    kind: ImportKind  # what is imported: the engine's services are handed it
+    url_prefix: str  # the pages' URL names are "<url_prefix>_upload", "<url_prefix>_options", …
     imports: Callable[[HttpRequest], QuerySet]  # the imports the member may open
     # What the pages say.
     title: str  # the wizard's heading, e.g. "Import users"
     list_url: str  # URL name of the list the rows go to: Cancel leads back there
     upload_note: str  # said under the upload form
     mapping_note: str = ""  # said above the columns, where they need explaining
+    options_wording: OptionsWording  # how the options step calls the kind's records
     result_template: str  # extends imports/result.html with the wizard's own actions
     result_extras: Callable[[ImportRun], dict] = lambda imp: {}  # more for that template
-    # The options form, the fields a column may fill, and the sample file.
-    options_form: Callable[[HttpRequest, dict | None, dict], forms.Form]  # (request, data, initial)
-    fields: Callable[[Organization], list[tuple[str, str]]]
-    sample: Callable[[Organization], tuple[list, list]]  # a sample file's headers and rows
     sample_name: str  # the sample file's name, without its extension
-    # The services; their keywords are the same for every kind of import.
-    upload: Callable[..., ImportRun]
-    configure: Callable[..., ImportRun]
-    set_mapping: Callable[..., ImportRun]
-    preview: Callable[..., list]
-    start: Callable[..., ImportRun]
-    resume: Callable[..., bool]
 
     @property
     def urls(self) -> dict[str, str]:
         """The URL name of each page, for `{% url wizard.urls.options org.slug imp.pk %}`."""
-        return {page: f"{self.name}_{page}" for page in PAGES}
-
-    def urlpatterns(self) -> list[URLPattern]:
-        """The wizard's pages, each behind the guard, then its HTTP methods."""
-        steps = require_http_methods(["GET", "POST"])
-        one = f"{self.route}<int:{self.pk_kwarg}>/"
-        routes = [
-            ("upload", self.route, steps(self.upload_view)),
-            ("history", f"{self.route}history/", require_GET(self.history_view)),
-            ("sample", f"{self.route}sample.<str:fmt>", require_GET(self.sample_view)),
-            ("detail", one, require_GET(self.detail_view)),
-            ("options", f"{one}options/", steps(self._unless_started(self.options_view))),
-            ("mapping", f"{one}columns/", steps(self._unless_started(self.mapping_view))),
-            ("preview", f"{one}preview/", steps(self._unless_started(self.preview_view))),
-            ("progress", f"{one}progress/", require_GET(self.progress_view)),
-            ("resume", f"{one}resume/", require_POST(self.resume_view)),
-            ("failed_rows", f"{one}failed.<str:fmt>", require_GET(self.failed_rows_view)),
-        ]
-        return [path(route, self.guard(view), name=self.urls[page]) for page, route, view in routes]
+        return {page: f"{self.url_prefix}_{page}" for page in PAGES}
 
     def get_import(self, request: HttpRequest, pk: int) -> ImportRun:
         """One of the imports the member may open; any other is a 404."""
@@ -218,24 +198,20 @@ class ImportWizard:
     def render(self, request: HttpRequest, template: str, context: dict) -> HttpResponse:
         return render(request, template, {"wizard": self, **context})
 
-    def _unless_started(self, view):
+    def _unless_started(self, request, pk, step):
         """Wizard steps belong to an import that has not started; later, show its progress."""
+        imp = self.get_import(request, pk)
+        if imp.status != ImportRun.Status.UPLOADED:
+            return self.redirect("detail", request, imp)
+        return step(request, imp)
 
-        @wraps(view)
-        def wrapped(request, org_slug, **kwargs):
-            imp = self.get_import(request, kwargs[self.pk_kwarg])
-            if imp.status != ImportRun.Status.UPLOADED:
-                return self.redirect("detail", request, imp)
-            return view(request, imp)
-
-        return wrapped
-
-    def upload_view(self, request, org_slug):
+    def upload_view(self, request):
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                imp = self.upload(
+                imp = import_upload(
+                    kind=self.kind,
                     org=request.org,
                     actor=request.membership,
                     filename=upload.name,
@@ -247,24 +223,42 @@ class ImportWizard:
                 return self.redirect("options", request, imp)
         return self.render(request, "imports/upload.html", {"form": form})
 
-    def options_view(self, request, imp):
-        initial = {"mode": imp.mode, "match_key": imp.match_key, "keep_empty": imp.keep_empty}
-        form = self.options_form(request, request.POST or None, initial)
+    def options_view(self, request, pk):
+        return self._unless_started(request, pk, self._options)
+
+    def _options(self, request, imp):
+        form = self.options_form(request, imp)
         if request.method == "POST" and form.is_valid():
-            self.configure(imp=imp, actor=request.membership, **form.cleaned_data)
+            import_configure(kind=self.kind, imp=imp, actor=request.membership, **form.cleaned_data)
             return self.redirect("mapping", request, imp)
         return self.render(request, "imports/options.html", {"form": form, "imp": imp, "step": 2})
 
-    def mapping_view(self, request, imp):
+    def options_form(self, request, imp) -> OptionsForm:
+        run = self.kind.run_model
+        return OptionsForm(
+            request.POST or None,
+            initial={"mode": imp.mode, "match_key": imp.match_key, "keep_empty": imp.keep_empty},
+            modes=run._meta.get_field("mode").choices,
+            allowed_modes=self.kind.allowed_modes(request.membership),
+            match_keys=run._meta.get_field("match_key").choices,
+            wording=self.options_wording,
+        )
+
+    def mapping_view(self, request, pk):
+        return self._unless_started(request, pk, self._mapping)
+
+    def _mapping(self, request, imp):
         form = MappingForm(
             request.POST or None,
             headers=imp.headers,
             initial=imp.mapping,
-            fields=self.fields(request.org),
+            fields=self.kind.fields(request.org),
         )
         if request.method == "POST" and form.is_valid():
             try:
-                self.set_mapping(imp=imp, actor=request.membership, mapping=form.cleaned_data)
+                import_set_mapping(
+                    kind=self.kind, imp=imp, actor=request.membership, mapping=form.cleaned_data
+                )
             except ActionRefused as refusal:
                 refusal_to_form(form, refusal)
             else:
@@ -276,19 +270,22 @@ class ImportWizard:
             {"form": form, "imp": imp, "columns": columns, "step": 3},
         )
 
-    def preview_view(self, request, imp):
+    def preview_view(self, request, pk):
+        return self._unless_started(request, pk, self._preview)
+
+    def _preview(self, request, imp):
         if request.method == "POST":
             try:
-                self.start(imp=imp, actor=request.membership)
+                import_start(kind=self.kind, imp=imp, actor=request.membership)
             except ActionRefused as refusal:
                 messages.error(request, refusal.message)
             return self.redirect("detail", request, imp)
-        context = preview_context(imp, self.preview(imp=imp))
+        context = preview_context(imp, import_preview(kind=self.kind, imp=imp))
         return self.render(request, "imports/preview.html", context)
 
-    def detail_view(self, request, org_slug, **kwargs):
+    def detail_view(self, request, pk):
         """Not started: back to the options. Running: the progress bar. Done: the result."""
-        imp = self.get_import(request, kwargs[self.pk_kwarg])
+        imp = self.get_import(request, pk)
         if imp.status == ImportRun.Status.UPLOADED:
             return self.redirect("options", request, imp)
         if imp.status != ImportRun.Status.DONE:
@@ -296,19 +293,19 @@ class ImportWizard:
         context = {**result_context(request, imp), **self.result_extras(imp)}
         return self.render(request, self.result_template, context)
 
-    def progress_view(self, request, org_slug, **kwargs):
+    def progress_view(self, request, pk):
         """The progress bar that htmx polls; once the import is done, on to its result."""
-        imp = self.get_import(request, kwargs[self.pk_kwarg])
+        imp = self.get_import(request, pk)
         if imp.status == ImportRun.Status.DONE:
             return HttpResponseClientRedirect(
                 reverse(self.urls["detail"], args=[request.org.slug, imp.pk])
             )
         return self.render(request, "imports/_progress.html", {"imp": imp})
 
-    def resume_view(self, request, org_slug, **kwargs):
-        imp = self.get_import(request, kwargs[self.pk_kwarg])
+    def resume_view(self, request, pk):
+        imp = self.get_import(request, pk)
         try:
-            self.resume(imp=imp, actor=request.membership)
+            import_resume(kind=self.kind, imp=imp, actor=request.membership)
         except ActionRefused as refusal:
             messages.error(request, refusal.message)
         else:
@@ -318,16 +315,16 @@ class ImportWizard:
             )
         return self.redirect("detail", request, imp)
 
-    def failed_rows_view(self, request, org_slug, fmt, **kwargs):
-        return failed_rows_download(self.get_import(request, kwargs[self.pk_kwarg]), fmt)
+    def failed_rows_view(self, request, pk, fmt):
+        return failed_rows_download(self.get_import(request, pk), fmt)
 
-    def sample_view(self, request, org_slug, fmt):
+    def sample_view(self, request, fmt):
         """A sample file with the right columns, in the member's language (IMP-1)."""
-        headers, rows = self.sample(request.org)
+        headers, rows = self.kind.sample(request.org)
         content = spreadsheet_content(fmt, headers, rows)
         return spreadsheet_download(content, str(self.sample_name), fmt)
 
-    def history_view(self, request, org_slug):
+    def history_view(self, request):
         imports = self.imports(request).select_related("created_by")
         page = Paginator(imports, 25).get_page(request.GET.get("page"))
         return self.render(request, "imports/history.html", {"page": page})

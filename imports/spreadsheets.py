@@ -11,6 +11,7 @@ import io
 import multiprocessing
 import os
 import re
+import resource
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -413,8 +414,6 @@ def read_table_isolated(
 
 
 def _read_in_child(pipe, data, filename, memory_mb, cpu_seconds):
-    import resource
-
     current = _address_space_bytes()
     budget = current + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (budget, budget))

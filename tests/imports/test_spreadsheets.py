@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 import xlwt
 
-from users import spreadsheets
-from users.spreadsheets import (
+from imports import spreadsheets
+from imports.spreadsheets import (
     MAX_CELL_CHARS,
     MAX_COLUMNS,
     MAX_DATA_ROWS,
