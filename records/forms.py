@@ -3,7 +3,7 @@
 
 - Record forms built from the field registry (REC-1).
 - A custom field's settings (REC-1) and an API token's name (REC-4).
-The contact import's options form is in records/contact_import_views.py."""
+The import wizard's forms are in imports/forms.py."""
 
 from django import forms
 from django.utils.translation import gettext, pgettext_lazy

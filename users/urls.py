@@ -23,9 +23,46 @@ urlpatterns = [
         members.user_make_super_admin,
         name="user_make_super_admin",
     ),
-    # The user import wizard (user_import_*), as users/views/imports.py gives it for now; the
-    # import work writes its routes out here.
-    *imports.urlpatterns,
+    # The user import wizard (IMP-1 … IMP-7)
+    path("users/import/", imports.user_import_upload, name="user_import_upload"),
+    path("users/import/history/", imports.user_import_history, name="user_import_history"),
+    path("users/import/sample.<str:fmt>", imports.user_import_sample, name="user_import_sample"),
+    path("users/import/<int:import_pk>/", imports.user_import_detail, name="user_import_detail"),
+    path(
+        "users/import/<int:import_pk>/options/",
+        imports.user_import_options,
+        name="user_import_options",
+    ),
+    path(
+        "users/import/<int:import_pk>/columns/",
+        imports.user_import_mapping,
+        name="user_import_mapping",
+    ),
+    path(
+        "users/import/<int:import_pk>/preview/",
+        imports.user_import_preview,
+        name="user_import_preview",
+    ),
+    path(
+        "users/import/<int:import_pk>/progress/",
+        imports.user_import_progress,
+        name="user_import_progress",
+    ),
+    path(
+        "users/import/<int:import_pk>/resume/",
+        imports.user_import_resume,
+        name="user_import_resume",
+    ),
+    path(
+        "users/import/<int:import_pk>/failed.<str:fmt>",
+        imports.user_import_failed_rows,
+        name="user_import_failed_rows",
+    ),
+    path(
+        "users/import/<int:import_pk>/reinvite/",
+        imports.user_import_reinvite,
+        name="user_import_reinvite",
+    ),
     # Profiles (USR-1), roles (USR-2) and territories (USR-8)
     path("settings/profiles/", access.profile_list, name="profile_list"),
     path("settings/profiles/new/", access.profile_create, name="profile_create"),

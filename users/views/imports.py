@@ -3,7 +3,6 @@ may manage users: the shared import wizard's pages for users, and "re-invite the
 imported" on the result page."""
 
 from django.contrib import messages
-from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -130,30 +129,3 @@ def user_import_reinvite(request, org_slug, import_pk):
     else:
         messages.success(request, _("%(count)s invitation(s) sent.") % {"count": sent})
     return USER_IMPORT_WIZARD.redirect("detail", request, imp)
-
-
-urlpatterns = [
-    path("users/import/", user_import_upload, name="user_import_upload"),
-    path("users/import/history/", user_import_history, name="user_import_history"),
-    path("users/import/sample.<str:fmt>", user_import_sample, name="user_import_sample"),
-    path("users/import/<int:import_pk>/", user_import_detail, name="user_import_detail"),
-    path("users/import/<int:import_pk>/options/", user_import_options, name="user_import_options"),
-    path("users/import/<int:import_pk>/columns/", user_import_mapping, name="user_import_mapping"),
-    path("users/import/<int:import_pk>/preview/", user_import_preview, name="user_import_preview"),
-    path(
-        "users/import/<int:import_pk>/progress/",
-        user_import_progress,
-        name="user_import_progress",
-    ),
-    path("users/import/<int:import_pk>/resume/", user_import_resume, name="user_import_resume"),
-    path(
-        "users/import/<int:import_pk>/failed.<str:fmt>",
-        user_import_failed_rows,
-        name="user_import_failed_rows",
-    ),
-    path(
-        "users/import/<int:import_pk>/reinvite/",
-        user_import_reinvite,
-        name="user_import_reinvite",
-    ),
-]

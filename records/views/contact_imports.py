@@ -4,7 +4,6 @@ progress bar → result, failed rows to fix, history. Members who may create or 
 use it (USR-1); a member who is not an administrator sees only their own imports, as their rows
 may hold contacts others may not see (USR-2)."""
 
-from django.urls import path
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -12,7 +11,7 @@ from imports.forms import OptionsWording
 from imports.views import ImportWizard
 from users.decorators import member_passes
 
-from .contact_import import CONTACT_IMPORT, can_import_contacts
+from ..contact_import import CONTACT_IMPORT, can_import_contacts
 
 # Members who may neither create nor edit contacts get 403.
 importer_required = member_passes(can_import_contacts)
@@ -106,45 +105,3 @@ def contact_import_resume(request, org_slug, contact_import_pk):
 @require_GET
 def contact_import_failed_rows(request, org_slug, contact_import_pk, fmt):
     return CONTACT_IMPORT_WIZARD.failed_rows_view(request, contact_import_pk, fmt)
-
-
-urlpatterns = [
-    path("contacts/import/", contact_import_upload, name="contact_import_upload"),
-    path("contacts/import/history/", contact_import_history, name="contact_import_history"),
-    path("contacts/import/sample.<str:fmt>", contact_import_sample, name="contact_import_sample"),
-    path(
-        "contacts/import/<int:contact_import_pk>/",
-        contact_import_detail,
-        name="contact_import_detail",
-    ),
-    path(
-        "contacts/import/<int:contact_import_pk>/options/",
-        contact_import_options,
-        name="contact_import_options",
-    ),
-    path(
-        "contacts/import/<int:contact_import_pk>/columns/",
-        contact_import_mapping,
-        name="contact_import_mapping",
-    ),
-    path(
-        "contacts/import/<int:contact_import_pk>/preview/",
-        contact_import_preview,
-        name="contact_import_preview",
-    ),
-    path(
-        "contacts/import/<int:contact_import_pk>/progress/",
-        contact_import_progress,
-        name="contact_import_progress",
-    ),
-    path(
-        "contacts/import/<int:contact_import_pk>/resume/",
-        contact_import_resume,
-        name="contact_import_resume",
-    ),
-    path(
-        "contacts/import/<int:contact_import_pk>/failed.<str:fmt>",
-        contact_import_failed_rows,
-        name="contact_import_failed_rows",
-    ),
-]
