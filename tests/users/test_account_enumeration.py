@@ -161,3 +161,23 @@ def test_usr4_invited_address_with_an_account_signs_up_like_any_taken_one(
     [notice] = mail.outbox
     assert notice.to == ["kenji@example.jp"] and "already" in notice.body.lower()
     assert User.objects.count() == 2 and Organization.objects.count() == 1
+
+
+def test_org3_password_reset_does_the_same_work_known_or_not(
+    db, django_capture_on_commit_callbacks
+):
+    UserFactory(email=TAKEN)
+    known, known_queries, known_mail = post_counting(
+        "/accounts/password/reset/", {"email": TAKEN}, django_capture_on_commit_callbacks
+    )
+    unknown, unknown_queries, unknown_mail = post_counting(
+        "/accounts/password/reset/", {"email": FRESH}, django_capture_on_commit_callbacks
+    )
+    assert known["Location"] == unknown["Location"] == "/accounts/password/reset/done/"
+    assert len(known_queries) == len(unknown_queries), "as many round trips to the database"
+    assert mail.outbox == [], "the request sends nothing itself"
+    for handed_over in [*known_mail, *unknown_mail]:
+        handed_over()
+    assert [message.to for message in mail.outbox] == [[TAKEN], [FRESH]]
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body
+    assert "/accounts/signup/" in mail.outbox[1].body, "the unknown address is told so"
