@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from tests.users.factories import UserFactory, builtin_profile, role_named
+from tests.users.factories import PASSWORD, UserFactory, builtin_profile, role_named
 from users.models import Organization, User
 from users.services.members import crm_user_add
 
@@ -163,6 +163,21 @@ def test_usr4_invited_address_with_an_account_signs_up_like_any_taken_one(
     assert User.objects.count() == 2 and Organization.objects.count() == 1
 
 
+def test_org3_signin_hashes_as_much_for_an_unknown_address(db, hashes):
+    """Django's and allauth's backends each hash a password for an unknown address, as they
+    check the known account's: a wrong password costs the same either way."""
+    UserFactory(email=TAKEN)
+    hashes()
+    answers = {}
+    for email in (TAKEN, FRESH):
+        response = Client().post("/accounts/login/", {"login": email, "password": "wrong-one"})
+        answers[email] = (response.status_code, hashes())
+        assert "The email address and/or password you specified are not correct." in (
+            response.content.decode()
+        )
+    assert answers[TAKEN] == answers[FRESH] == (200, 2)
+
+
 def test_org3_password_reset_does_the_same_work_known_or_not(
     db, django_capture_on_commit_callbacks
 ):
@@ -181,3 +196,74 @@ def test_org3_password_reset_does_the_same_work_known_or_not(
     assert [message.to for message in mail.outbox] == [[TAKEN], [FRESH]]
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
     assert "/accounts/signup/" in mail.outbox[1].body, "the unknown address is told so"
+
+
+def test_org3_verification_is_resent_only_to_whoever_has_the_password(
+    db, django_capture_on_commit_callbacks
+):
+    """No page lets an anonymous person ask for a verification mail by typing an address:
+    allauth's verification by link has no resend form. Signing in to an unverified account
+    resends it, and that takes the account's password; a wrong one answers as for an
+    address without an account."""
+    account = UserFactory(email=TAKEN, verified=False)
+    EmailAddress.objects.create(user=account, email=TAKEN, verified=False, primary=True)
+    assert Client().post("/accounts/confirm-email/", {"email": TAKEN}).status_code == 405
+    pages = []
+    for email in (TAKEN, FRESH):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client().post("/accounts/login/", {"login": email, "password": "wrong"})
+        pages.append((response.status_code, "are not correct" in response.content.decode()))
+    assert pages == [(200, True), (200, True)] and mail.outbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post("/accounts/login/", {"login": TAKEN, "password": PASSWORD})
+    assert response["Location"] == "/accounts/confirm-email/"
+    [message] = mail.outbox
+    assert message.to == [TAKEN] and "/accounts/confirm-email/" in message.body
+
+
+def test_usr4_invitation_pages_do_not_depend_on_the_invited_address_having_an_account(
+    org_a, admin_a, django_capture_on_commit_callbacks
+):
+    """The invitation page for a visitor, and the "sign in with that address" page and
+    refusal for someone signed in with another address, read nothing about the invited
+    address's account: the same page and the same statements whether it has one or not."""
+    with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+        crm_user_add(
+            org=org_a,
+            actor=admin_a,
+            first_name="Kenji",
+            last_name="Sato",
+            email="kenji@example.jp",
+            role=role_named(org_a, "Manager"),
+            profile=builtin_profile(org_a, "standard"),
+        )
+    link = re.search(r"https?://[^/\s]+(/invite/[^/\s]+/)", mail.outbox[0].body).group(1)
+    someone_else = Client()
+    someone_else.force_login(UserFactory(email="mallory@example.net"))
+
+    def pages():
+        seen = []
+        for visitor, send in (
+            (Client(), lambda client: client.get(link)),
+            (someone_else, lambda client: client.get(link)),
+            (someone_else, lambda client: client.post(f"{link}accept/", follow=True)),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                body = send(visitor).content.decode()
+            seen.append((strip_per_request_tokens(body), statements(queries)))
+        return seen
+
+    without_account = pages()
+    UserFactory(email="kenji@example.jp")
+    assert pages() == without_account
+    welcome, wrong_account, refused = (body for body, _ in without_account)
+    assert "Already have an account?" in welcome and "Create an account" in welcome
+    assert "Sign out, then sign in or sign up with kenji@example.jp." in wrong_account
+    assert "Sign in with that address to accept it." in refused
+
+
+def strip_per_request_tokens(body: str) -> str:
+    """Without what changes on every response: CSRF tokens and CSP nonces."""
+    body = re.sub(r"\b[A-Za-z0-9]{64}\b", "", body)
+    return re.sub(r'nonce="[^"]+"', "", body)
