@@ -2,7 +2,7 @@
 either way (tests/users/test_accounts.py); here, every page that takes an address from an
 anonymous person does the same work whether the address has an account or not: the same
 password hashing, the same database statements, and mail handed to a worker in both cases
-(X-4)."""
+(X-4). tests/users/test_account_timing.py holds the clock to it over HTTP."""
 
 import re
 from collections import Counter
