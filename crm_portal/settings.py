@@ -173,7 +173,10 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[crm-portal] "
-ACCOUNT_FORMS = {"signup": "users.forms.OrganizationSignupForm"}
+ACCOUNT_FORMS = {
+    "signup": "users.forms.OrganizationSignupForm",
+    "reset_password": "users.forms.PasswordResetForm",
+}
 ACCOUNT_ADAPTER = "users.adapters.AccountAdapter"
 # Links in mail use the scheme of the public address operators set in SITE_URL.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"

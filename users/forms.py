@@ -1,7 +1,8 @@
 """The users app's forms. They shape the input only; the rules live in the services, which
 refuse through ActionRefused and the views show the refusal on the form.
 
-- Sign-up that opens an organisation or answers an invitation (ORG-1, USR-4).
+- Sign-up that opens an organisation or answers an invitation (ORG-1, USR-4), and password
+  reset: both do the same work whether or not the address has an account (ORG-3).
 - A CRM user's access and adding a user (USR-3).
 - Profiles, roles and territories (USR-1, USR-2, USR-8).
 - User details (USR-6): the date formats offered depend on the chosen locale; the page swaps
@@ -11,8 +12,11 @@ refuse through ActionRefused and the views show the refusal on the form.
 The import wizard's forms are in users/import_forms.py."""
 
 import copy
+import secrets
 
-from allauth.account.forms import SignupForm
+from allauth.account.forms import ResetPasswordForm, SignupForm
+from allauth.account.models import EmailAddress
+from allauth.account.utils import has_verified_email
 from allauth.core import context
 from django import forms
 from django.db import transaction
@@ -24,9 +28,12 @@ from invitations.views import invitation_for_signup
 
 from . import permissions, preferences
 from .audit import ACTION_LABELS, action_label
-from .models import AuditLogEntry, CrmUser, Organization, Profile, Role, Territory
+from .models import AuditLogEntry, CrmUser, Organization, Profile, Role, Territory, User
 from .services.members import DETAIL_FIELDS
 from .services.organizations import organization_create
+
+# Where allauth keeps an address proven outside its own flow (an invitation link, USR-4).
+VERIFIED_EMAIL_SESSION_KEY = "account_verified_email"
 
 
 class OrganizationSignupForm(SignupForm):
@@ -91,6 +98,57 @@ class OrganizationSignupForm(SignupForm):
         # Account, organisation and membership are written together or not at all.
         with transaction.atomic():
             return super().save(request)
+
+    def try_save(self, request):
+        if self.account_already_exists:
+            self.rehearse_save(request)
+        return super().try_save(request)
+
+    def rehearse_save(self, request) -> None:
+        """ORG-3: an address that already has an account must not answer sooner than a new
+        one. allauth only mails its owner (from a worker, through our adapter), so first we do
+        what a real sign-up costs — the password hash, the account, organisation and address
+        writes, and the reads that follow them — for a stand-in address, and roll it back."""
+        stand_in = copy.copy(self)
+        stand_in.account_already_exists = False
+        stand_in.cleaned_data = {**self.cleaned_data, "email": rehearsal_address()}
+        # An address stashed as verified (USR-4) is the real account's: keep it out.
+        stashed = request.session.get(VERIFIED_EMAIL_SESSION_KEY)
+        request.session[VERIFIED_EMAIL_SESSION_KEY] = None
+        try:
+            with transaction.atomic():
+                user = super(OrganizationSignupForm, stand_in).save(request)
+                read_as_verification_does(user)
+                transaction.set_rollback(True)
+        finally:
+            request.session[VERIFIED_EMAIL_SESSION_KEY] = stashed
+
+
+def rehearsal_address() -> str:
+    """An address no account can have (.invalid is reserved, RFC 2606)."""
+    return f"{secrets.token_hex(12)}@signup-rehearsal.invalid"
+
+
+def read_as_verification_does(user: User) -> None:
+    """The reads allauth's verification step makes after a real sign-up: has the account a
+    verified address, which address to confirm, and that address's account."""
+    has_verified_email(user)
+    address = EmailAddress.objects.filter(user_id=user.pk).order_by("-primary", "-verified")[0]
+    User.objects.get(pk=address.user_id)
+
+
+class PasswordResetForm(ResetPasswordForm):
+    """ORG-3: a reset asked for an address without an account costs what one with an account
+    costs. Both are mailed from a worker (our adapter). A known address also gets a token,
+    which reads the account's addresses (allauth's email-aware token); an unknown one makes
+    that read too. Looking up a verified address took one read fewer than finding nothing,
+    so the two come out even."""
+
+    def save(self, request, **kwargs):
+        if not self.users:
+            email = self.cleaned_data["email"].lower()
+            list(EmailAddress.objects.filter(email=email).values_list("email", flat=True))
+        return super().save(request, **kwargs)
 
 
 # --- members (USR-3) -----------------------------------------------------------------------------
