@@ -9,7 +9,7 @@ refuse through ActionRefused and the views show the refusal on the form.
   them with htmx when the locale changes, and without JavaScript a mismatched pair is refused
   here.
 - The audit log's filters (USR-9) and deleting an organisation (ORG-4).
-The import wizard's forms are in users/import_forms.py."""
+The import wizard's forms are in imports/forms.py."""
 
 import copy
 import secrets

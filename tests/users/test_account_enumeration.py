@@ -16,9 +16,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
+from invitations.crm_users import crm_user_add_and_invite
 from tests.users.factories import PASSWORD, UserFactory, builtin_profile, role_named
 from users.models import Organization, User
-from users.services.members import crm_user_add
 
 TAKEN = "taken@example.com"
 FRESH = "fresh@example.com"
@@ -140,7 +140,7 @@ def test_usr4_invited_address_with_an_account_signs_up_like_any_taken_one(
     neither give it to its stand-in account nor lose it."""
     UserFactory(email="kenji@example.jp")
     with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
-        crm_user_add(
+        crm_user_add_and_invite(
             org=org_a,
             actor=admin_a,
             first_name="Kenji",
@@ -229,7 +229,7 @@ def test_usr4_invitation_pages_do_not_depend_on_the_invited_address_having_an_ac
     refusal for someone signed in with another address, read nothing about the invited
     address's account: the same page and the same statements whether it has one or not."""
     with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
-        crm_user_add(
+        crm_user_add_and_invite(
             org=org_a,
             actor=admin_a,
             first_name="Kenji",
