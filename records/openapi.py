@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API (REC-4), served at /api/v1/openapi.json. Every
 field's schema comes from records.fields (json_schema, json_read_schema), the rule the server
 checks values with, and its maxLength from the model, so the description cannot drift from what
-the API accepts (a fuzzer driven by this document finds nothing: tests/records/
+the API accepts (schemathesis driven by this document finds nothing: tests/integration/
 test_api_conformance.py). Fetched with a token, the document is the token's organisation's:
 its custom fields are properties and its owners and accounts the ids a body may name."""
 
