@@ -5,8 +5,9 @@ records written through it carry no actor and their events the source "api" (REC
 Contact JSON: `id`, every field of field_specs(org, "contacts") under its key at the top level
 (custom fields too: their keys never collide with the standard ones), `owner` and `account`
 (ids or null), `created_at` and `updated_at` (ISO 8601, UTC). Errors: `{"error": "..."}` for
-401, 404, 405 and 429; `{"errors": {"field": ["message", ...]}}` for 400 ("__all__" when the
-body itself is wrong). records/openapi.py describes all of it."""
+401, 404, 405, 413, 415 and 429; `{"errors": {"field": ["message", ...]}}` for 400 ("__all__"
+when the body itself is wrong). Values are checked by their field's JSON type first
+(records.fields.clean_json_value). records/openapi.py describes all of it, exactly."""
 
 import hashlib
 import hmac
@@ -27,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
@@ -49,6 +50,7 @@ READ_ONLY_KEYS = ("id", "created_at", "updated_at")
 # body of a million keys gets a short answer (X-6).
 MAX_NAMED_UNKNOWN_KEYS = 10
 KEY_SHOWN = 100
+SINCE_MESSAGE = gettext_lazy("Give a date and time like 2026-12-31T14:30:00Z.")
 
 
 # --- tokens (services) ------------------------------------------------------------------------
@@ -358,7 +360,7 @@ def _contact_list(request, org) -> JsonResponse:
     email = strict_text_param(params, "email", max_length=254, message=_text_param_message(254))
     if email is not None:
         contacts = contacts.filter(email=email.lower())
-    since = strict_text_param(params, "updated_since", max_length=40, message=_since_message())
+    since = strict_text_param(params, "updated_since", max_length=40, message=SINCE_MESSAGE)
     if since is not None:
         contacts = contacts.filter(updated_at__gte=_since(since))
     count = contacts.count()
@@ -376,10 +378,6 @@ def _contact_list(request, org) -> JsonResponse:
 
 def _text_param_message(limit: int) -> str:
     return _("Give a value of 1 to %(limit)s characters, without NUL.") % {"limit": limit}
-
-
-def _since_message() -> str:
-    return _("Give a date and time like 2026-12-31T14:30:00Z.")
 
 
 def _since(raw: str):
