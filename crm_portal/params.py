@@ -48,14 +48,27 @@ def int_param(
 def strict_int_param(
     params, name: str, default: int, *, message: str, minimum: int = 1, maximum: int = MAX_PAGE
 ) -> int:
-    """As int_param, but a value given and refused raises BadParameter (the JSON API answers
-    it with a 400 naming the parameter)."""
-    if text_param(params, name) == "":
+    """A whole number within [minimum, maximum] written in plain digits, or `default` when
+    the parameter is absent. Anything else given — empty (`?page=`), spaces, a sign, a NUL,
+    21 digits — raises BadParameter (the JSON API answers it with a 400 naming it)."""
+    if name not in params:
         return default
-    number = int_param(params, name, None, minimum=minimum, maximum=maximum)
-    if number is None:
+    value = params.get(name)
+    digits = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20
+    if not digits or not minimum <= int(value) <= maximum:
         raise BadParameter(name, message)
-    return number
+    return int(value)
+
+
+def strict_text_param(params, name: str, *, max_length: int, message: str) -> str | None:
+    """The last value of `name` exactly as given, or None when absent; empty, longer than
+    max_length or holding a NUL byte raises BadParameter."""
+    if name not in params:
+        return None
+    value = params.get(name)
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length or "\x00" in value:
+        raise BadParameter(name, message)
+    return value
 
 
 def page_param(params, name: str = "page") -> int:

@@ -5,8 +5,9 @@ records written through it carry no actor and their events the source "api" (REC
 Contact JSON: `id`, every field of field_specs(org, "contacts") under its key at the top level
 (custom fields too: their keys never collide with the standard ones), `owner` and `account`
 (ids or null), `created_at` and `updated_at` (ISO 8601, UTC). Errors: `{"error": "..."}` for
-401, 404, 405 and 429; `{"errors": {"field": ["message", ...]}}` for 400 ("__all__" when the
-body itself is wrong). records/openapi.py describes all of it."""
+401, 404, 405, 413, 415 and 429; `{"errors": {"field": ["message", ...]}}` for 400 ("__all__"
+when the body itself is wrong). Values are checked by their field's JSON type first
+(records.fields.clean_json_value). records/openapi.py describes all of it, exactly."""
 
 import hashlib
 import hmac
@@ -25,31 +26,31 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
-from crm_portal.params import BadParameter, strict_int_param, text_param
+from crm_portal.params import BadParameter, strict_int_param, strict_text_param
 from users.audit import audit_log_write
 from users.models import CrmUser, Organization
 
-from .fields import CHECKBOX, MULTISELECT, FieldSpec
+from .fields import CHECKBOX, MULTISELECT, FieldSpec, clean_json_value, parse_json_datetime
 from .models import ApiToken, Contact, RecordEvent
 from .modules import RELATIONS, field_specs
-from .openapi import openapi_document
+from .openapi import MAX_PAGE_SIZE, max_length_of, openapi_document
 from .services import contact_create, contact_update
 
 SECRET_PREFIX = "crm_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 100
 READ_ONLY_KEYS = ("id", "created_at", "updated_at")
 # An error answer names at most this many unknown keys, each cut to KEY_SHOWN characters: a
 # body of a million keys gets a short answer (X-6).
 MAX_NAMED_UNKNOWN_KEYS = 10
 KEY_SHOWN = 100
-_SCALARS = (str, int, float, bool, type(None))
+SINCE_MESSAGE = gettext_lazy("Give a date and time like 2026-12-31T14:30:00Z.")
 
 
 # --- tokens (services) ------------------------------------------------------------------------
@@ -162,6 +163,10 @@ def api_rate_count(token: ApiToken) -> tuple[int, int]:
 # --- request plumbing -----------------------------------------------------------------------
 
 
+class UnsupportedMediaType(Exception):
+    """A body that is not declared as JSON (answered 415)."""
+
+
 def _error(status: int, message: str, **headers) -> JsonResponse:
     response = JsonResponse({"error": message}, status=status)
     for name, value in headers.items():
@@ -225,6 +230,10 @@ def api_endpoint(*methods: str):
                     response = _invalid(error)
                 except BadParameter as error:
                     response = JsonResponse({"errors": {error.name: [error.message]}}, status=400)
+                except UnsupportedMediaType:
+                    response = _error(
+                        415, _("Send the body as JSON, with “Content-Type: application/json”.")
+                    )
                 except RequestDataTooBig:
                     response = _error(
                         413,
@@ -244,9 +253,13 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity, which Python would accept
 
 
-def _payload(request, specs: dict[str, FieldSpec]) -> dict:
+def _payload(request, specs: dict[str, FieldSpec], *, creating: bool) -> dict:
     """The body as {field: value}, read-only keys dropped; refused when it is not a JSON
-    object or a value has the wrong shape (a list for a single value, any object)."""
+    object, names an unknown field, lacks a required one (creating) or a value does not have
+    its field's JSON type (records.fields.clean_json_value): every value is checked by its
+    declared type before the service sees any."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType
     try:
         data = json.loads(request.body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
@@ -257,23 +270,35 @@ def _payload(request, specs: dict[str, FieldSpec]) -> dict:
         )
     data = {key: value for key, value in data.items() if key not in READ_ONLY_KEYS}
     _refuse_many_unknown_keys(data, specs)
+    missing = [k for k, spec in specs.items() if creating and spec.required and k not in data]
     errors = {}
-    for key, value in data.items():
-        if key not in specs and key not in RELATIONS["contacts"]:
-            continue  # the service names unknown fields
-        many = key in specs and specs[key].type == MULTISELECT
-        if many and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            continue
-        if not isinstance(value, _SCALARS):
-            errors[key] = [_("Give a list of text.") if many else _("Give a single value here.")]
+    for key, value in [*data.items(), *((key, None) for key in missing)]:
+        try:
+            if key in specs:
+                clean_json_value(specs[key], value, max_length=max_length_of(specs[key]))
+            elif key in RELATIONS["contacts"]:
+                _check_relation(key, value)
+            else:
+                raise ValidationError(_("There is no field %(field)s.") % {"field": key})
+        except ValidationError as error:
+            errors[key] = error.messages
     if errors:
         raise ValidationError(errors)
     return data
 
 
+def _check_relation(key: str, value) -> None:
+    """An owner or account is an id (an integer) or null; which ids exist the service says."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        label = _("owner") if key == "owner" else pgettext("crm record", "account")
+        raise ValidationError(
+            _("Choose a valid %(field)s of this organisation.") % {"field": label}
+        )
+
+
 def _refuse_many_unknown_keys(data: dict, specs: dict[str, FieldSpec]) -> None:
-    """A few unknown keys are named by the service with everything else wrong; many, or
-    absurdly long ones, get a short answer naming the first few."""
+    """A few unknown keys are named with everything else wrong (_payload); many, or absurdly
+    long ones, get a short answer naming the first few."""
     unknown = [key for key in data if key not in specs and key not in RELATIONS["contacts"]]
     if len(unknown) <= MAX_NAMED_UNKNOWN_KEYS and all(len(k) <= KEY_SHOWN for k in unknown):
         return
@@ -332,11 +357,11 @@ def _contact_list(request, org) -> JsonResponse:
         strict_int_param(params, "page_size", DEFAULT_PAGE_SIZE, message=message), MAX_PAGE_SIZE
     )
     contacts = org.contacts.order_by("pk")
-    email = text_param(params, "email", max_length=254).lower()
-    if email:
-        contacts = contacts.filter(email=email)
-    since = text_param(params, "updated_since", max_length=40)
-    if since:
+    email = strict_text_param(params, "email", max_length=254, message=_text_param_message(254))
+    if email is not None:
+        contacts = contacts.filter(email=email.lower())
+    since = strict_text_param(params, "updated_since", max_length=40, message=SINCE_MESSAGE)
+    if since is not None:
         contacts = contacts.filter(updated_at__gte=_since(since))
     count = contacts.count()
     start = (page - 1) * size
@@ -351,21 +376,21 @@ def _contact_list(request, org) -> JsonResponse:
     )
 
 
+def _text_param_message(limit: int) -> str:
+    return _("Give a value of 1 to %(limit)s characters, without NUL.") % {"limit": limit}
+
+
 def _since(raw: str):
+    """The same rule as a date-time field's (records.fields), answered as a bad parameter."""
     try:
-        value = parse_datetime(raw.strip())
-    except ValueError:
-        value = None
-    if value is None:
-        raise ValidationError(
-            {"updated_since": [_("Give a date and time like 2026-12-31T14:30:00Z.")]}
-        )
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+        return parse_json_datetime("updated_since", raw)
+    except ValidationError as error:
+        raise BadParameter("updated_since", error.messages[0]) from None
 
 
 def _contact_create(request, org) -> JsonResponse:
     specs = _specs(org)
-    data = _payload(request, specs)
+    data = _payload(request, specs, creating=True)
     contact = contact_create(org=org, actor=None, data=data, source=RecordEvent.Source.API)
     response = JsonResponse(contact_json(contact, specs), status=201)
     response["Location"] = request.build_absolute_uri(
@@ -388,7 +413,7 @@ def api_contact(request, org, contact_id):
         return _not_found()
     specs = _specs(org)
     if request.method == "PATCH":
-        data = _payload(request, specs)
+        data = _payload(request, specs, creating=False)
         contact_update(contact=contact, actor=None, data=data, source=RecordEvent.Source.API)
         contact = org.contacts.get(pk=contact.pk)
     return JsonResponse(contact_json(contact, specs))
@@ -397,11 +422,22 @@ def api_contact(request, org, contact_id):
 # --- unauthenticated ----------------------------------------------------------------------------
 
 
-@csrf_exempt  # answers with a document or a 404 and never reads the session
+@csrf_exempt  # answers with a document and never reads the session
 def api_openapi(request):
+    """The general description, or with a token its organisation's (custom fields, ids)."""
     if request.method != "GET":
         return _error(405, _("Method not allowed."), Allow="GET")
-    return JsonResponse(openapi_document(), json_dumps_params={"ensure_ascii": False})
+    if not request.headers.get("Authorization", "").strip():
+        document = openapi_document()
+    else:
+        token = _token_or_401(request)
+        if not isinstance(token, ApiToken):
+            return token
+        with scope(org=token.org):
+            document = openapi_document(token.org)
+    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False})
+    patch_vary_headers(response, ["Authorization"])
+    return response
 
 
 @csrf_exempt

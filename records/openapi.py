@@ -1,11 +1,31 @@
-"""The OpenAPI 3.1 description of the JSON API (REC-4), served at /api/v1/openapi.json. The
-contact schema is built from the standard field specs, so it cannot drift from what the API
-writes; each org's custom fields are extra top-level properties, described in prose."""
+"""The OpenAPI 3.1 description of the JSON API (REC-4), served at /api/v1/openapi.json. Every
+field's schema comes from records.fields (json_schema, json_read_schema), the rule the server
+checks values with, and its maxLength from the model, so the description cannot drift from what
+the API accepts (schemathesis driven by this document finds nothing: tests/integration/
+test_api_conformance.py). Fetched with a token, the document is the token's organisation's:
+its custom fields are properties and its owners and accounts the ids a body may name."""
 
 from django.utils import translation
 
-from .fields import EMAIL, PICKLIST, FieldSpec
-from .modules import standard_specs
+from crm_portal.params import MAX_PAGE
+from users.models import CrmUser
+
+from .fields import (
+    DATETIME_PATTERN,
+    MAX_LENGTHS,
+    FieldSpec,
+    json_read_schema,
+    json_schema,
+)
+from .models import Account, Contact
+from .modules import field_specs, standard_specs
+
+MAX_PAGE_SIZE = 100
+EMAIL_FILTER_LENGTH = 254
+# An organisation's ids are listed as an enum up to this many; past it a body may name any id
+# and an unknown one is a 400.
+MAX_LISTED_IDS = 1000
+READ_ONLY = {"readOnly": True, "description": "Set by the server; ignored in a request."}
 
 DESCRIPTION = """\
 Create, read and update the contacts of one organisation, as an integration would.
@@ -13,69 +33,108 @@ Create, read and update the contacts of one organisation, as an integration woul
 **Authentication.** An organisation administrator creates a token under *Settings → API tokens*
 (`/o/<org>/settings/api-tokens/`); its secret, starting with `crm_`, is shown once. Send it as
 `Authorization: Bearer <token>`. A missing, unknown or revoked token gets 401 with a
-`WWW-Authenticate: Bearer` header. A token acts for its whole organisation.
+`WWW-Authenticate: Bearer` header. A token acts for its whole organisation. Fetch this document
+with your token to have your organisation's custom fields, users and accounts in it.
 
 **Rate limit.** Each token may make a fixed number of requests per clock minute (120 unless
 the operator set `API_RATE_LIMIT_PER_MINUTE`). Responses carry `X-RateLimit-Limit` and
 `X-RateLimit-Remaining`; beyond the limit the answer is 429 with `Retry-After` in seconds.
 
 **Contacts.** A contact is `id`, the standard fields below, every custom field the organisation
-defined (at the top level, under its key, as its type dictates: text, number, `true`/`false`,
-a list for multi-select, ISO dates), `owner` (a CRM user id) and `account` (an account id),
-and the read-only `created_at` and `updated_at` (UTC). Standard text fields are `""` when
-blank; custom fields are `null` (`[]` for multi-select, `false` for checkboxes). In a request
-body, `null` or `""` clears a field; read-only keys are ignored; an unknown key is an error.
+defined (at the top level, under its key), `owner` (a CRM user id) and `account` (an account
+id), and the read-only `created_at` and `updated_at` (UTC). Standard text fields are `""` when
+blank; custom fields are `null` (`[]` for multi-select, `false` for checkboxes).
 Every create and update is recorded as a record event with the source `api`.
 
+**Values.** Each value is checked by its field's type before anything is written, and every
+schema below says exactly what is accepted. Text is a JSON string (a number or `true` is
+refused, never turned into text), at most the field's `maxLength`, without NUL characters;
+spaces around it are removed. Emails, phones, country codes, choices, dates (`2026-12-31`) and
+date-times (`2026-12-31T14:30:00Z`, seconds included, an offset up to ±15:59, neither
+0001-01-01 nor 9999-12-31) are spelled exactly, without spaces around. Numbers and currencies
+are JSON numbers (not strings) from -999,999,999,999,999 to 999,999,999,999,999. A checkbox is
+`true` or `false`; a multi-select is a list of its choices. `null` clears a field, and so does
+`""` for the text types and `[]` for a multi-select. Read-only keys are ignored; an unknown key
+is an error. The body must be sent as `Content-Type: application/json`.
+
+**Query parameters** are checked the same way: a parameter given empty (`?email=`), out of its
+bounds or not of its type is a 400 naming it; an unknown parameter is ignored.
+
 **Errors.** 400: `{"errors": {"<field>": ["message", ...]}}` — `__all__` when the body itself is
-not a JSON object. 401, 404, 405 and 429: `{"error": "message"}`. A contact of another
+not a JSON object. 401, 404, 405, 413, 415 and 429: `{"error": "message"}`. A contact of another
 organisation and a missing one get the same 404. A method a path does not offer gets 405 with
 an `Allow` header. Messages follow the request's `Accept-Language` (English, Japanese).
 """
 
 
-def _standard_property(spec: FieldSpec, *, writing: bool) -> dict:
-    types = ["string", "null"] if writing else "string"
-    schema: dict = {"type": types, "description": str(spec.label)}
-    if spec.type == PICKLIST:
-        schema["enum"] = [*spec.choices, ""] + ([None] if writing else [])
-    elif spec.type == EMAIL:
-        schema["description"] += " (an email address, or empty)"
-    return schema
+def max_length_of(spec: FieldSpec) -> int | None:
+    """The longest value a field takes: its column's (standard fields) or its type's."""
+    if not spec.custom:
+        length = Contact._meta.get_field(spec.key).max_length
+        if length:
+            return length
+    return MAX_LENGTHS.get(spec.type)
 
 
-def _id_or_null(description: str) -> dict:
-    return {"type": ["integer", "null"], "description": description}
+def _writing(spec: FieldSpec) -> dict:
+    return {**json_schema(spec, max_length=max_length_of(spec)), "description": str(spec.label)}
 
 
-def _contact_schemas() -> dict:
-    specs = standard_specs("contacts")
-    read = {spec.key: _standard_property(spec, writing=False) for spec in specs}
-    write = {spec.key: _standard_property(spec, writing=True) for spec in specs}
+def _reading(spec: FieldSpec) -> dict:
+    return {**json_read_schema(spec), "description": str(spec.label)}
+
+
+def _ids(model, org, description: str) -> dict:
+    """The ids a body may name: the org's, when there are not too many to list."""
+    if org is not None:
+        ids = list(model.objects.filter(org=org).order_by("pk").values_list("pk", flat=True))
+        if len(ids) <= MAX_LISTED_IDS:
+            return {"enum": [*ids, None], "description": description}
+    return {"type": ["integer", "null"], "minimum": 1, "description": description}
+
+
+def _contact_schemas(org) -> dict:
+    specs = field_specs(org, "contacts") if org is not None else standard_specs("contacts")
     relations = {
-        "owner": _id_or_null("The id of the CRM user who owns the contact."),
-        "account": _id_or_null("The id of the contact's account."),
+        "owner": _ids(CrmUser, org, "The id of the CRM user who owns the contact."),
+        "account": _ids(Account, org, "The id of the contact's account."),
     }
+    read_relations = {
+        "owner": {"type": ["integer", "null"], "description": "The owner's id."},
+        "account": {"type": ["integer", "null"], "description": "The account's id."},
+    }
+    # Without a token the organisation's custom fields are unknown: any other key may be one.
+    extra = org is None
     custom = "Plus the organisation's custom fields, at the top level under their keys."
     return {
         "Contact": {
             "type": "object",
-            "description": custom,
+            "description": custom if extra else "A contact.",
             "properties": {
                 "id": {"type": "integer", "readOnly": True},
-                **read,
-                **relations,
+                **{spec.key: _reading(spec) for spec in specs},
+                **read_relations,
                 "created_at": {"type": "string", "format": "date-time", "readOnly": True},
                 "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
             },
-            "required": ["id", *read, "owner", "account", "created_at", "updated_at"],
-            "additionalProperties": True,
+            "required": [
+                "id",
+                *(s.key for s in specs),
+                *read_relations,
+                "created_at",
+                "updated_at",
+            ],
+            "additionalProperties": extra,
         },
         "ContactInput": {
             "type": "object",
-            "description": custom + " Only the keys given are changed.",
-            "properties": {**write, **relations},
-            "additionalProperties": True,
+            "description": (custom + " " if extra else "") + "Only the keys given are changed.",
+            "properties": {
+                **{spec.key: _writing(spec) for spec in specs},
+                **relations,
+                **dict.fromkeys(("id", "created_at", "updated_at"), READ_ONLY),
+            },
+            "additionalProperties": extra,
         },
         "ContactCreate": {
             "allOf": [{"$ref": "#/components/schemas/ContactInput"}],
@@ -90,34 +149,39 @@ def _contact_schemas() -> dict:
                 "results": {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
             },
             "required": ["count", "next", "previous", "results"],
+            "additionalProperties": False,
         },
         "Error": {
             "type": "object",
             "properties": {"error": {"type": "string"}},
             "required": ["error"],
+            "additionalProperties": False,
         },
         "ValidationErrors": {
             "type": "object",
             "properties": {
                 "errors": {
                     "type": "object",
-                    "description": "Messages by field name; `__all__` for the body as a whole.",
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "Messages by field or parameter name; `__all__` for the body.",
+                    "minProperties": 1,
+                    "additionalProperties": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "minItems": 1,
+                    },
                 }
             },
             "required": ["errors"],
+            "additionalProperties": False,
         },
     }
 
 
 def _error_response(description: str, schema: str = "Error", **headers) -> dict:
-    response = {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
+    response = _json(schema, description)
     if headers:
         response["headers"] = {
-            name: {"description": text, "schema": {"type": kind}}
+            name: {"description": text, "schema": {"type": kind}, "required": True}
             for name, (kind, text) in headers.items()
         }
     return response
@@ -126,7 +190,7 @@ def _error_response(description: str, schema: str = "Error", **headers) -> dict:
 def _responses() -> dict:
     return {
         "BadRequest": _error_response(
-            "A value, a parameter or the body is wrong.", "ValidationErrors"
+            "A value, a parameter or the body is wrong; each is named.", "ValidationErrors"
         ),
         "Unauthorized": _error_response(
             "No token, or an unknown or revoked one.",
@@ -137,6 +201,8 @@ def _responses() -> dict:
             "The path does not offer this method.",
             Allow=("string", "The methods the path offers."),
         ),
+        "PayloadTooLarge": _error_response("The body is larger than the server takes."),
+        "UnsupportedMediaType": _error_response("The body is not sent as application/json."),
         "TooManyRequests": _error_response(
             "The token's requests for this minute are used up.",
             **{"Retry-After": ("integer", "Seconds until the next minute starts.")},
@@ -155,8 +221,16 @@ def _json(schema: str, description: str) -> dict:
     }
 
 
+_STATUSES = {
+    "BadRequest": "400",
+    "NotFound": "404",
+    "PayloadTooLarge": "413",
+    "UnsupportedMediaType": "415",
+}
+
+
 def _common(*names: str) -> dict:
-    return {{"BadRequest": "400", "NotFound": "404"}[name]: _ref(name) for name in names} | {
+    return {_STATUSES[name]: _ref(name) for name in names} | {
         "401": _ref("Unauthorized"),
         "405": _ref("MethodNotAllowed"),
         "429": _ref("TooManyRequests"),
@@ -173,58 +247,74 @@ def _query(name: str, schema: dict, description: str) -> dict:
     }
 
 
+def _body(schema: str) -> dict:
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    return {"required": True, "content": content}
+
+
+def _link(operation: str) -> dict:
+    return {"operationId": operation, "parameters": {"contact_id": "$response.body#/id"}}
+
+
+def _list_parameters() -> list[dict]:
+    page = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+    return [
+        _query("page", page | {"default": 1}, "Page number."),
+        _query(
+            "page_size",
+            page | {"default": 50},
+            f"Contacts per page; more than {MAX_PAGE_SIZE} counts as {MAX_PAGE_SIZE}.",
+        ),
+        _query(
+            "email",
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": EMAIL_FILTER_LENGTH,
+                "pattern": "^[^\\x00]*$",
+            },
+            "Only contacts with this email address (compared in lower case).",
+        ),
+        _query(
+            "updated_since",
+            {"type": "string", "format": "date-time", "pattern": f"^(?:{DATETIME_PATTERN})$"},
+            "Only contacts updated at or after this time.",
+        ),
+    ]
+
+
 def _paths() -> dict:
     contact_id = {
         "name": "contact_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "integer"},
+        "schema": {"type": "integer", "minimum": 1},
+    }
+    created = _json("Contact", "Created.") | {
+        "headers": {
+            "Location": {
+                "description": "The contact's URL.",
+                "schema": {"type": "string", "format": "uri"},
+                "required": True,
+            }
+        },
+        "links": {"GetContact": _link("getContact"), "UpdateContact": _link("updateContact")},
     }
     return {
         "/contacts/": {
             "get": {
                 "operationId": "listContacts",
                 "summary": "List contacts, oldest id first",
-                "parameters": [
-                    _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
-                    _query(
-                        "page_size",
-                        {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-                        "Contacts per page; more than 100 counts as 100.",
-                    ),
-                    _query("email", {"type": "string"}, "Only contacts with this email address."),
-                    _query(
-                        "updated_since",
-                        {"type": "string", "format": "date-time"},
-                        "Only contacts updated at or after this time (UTC when no offset).",
-                    ),
-                ],
+                "parameters": _list_parameters(),
                 "responses": {"200": _json("ContactPage", "A page of contacts.")}
                 | _common("BadRequest"),
             },
             "post": {
                 "operationId": "createContact",
                 "summary": "Create a contact",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/ContactCreate"}
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _json("Contact", "Created.")
-                    | {
-                        "headers": {
-                            "Location": {
-                                "description": "The contact's URL.",
-                                "schema": {"type": "string", "format": "uri"},
-                            }
-                        }
-                    }
-                }
-                | _common("BadRequest"),
+                "requestBody": _body("ContactCreate"),
+                "responses": {"201": created}
+                | _common("BadRequest", "PayloadTooLarge", "UnsupportedMediaType"),
             },
         },
         "/contacts/{contact_id}/": {
@@ -232,42 +322,46 @@ def _paths() -> dict:
             "get": {
                 "operationId": "getContact",
                 "summary": "Get a contact",
-                "responses": {"200": _json("Contact", "The contact.")} | _common("NotFound"),
+                "responses": {
+                    "200": _json("Contact", "The contact.")
+                    | {"links": {"UpdateContact": _link("updateContact")}}
+                }
+                | _common("NotFound"),
             },
             "patch": {
                 "operationId": "updateContact",
                 "summary": "Change some fields of a contact",
                 "description": "Only the keys given change. Changing nothing is a 200 too.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/ContactInput"}
-                        }
-                    },
-                },
-                "responses": {"200": _json("Contact", "The contact as saved.")}
-                | _common("BadRequest", "NotFound"),
+                "requestBody": _body("ContactInput"),
+                "responses": {
+                    "200": _json("Contact", "The contact as saved.")
+                    | {"links": {"GetContact": _link("getContact")}}
+                }
+                | _common("BadRequest", "NotFound", "PayloadTooLarge", "UnsupportedMediaType"),
             },
         },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
                 "summary": "This description",
-                "security": [],
+                "description": "With a token, the token's organisation's description.",
+                "security": [{}, {"bearerAuth": []}],
                 "responses": {
                     "200": {
                         "description": "The OpenAPI document.",
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
+                    },
+                    "401": _ref("Unauthorized"),
+                    "405": _ref("MethodNotAllowed"),
                 },
             }
         },
     }
 
 
-def openapi_document() -> dict:
-    """The document, in English whatever the request's language."""
+def openapi_document(org=None) -> dict:
+    """The document, in English whatever the request's language; with `org`, that
+    organisation's (call it inside its scope)."""
     with translation.override("en"):
         return {
             "openapi": "3.1.0",
@@ -283,7 +377,7 @@ def openapi_document() -> dict:
                         "description": "An organisation's API token, `crm_` and 43 characters.",
                     }
                 },
-                "schemas": _contact_schemas(),
+                "schemas": _contact_schemas(org),
                 "responses": _responses(),
             },
         }

@@ -1,10 +1,11 @@
 """REC-1: every field type validates and normalises its value the same way for forms, the
 API and imports."""
 
+import jsonschema_rs
 import pytest
 from django.core.exceptions import ValidationError
 
-from records.fields import FieldSpec, clean_value
+from records.fields import FieldSpec, clean_json_value, clean_value, json_schema
 
 
 def spec(type_, **kwargs):
@@ -90,3 +91,73 @@ def test_rec1_empty_values_and_required_fields():
     assert clean_value(spec("checkbox"), None) is False
     with pytest.raises(ValidationError, match="Field is required."):
         clean_value(spec("email", required=True), "")
+
+
+@pytest.mark.parametrize(
+    ("type_", "raw", "message"),
+    [
+        ("text", "a\x00b", "contains characters that cannot be stored"),
+        ("text", "\ud800", "contains characters that cannot be stored"),
+        ("multiselect", ["a\x00"], "contains characters that cannot be stored"),
+        ("email", '"yuki mori"@example.jp', "is not a valid email address"),
+        ("email", "yuki@[127.0.0.1]", "is not a valid email address"),
+        ("phone", "12 ", None),  # spaces around are removed first: "12" is too short
+        ("datetime", "2026-12-31T14:30:00+16:00", "offset between -15:59 and \\+15:59"),
+        ("datetime", "0001-01-01T00:00:00+05:00", "between 0001-01-02 and 9999-12-30"),
+        ("number", float("inf"), "must be a number"),
+        ("number", 1e15, "must be between"),
+    ],
+)
+def test_x6_what_postgresql_or_utc_cannot_hold_is_refused(type_, raw, message):
+    """X-6: NUL, half a surrogate pair, a UTC offset beyond ±15:59 or a time that has no UTC
+    equivalent once reached the database (500). Email addresses are plain ASCII ones."""
+    with pytest.raises(ValidationError, match=message or "is not a phone number"):
+        clean_value(spec(type_, choices=("a",)), raw)
+
+
+def test_x6_a_double_is_kept_as_the_double_it_is():
+    """A JSON number or a spreadsheet cell is already a double: 0.1 + 0.2 is not refused for
+    its 17 digits, while written digits beyond 15 still are."""
+    assert clean_value(spec("number"), 0.1 + 0.2) == 0.30000000000000004
+    assert clean_value(spec("number"), 12.0) == 12
+    assert clean_value(spec("currency"), 0.1 + 0.2) == 0.3
+
+
+@pytest.mark.parametrize(
+    ("type_", "raw", "accepted"),
+    [
+        ("text", 12, False),
+        ("text", False, False),
+        ("text", "  ", True),
+        ("email", "Yuki@Example.JP", True),
+        ("email", " yuki@example.jp", False),
+        ("phone", "+81 3-1234-5678", True),
+        ("country", "jp", True),
+        ("country", " JP", False),
+        ("date", "2026-12-31", True),
+        ("date", "2026/12/31", False),
+        ("datetime", "2026-12-31T14:30:00.123456+09:00", True),
+        ("datetime", "2026-12-31 14:30", False),
+        ("datetime", "2026-12-31T14:30:00", False),
+        ("number", 12.5, True),
+        ("number", "12.5", False),
+        ("number", True, False),
+        ("checkbox", True, True),
+        ("checkbox", "yes", False),
+        ("multiselect", ["a"], True),
+        ("multiselect", "a", False),
+        ("picklist", "a", True),
+        ("picklist", " a", False),
+    ],
+)
+def test_rec4_json_values_and_their_schema_say_the_same(type_, raw, accepted):
+    """The JSON API's rule (clean_json_value) and the schema the description shows for it
+    (json_schema) accept the same values."""
+    field = spec(type_, choices=("a", "b"))
+    validator = jsonschema_rs.Draft202012Validator(json_schema(field), validate_formats=True)
+    try:
+        clean_json_value(field, raw)
+        server = True
+    except ValidationError:
+        server = False
+    assert (server, validator.is_valid(raw)) == (accepted, accepted)
