@@ -1,6 +1,7 @@
 """`make run` on the embedded defaults (Foundation, AUT-8): web, outbox relay, worker and
 scheduler start on an SQLite file and the filesystem broker, the worker in its own process
-really processes events written by another process, and Ctrl-C stops them all."""
+really processes events written by another process, the broker keeps its files in var/ (not in
+the checkout), and Ctrl-C stops them all."""
 
 import json
 import os
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -55,6 +57,7 @@ def get_json(url):
 
 def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path):
     env = embedded_env(tmp_path)
+    started = time.time()
     manage(env, "migrate", "--noinput")
     assert "Demo organisation 'Acme' created" in manage(env, "seed_demo")
     port = free_port()
@@ -92,6 +95,11 @@ def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path
         code = proc.wait(timeout=30)
         log.close()
     assert code == 0
+    assert (tmp_path / "broker" / "control" / "celery.exchange").exists()
+    written_to_checkout = [
+        path for path in (ROOT / "control").glob("*") if path.stat().st_mtime >= started
+    ]
+    assert not written_to_checkout, "the filesystem broker wrote into the checkout"
     assert get_json(f"http://127.0.0.1:{port}/healthz")[0] is None, "web stopped"
     with pytest.raises(ProcessLookupError):  # no relay, worker, beat or web left
         os.killpg(proc.pid, 0)
