@@ -17,14 +17,18 @@ from crm_portal.celery import app as celery_app
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_database_url() -> str:
+def database_url_for_test_db() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 def process_env(**overrides) -> dict:
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_TASK_ALWAYS_EAGER": "false"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_test_db(),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
     env.update(overrides)
     return env
 
