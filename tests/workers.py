@@ -33,7 +33,9 @@ def process_env(**overrides) -> dict:
     return env
 
 
-def wait_for(predicate, timeout=30.0, interval=0.2):
+def wait_for(predicate, timeout=60.0, interval=0.2):
+    """Poll `predicate` until it holds. The timeout is generous for a loaded machine: waiting
+    it out only costs time when something is broken."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -57,9 +59,10 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def until_ready(self, ready: str) -> "Process":
+    def until_ready(self, ready: str, timeout: float = 120) -> "Process":
         """Wait until the log says `ready`; fails with the log if the process ends first."""
-        assert wait_for(lambda: ready in self.log() or self.popen.poll() is not None), self.log()
+        started = wait_for(lambda: ready in self.log() or self.popen.poll() is not None, timeout)
+        assert started, self.log()
         assert self.popen.poll() is None, self.log()
         return self
 
@@ -67,7 +70,7 @@ class Process:
         if self.popen.poll() is None:
             self.popen.terminate()
             try:
-                self.popen.wait(timeout=15)
+                self.popen.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
