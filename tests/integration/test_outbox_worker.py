@@ -99,6 +99,27 @@ def test_aut8_event_the_relay_could_not_publish_is_swept_to_the_worker(
     assert event_of(org_a).attempts == 1
 
 
+def test_aut8_relay_with_broker_down_releases_what_it_could_not_publish(
+    org_a, admin_a, start_celery, start_relay, broker_link
+):
+    """The first event reached the broker, then it went away: the others stay for the next
+    round, the saves themselves never knew."""
+    with scope(org=org_a):
+        for name in ("Ito", "Abe", "Ueda"):
+            contact_create(org=org_a, actor=admin_a, data={"last_name": name})
+    worker = start_celery("worker")
+    link = broker_link(publishes=1)
+    relay = start_relay(CELERY_BROKER_URL=link.url)
+    assert wait_for(lambda: "could not publish" in relay.log()), relay.log()
+    relay.stop()  # what it has not published is settled once it has stopped
+    assert wait_for(lambda: events_of(org_a)[0].processed_at is not None), worker.log()
+    assert [(e.enqueued_at, e.processed_at) for e in events_of(org_a)[1:]] == [(None, None)] * 2
+
+    next_relay = start_relay()  # the broker is back
+    assert wait_for(lambda: all_processed(org_a)), next_relay.log() + worker.log()
+    assert [e.attempts for e in events_of(org_a)] == [1, 1, 1]
+
+
 def test_aut8_events_saved_while_no_relay_ran_go_out_when_one_starts(
     org_a, admin_a, start_celery, start_relay
 ):
