@@ -27,7 +27,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-TIMEOUT_MS = 10_000
+# Every action and expect() waits this long: generous for a loaded 2-core machine, and it only
+# costs time when something is broken. Waits on a worker give their own, longer timeout.
+TIMEOUT_MS = 30_000
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -80,7 +82,7 @@ class MailSink:
         with self._arrived:
             return [m for m in self.messages if address in m["X-Envelope-To"].lower()]
 
-    def wait_for_message_to(self, address: str, timeout: float = 10) -> EmailMessage:
+    def wait_for_message_to(self, address: str, timeout: float = 60) -> EmailMessage:
         deadline = time.monotonic() + timeout
         with self._arrived:
             while True:

@@ -16,7 +16,8 @@ from users.models import CrmUser, UserImport
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 ROWS = 300
-SLOW = {"USER_IMPORT_BATCH_SIZE": "10", "USER_IMPORT_BATCH_PAUSE_MS": "100"}
+# Slow enough that the kill lands mid-import even when this process is the one kept waiting.
+SLOW = {"USER_IMPORT_BATCH_SIZE": "10", "USER_IMPORT_BATCH_PAUSE_MS": "200"}
 
 
 def progress(imp):
@@ -38,18 +39,18 @@ def test_imp7_worker_killed_mid_import_then_resumed_elsewhere(org_a, admin_a, st
         import_set_mapping(kind=USER_IMPORT, imp=imp, actor=admin_a, mapping=imp.mapping)
         import_start(kind=USER_IMPORT, imp=imp, actor=admin_a)
 
-    assert wait_for(lambda: progress(imp).processed_rows >= 30, timeout=30), first.log()
+    assert wait_for(lambda: progress(imp).processed_rows >= 30), first.log()
     os.kill(first.popen.pid, signal.SIGKILL)  # the worker dies mid-import
     first.popen.wait()
     stopped_at = progress(imp)
     assert stopped_at.status == "running" and stopped_at.processed_rows < ROWS
 
-    start_celery("worker")
+    second = start_celery("worker")
     # The unacknowledged task may come back to the new worker by itself (acks_late); if it
     # has not, the admin's "hand it to a worker again" does it.
     with scope(org=org_a):
         import_resume(kind=USER_IMPORT, imp=imp, actor=admin_a)
-    assert wait_for(lambda: progress(imp).status == "done", timeout=60)
+    assert wait_for(lambda: progress(imp).status == "done", timeout=120), second.log()
 
     with scopes_disabled():
         emails = list(

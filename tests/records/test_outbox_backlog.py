@@ -8,7 +8,6 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
@@ -19,6 +18,7 @@ from records.models import RecordEvent
 from records.outbox import process_record_event_task, record_events_sweep
 from records.services import contact_create
 from tests.records import consumers
+from tests.workers import queued_tasks
 
 DATA = {"first_name": "Marie", "last_name": "Dubois", "email": "marie@example.fr"}
 
@@ -31,11 +31,6 @@ def new_events(org, actor, count=1):
         return list(RecordEvent.objects.filter(org=org).order_by("pk"))
 
 
-def queued_messages() -> int:
-    """Messages waiting in the real broker's default queue."""
-    return redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery")
-
-
 def test_aut8_sweeper_leaves_alone_what_the_relay_handed_over_lately(org_a, admin_a, real_broker):
     """An event created long ago but handed over a moment ago waits in the queue: a sweep
     sends no second copy. Only after a whole stale period since its hand-over is it stuck."""
@@ -45,9 +40,9 @@ def test_aut8_sweeper_leaves_alone_what_the_relay_handed_over_lately(org_a, admi
     with scopes_disabled():
         RecordEvent.objects.filter(pk=event.pk).update(enqueued_at=handed_over)
     assert record_events_sweep(now=handed_over + stale / 2) == 0
-    assert queued_messages() == 0
+    assert len(queued_tasks()) == 0
     assert record_events_sweep(now=handed_over + stale + timedelta(seconds=1)) == 1
-    assert queued_messages() == 1
+    assert len(queued_tasks()) == 1
 
 
 def test_aut8_each_resend_is_stamped_so_the_next_sweep_skips_it(org_a, admin_a, real_broker):
@@ -57,7 +52,7 @@ def test_aut8_each_resend_is_stamped_so_the_next_sweep_skips_it(org_a, admin_a, 
     assert record_events_sweep(now=later + timedelta(seconds=1)) == 0, "no copy per sweep"
     event.refresh_from_db()
     assert event.resent_count == 1 and event.enqueued_at == later
-    assert queued_messages() == 1
+    assert len(queued_tasks()) == 1
     assert record_events_sweep(now=later + settings.OUTBOX_STALE_AFTER * 2) == 1
     event.refresh_from_db()
     assert event.resent_count == 2
@@ -70,7 +65,7 @@ def test_aut8_a_sweep_resends_at_most_its_cap(org_a, admin_a, real_broker, setti
     assert record_events_sweep(now=later) == 2
     assert record_events_sweep(now=later) == 2
     assert record_events_sweep(now=later) == 1
-    assert queued_messages() == 5
+    assert len(queued_tasks()) == 5
 
 
 def test_aut8_sweeps_run_in_their_own_queue_and_expire():
