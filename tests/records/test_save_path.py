@@ -1,7 +1,9 @@
-"""The save path close to the floor (REC-1, REC-3, issue 10): each process keeps the org's
-field registry, checked against the org's `fields_version`, and every change of the custom
-fields reaches the next save, in this process and in any other."""
+"""The save path close to the floor (REC-1, REC-3, issue 10): a create runs its two INSERTs
+and nothing else, because each process keeps the org's field registry, checked against the
+org's `fields_version`, and takes an owner or account it is handed as it is. Every change of
+the custom fields reaches the next save, in this process and in any other."""
 
+import re
 import subprocess
 import sys
 import uuid
@@ -13,11 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope, scopes_disabled
 
 from records import field_services
-from records.models import CustomField
+from records.models import Contact, CustomField, RecordEvent
 from records.modules import field_specs
 from records.services import record_create
 from tests.workers import ROOT, process_env
-from users.models import Organization
+from users.models import CrmUser, Organization
+
+_TABLE = re.compile(r'\b(?:FROM|INTO)\s+"?(\w+)"?')
 
 
 def create(org, actor, **data):
@@ -25,6 +29,15 @@ def create(org, actor, **data):
         return record_create(
             org=org, actor=actor, module="contacts", data={"last_name": "Mori", **data}
         )
+
+
+def statements(captured) -> list[str]:
+    """Each statement's verb and first table: "INSERT records_contact", "SAVEPOINT", …"""
+    found = []
+    for query in captured:
+        verb, table = query["sql"].split(None, 1)[0], _TABLE.search(query["sql"])
+        found.append(f"{verb} {table[1]}" if table else verb)
+    return found
 
 
 def registry_reads(captured) -> int:
@@ -42,6 +55,69 @@ def add_field(org, actor, label="Plan", required=True, choices=("Basic", "Pro"))
             choices=list(choices),
             required=required,
         )
+
+
+# --- the statements of a create ---------------------------------------------------------------
+
+
+def test_rec3_create_with_an_owner_instance_runs_its_two_inserts_only(
+    org_a, admin_a, django_assert_num_queries
+):
+    create(org_a, admin_a)  # the first save of this process reads the org's fields
+    with scope(org=org_a):
+        account = record_create(org=org_a, actor=admin_a, module="accounts", data={"name": "A"})
+    with django_assert_num_queries(4) as captured:
+        contact = create(org_a, admin_a, owner=admin_a, account=account, email="Mori@Example.jp")
+    # The savepoint is the service's transaction inside the test's own.
+    assert statements(captured.captured_queries) == [
+        "SAVEPOINT",
+        "INSERT records_contact",
+        "INSERT records_recordevent",
+        "RELEASE",
+    ]
+    with scopes_disabled():
+        stored = Contact.objects.get(pk=contact.pk)
+        event = RecordEvent.objects.get(record_id=contact.pk, module="contacts")
+    assert (stored.owner_id, stored.account_id, stored.email) == (
+        admin_a.pk,
+        account.pk,
+        "mori@example.jp",
+    )
+    assert event.changes["owner_id"] == [None, admin_a.pk]
+
+
+def test_rec3_an_owner_given_by_id_is_looked_up_in_the_org(org_a, admin_a, member_a):
+    create(org_a, admin_a)
+    with CaptureQueriesContext(connection) as captured:
+        contact = create(org_a, admin_a, owner=str(member_a.pk))
+    assert statements(captured.captured_queries) == [
+        "SAVEPOINT",
+        "SELECT users_crmuser",
+        "INSERT records_contact",
+        "INSERT records_recordevent",
+        "RELEASE",
+    ]
+    assert contact.owner == member_a
+
+
+@pytest.mark.parametrize("by", ["instance", "id"])
+def test_rec3_another_orgs_owner_or_account_is_refused(org_a, admin_a, org_b, admin_b, by):
+    with scope(org=org_b):
+        account_b = record_create(org=org_b, actor=admin_b, module="accounts", data={"name": "B"})
+    for name, value in (("owner", admin_b), ("account", account_b)):
+        with pytest.raises(ValidationError) as refused:
+            create(org_a, admin_a, **{name: value if by == "instance" else value.pk})
+        assert list(refused.value.message_dict) == [name]
+        assert "of this organisation" in refused.value.message_dict[name][0]
+    with scopes_disabled():
+        assert not Contact.objects.filter(org=org_a).exists()
+        assert not RecordEvent.objects.filter(org=org_a, module="contacts").exists()
+
+
+def test_rec3_an_unsaved_owner_is_refused(org_a, admin_a):
+    with pytest.raises(ValidationError) as refused:
+        create(org_a, admin_a, owner=CrmUser(org=org_a, email="new@example.com"))
+    assert list(refused.value.message_dict) == ["owner"]
 
 
 # --- the field registry follows every change ----------------------------------------------------
