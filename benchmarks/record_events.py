@@ -1,11 +1,15 @@
 """Record event cost on the save path (REC-3): prints figures, asserts nothing.
 
-Target: "The benchmark prints contacts created per second through the service layer with
+Targets: "The benchmark prints contacts created per second through the service layer with
 events on, against the same inserts with events off, side by side; the events must cost less
-than 20 % of the save path."
+than 20 % of the save path." And (issue 10, item 5) the service-layer create with its event
+within 1.5 times a plain ORM create of the same contact, wall and CPU time.
 
 What is compared, BENCH_CONTACTS (default 2000) contacts per run, each in its own transaction:
 
+- plain ORM create: `Contact.objects.create(org=org, **data)` inside `transaction.atomic()`,
+  with the same values (the owner instance, no account): no validation, no event. The floor
+  the service layer is measured against.
 - events on: `records.services.record_create(org=…, actor=<the org's super admin membership>,
   module="contacts", data=…)` inside `django_scopes.scope(org=org)`, the real code path: the
   contact and its create event (RecordEvent, the outbox row) in the same transaction. The save
@@ -13,12 +17,12 @@ What is compared, BENCH_CONTACTS (default 2000) contacts per run, each in its ow
   committed events to the broker. So that the events are really handed over, each run then
   drains the outbox with `records.relay.record_events_relay()` as the relay process would,
   timed apart and printed for information (relay events/s).
-- events off: the same contacts with the same validation and the same transaction shape, but
-  no event. Our code is not changed for it: this script calls what record_create calls
-  (`_require_record_permission`, `_apply`, `full_clean`, `save`) inside `transaction.atomic`
-  itself. The difference between the two is exactly the create diff and the RecordEvent
-  INSERT (with the trigger that NOTIFYs the relay on PostgreSQL); the statement counts printed
-  below show it.
+- events off: the same contacts with the same validation and the same transaction shape as
+  events on, but no event. Our code is not changed for it: this script calls what
+  record_create calls (`_require_record_permission`, `_apply`, `full_clean`, `save`) inside
+  `transaction.atomic` itself. The difference between the two is exactly the create diff and
+  the RecordEvent INSERT (with the trigger that NOTIFYs the relay on PostgreSQL); the
+  statement counts printed below show it.
 
 The data is what the contact form hands the service: every standard field (empty ones as ""),
 realistic values incl. email, phone, country and language, the acting admin as owner.
@@ -27,6 +31,10 @@ The relay publishes for real but cheaply: CELERY_TASK_ALWAYS_EAGER=false and
 CELERY_BROKER_URL=memory://, so `apply_async` builds and publishes a real message to kombu's
 in-memory transport (nothing consumes it; the script checks that one message per event
 arrived). A Redis broker would add its round trip to the relay's publish, not to the save path.
+
+The report gives, per contender, contacts/s, ms and CPU ms per contact and the SQL statements
+per contact, side by side; then the share the events take of the save path, and the ratio of
+events on to the plain ORM create, wall and CPU, per round and of the medians.
 
 How: as benchmarks/user_import.py, the script creates its own throwaway PostgreSQL database
 `crm_portal_bench_<pid>` on the server of DATABASE_URL (default
@@ -68,10 +76,12 @@ CONTACTS = int(os.environ.get("BENCH_CONTACTS") or 2000)  # timed contacts per r
 WARMUP = int(os.environ.get("BENCH_WARMUP") or 20)  # untimed contacts first, per run
 ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 3)  # timed runs per contender, alternated
 TARGET = 0.20  # the events must cost less than this share of the save path
+FLOOR_TARGET = 1.5  # events on must take at most this many times the plain ORM create
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 MEMORY_BROKER = "memory://"
 # contender: (label, events written?)
 CONTENDERS = {
+    "orm": ("plain ORM create", False),
     "off": ("events off", False),
     "on": ("events on", True),
 }
@@ -202,6 +212,16 @@ def contact_create_events_off(*, org, actor, data: dict):
     return record
 
 
+def contact_create_plain_orm(*, org, data: dict):
+    """The same contact straight through the ORM, in its own transaction: the floor."""
+    from django.db import transaction
+
+    from records.models import Contact
+
+    with transaction.atomic():
+        return Contact.objects.create(org=org, **data)
+
+
 def private_queue(org_id: int) -> str:
     """Celery's default queue, exchange and routing key for this run: a name of its own."""
     from crm_portal.celery import app
@@ -259,6 +279,11 @@ def run_contender(who: str, org_id: int, diag: bool) -> dict:
 
         def create(data):
             return record_create(org=org, actor=actor, module="contacts", data=data)
+
+    elif who == "orm":
+
+        def create(data):
+            return contact_create_plain_orm(org=org, data=data)
 
     else:
 
@@ -394,12 +419,10 @@ def print_report(who_ran: list[str], timed: dict, diag: dict) -> None:
         "  CPU ms = this process's CPU time per contact (Python, drivers, serialisation);\n"
         "  the rest of ms/contact is waiting for the database."
     )
-    for who in who_ran:
-        if who == "off":
-            continue
+    for who, base in (("on", "off"), ("off", "orm"), ("on", "orm")):
         print(
-            f"  statements {CONTENDERS[who][0]} - events off: "
-            f"{statement_difference(diag[who]['statements'], diag['off']['statements'])}"
+            f"  statements {CONTENDERS[who][0]} - {CONTENDERS[base][0]}: "
+            f"{statement_difference(diag[who]['statements'], diag[base]['statements'])}"
         )
 
     share = cost(median["on"], median["off"])
@@ -415,12 +438,27 @@ def print_report(who_ran: list[str], timed: dict, diag: dict) -> None:
         f"    from the best runs instead: {cost(best['on'], best['off']):.1%} "
         "(the least disturbed by other work on the machine)"
     )
+    print_floor_ratio(timed, median, cpu)
     relayed = sum(r["relayed"] for r in timed["on"])
     relay_seconds = sum(r["relay_seconds"] for r in timed["on"])
     print(
         f"  for information, the relay's hand-over (its own process, not the save path): "
         f"{relayed / relay_seconds:.0f} events/s to memory://"
     )
+
+
+def print_floor_ratio(timed: dict, median: dict, cpu: dict) -> None:
+    """Events on against the plain ORM create, wall and CPU."""
+    print(f"\n  events on / plain ORM create (target <= {FLOOR_TARGET:g}x):")
+    for what, key, medians in (("wall", "seconds", median), ("CPU", "cpu_seconds", cpu)):
+        ratio = medians["on"] / medians["orm"]
+        rounds = zip(timed["on"], timed["orm"], strict=True)
+        per_round = ", ".join(f"{on[key] / orm[key]:.2f}x" for on, orm in rounds)
+        print(
+            f"    {what:<5}{medians['on'] / CONTACTS * 1000:.3f} / "
+            f"{medians['orm'] / CONTACTS * 1000:.3f} ms = {ratio:.2f}x  "
+            f"{verdict(ratio <= FLOOR_TARGET)}   per round: {per_round}"
+        )
 
 
 def main() -> None:

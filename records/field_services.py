@@ -20,7 +20,7 @@ from users.models import CrmUser, Organization
 
 from .fields import FIELD_TYPES, MULTISELECT, TYPES_WITH_CHOICES, FieldSpec
 from .models import CustomField, FieldLayout
-from .modules import MODELS, RELATIONS, field_specs, standard_specs
+from .modules import MODELS, RELATIONS, field_registry_changed, field_specs, standard_specs
 
 MAX_LABEL = 80
 MAX_CHOICES = 100
@@ -242,6 +242,7 @@ def custom_field_create(
         required=bool(required),
         position=(last["position__max"] or 0) + 1,
     )
+    field_registry_changed(org)
     audit_log_write(
         org=org,
         actor=actor,
@@ -304,6 +305,7 @@ def custom_field_update(
     if after == before:
         return field
     field.save()
+    field_registry_changed(org)
     audit_log_write(
         org=org,
         actor=actor,
@@ -351,6 +353,7 @@ def custom_field_delete(
         },
     )
     field.delete()
+    field_registry_changed(org)
     return holding
 
 
@@ -392,6 +395,7 @@ def field_layout_save(
     for field in custom:
         field.position = rank[field.key]
     CustomField.objects.bulk_update(custom, ["position"])
+    field_registry_changed(org)
     audit_log_write(
         org=org,
         actor=actor,

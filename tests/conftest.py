@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import translation
 from django_scopes import scopes_disabled
 
+from records.modules import forget_field_registry
 from tests.users.factories import CrmUserFactory, OrganizationFactory
 
 pytest_plugins = ["tests.workers"]
@@ -16,6 +17,12 @@ pytest_plugins = ["tests.workers"]
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()  # allauth's rate limits live in the (real, Redis) cache
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_field_registry():
+    forget_field_registry()  # each test starts as a fresh process would
     yield
 
 

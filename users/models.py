@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -90,6 +92,11 @@ class Organization(models.Model):
     plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, default=Plan.FREE)
     purchased_licences = models.PositiveIntegerField(_("purchased licences"), default=0)
     territories_enabled = models.BooleanField(_("use territories"), default=False)
+    # Renewed by every change of the org's custom fields (records.modules.field_registry_changed):
+    # each process keeps the org's field registry and trusts it while this stamp is unchanged,
+    # so a save reads no field definitions. A new random value, not a counter: a change that
+    # rolls back must never leave a stamp that a later change could reuse.
+    fields_version = models.UUIDField(default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
