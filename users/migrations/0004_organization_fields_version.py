@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0002_user_import'),
+        ('users', '0003_session_generation'),
     ]
 
     operations = [
