@@ -49,6 +49,8 @@ def record_event_process(*, event_id: int) -> bool:
             .first()
         )
         if event is None:
+            # A second delivery (a re-send, a redelivered message): visible, so a storm shows.
+            logger.info("Record event %s: nothing to do (done, failed or claimed)", event_id)
             return False
         event.attempts += 1
         for consumer in record_event_consumers():
