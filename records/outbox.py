@@ -10,6 +10,8 @@ is marked failed after OUTBOX_MAX_ATTEMPTS and left for an operator."""
 
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,19 +160,20 @@ def record_events_sweep(
     cutoff = now - settings.OUTBOX_STALE_AFTER
     limit = limit or settings.OUTBOX_SWEEP_LIMIT
     unsent = Q(enqueued_at__isnull=True)
-    with transaction.atomic(), scopes_disabled():
-        stuck = list(
-            RecordEvent.objects.select_for_update(skip_locked=True)
-            .filter(processed_at__isnull=True, failed_at__isnull=True, created_at__lte=cutoff)
-            .filter(unsent if queued else unsent | Q(enqueued_at__lte=cutoff))
-            .order_by("created_at", "pk")
-            .values_list("org_id", "pk")[:limit]
-        )
-        RecordEvent.objects.filter(pk__in=[pk for _org, pk in stuck]).update(
-            enqueued_at=now, resent_count=F("resent_count") + 1
-        )
-    log_backlog("Outbox sweep", len(stuck), now=now, queued=queued)
-    return record_events_publish(stuck)
+    with broker_producer() as producer:
+        with transaction.atomic(), scopes_disabled():
+            stuck = list(
+                RecordEvent.objects.select_for_update(skip_locked=True)
+                .filter(processed_at__isnull=True, failed_at__isnull=True, created_at__lte=cutoff)
+                .filter(unsent if queued else unsent | Q(enqueued_at__lte=cutoff))
+                .order_by("created_at", "pk")
+                .values_list("org_id", "pk")[:limit]
+            )
+            RecordEvent.objects.filter(pk__in=[pk for _org, pk in stuck]).update(
+                enqueued_at=now, resent_count=F("resent_count") + 1
+            )
+        log_backlog("Outbox sweep", len(stuck), now=now, queued=queued)
+        return record_events_publish(stuck, producer)
 
 
 def record_events_queued() -> int:
@@ -182,18 +185,29 @@ def record_events_queued() -> int:
         return queue(connection.default_channel).queue_declare().message_count
 
 
-def record_events_publish(claimed: list[tuple[int, int]]) -> int:
-    """Publish one task per (org id, event id), after the claim committed (a worker that gets
-    the message first must find the row unlocked). When the broker refuses, what was not
-    published is released for the relay's next round and the error is raised."""
+@contextmanager
+def broker_producer() -> Iterator:
+    """A producer whose broker connection is up, to take before claiming events. When the
+    broker is down, kombu tries to connect for seconds before it gives up; events claimed
+    meanwhile would look handed over, and once that took longer than the stale time, the
+    sweeper would re-send them and both copies arrive. So: connect, then claim, then publish."""
+    with process_record_event_task.app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)  # or raises OperationalError
+        yield producer
+
+
+def record_events_publish(claimed: list[tuple[int, int]], producer) -> int:
+    """Publish one task per (org id, event id) through `producer` (broker_producer), after the
+    claim committed (a worker that gets the message first must find the row unlocked). When
+    the broker refuses, what was not published is released for the relay's next round and
+    the error is raised."""
     published = 0
     try:
-        with process_record_event_task.app.producer_or_acquire() as producer:
-            for org_id, event_id in claimed:
-                process_record_event_task.apply_async(
-                    (org_id, event_id), producer=producer, retry=False
-                )
-                published += 1
+        for org_id, event_id in claimed:
+            process_record_event_task.apply_async(
+                (org_id, event_id), producer=producer, retry=False
+            )
+            published += 1
     except Exception:
         unsent = [pk for _org, pk in claimed[published:]]
         with scopes_disabled():
