@@ -10,6 +10,8 @@ is marked failed after OUTBOX_MAX_ATTEMPTS and left for an operator."""
 
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +51,8 @@ def record_event_process(*, event_id: int) -> bool:
             .first()
         )
         if event is None:
+            # A second delivery (a re-send, a redelivered message): visible, so a storm shows.
+            logger.info("Record event %s: nothing to do (done, failed or claimed)", event_id)
             return False
         event.attempts += 1
         for consumer in record_event_consumers():
@@ -140,41 +144,70 @@ def outbox_backlog(*, now: datetime | None = None) -> OutboxBacklog:
     )
 
 
-def record_events_sweep(*, now: datetime | None = None, limit: int | None = None) -> int:
+def record_events_sweep(
+    *, now: datetime | None = None, limit: int | None = None, queued: int = 0
+) -> int:
     """Re-send what is truly stuck: events never handed over, or handed over longer ago than
     OUTBOX_STALE_AFTER, and still unprocessed — at most `limit` (OUTBOX_SWEEP_LIMIT) a sweep.
     Each re-send stamps the event (enqueued again now, one more re-send), so the next sweep
-    leaves it alone while it waits in the queue. Returns how many were re-sent."""
+    leaves it alone while it waits in the queue. Returns how many were re-sent.
+
+    `queued` is how many tasks wait in the events' queue (record_events_queued). While any
+    wait, the workers are behind and an event handed over a stale period ago may well be one
+    of them: re-sent, it would be delivered twice. So only events never handed over are
+    re-sent then; the others once the queue has drained, when one still pending was lost."""
     now = now or timezone.now()
     cutoff = now - settings.OUTBOX_STALE_AFTER
     limit = limit or settings.OUTBOX_SWEEP_LIMIT
-    with transaction.atomic(), scopes_disabled():
-        stuck = list(
-            RecordEvent.objects.select_for_update(skip_locked=True)
-            .filter(processed_at__isnull=True, failed_at__isnull=True, created_at__lte=cutoff)
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=cutoff))
-            .order_by("created_at", "pk")
-            .values_list("org_id", "pk")[:limit]
-        )
-        RecordEvent.objects.filter(pk__in=[pk for _org, pk in stuck]).update(
-            enqueued_at=now, resent_count=F("resent_count") + 1
-        )
-    log_backlog("Outbox sweep", len(stuck), now=now)
-    return record_events_publish(stuck)
+    unsent = Q(enqueued_at__isnull=True)
+    with broker_producer() as producer:
+        with transaction.atomic(), scopes_disabled():
+            stuck = list(
+                RecordEvent.objects.select_for_update(skip_locked=True)
+                .filter(processed_at__isnull=True, failed_at__isnull=True, created_at__lte=cutoff)
+                .filter(unsent if queued else unsent | Q(enqueued_at__lte=cutoff))
+                .order_by("created_at", "pk")
+                .values_list("org_id", "pk")[:limit]
+            )
+            RecordEvent.objects.filter(pk__in=[pk for _org, pk in stuck]).update(
+                enqueued_at=now, resent_count=F("resent_count") + 1
+            )
+        log_backlog("Outbox sweep", len(stuck), now=now, queued=queued)
+        return record_events_publish(stuck, producer)
 
 
-def record_events_publish(claimed: list[tuple[int, int]]) -> int:
-    """Publish one task per (org id, event id), after the claim committed (a worker that gets
-    the message first must find the row unlocked). When the broker refuses, what was not
-    published is released for the relay's next round and the error is raised."""
+def record_events_queued() -> int:
+    """How many tasks wait in the broker's queue that event tasks go to (the default queue),
+    not yet taken by a worker."""
+    app = process_record_event_task.app
+    queue = app.amqp.queues[app.conf.task_default_queue]
+    with app.connection_or_acquire() as connection:
+        return queue(connection.default_channel).queue_declare().message_count
+
+
+@contextmanager
+def broker_producer() -> Iterator:
+    """A producer whose broker connection is up, to take before claiming events. When the
+    broker is down, kombu tries to connect for seconds before it gives up; events claimed
+    meanwhile would look handed over, and once that took longer than the stale time, the
+    sweeper would re-send them and both copies arrive. So: connect, then claim, then publish."""
+    with process_record_event_task.app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)  # or raises OperationalError
+        yield producer
+
+
+def record_events_publish(claimed: list[tuple[int, int]], producer) -> int:
+    """Publish one task per (org id, event id) through `producer` (broker_producer), after the
+    claim committed (a worker that gets the message first must find the row unlocked). When
+    the broker refuses, what was not published is released for the relay's next round and
+    the error is raised."""
     published = 0
     try:
-        with process_record_event_task.app.producer_or_acquire() as producer:
-            for org_id, event_id in claimed:
-                process_record_event_task.apply_async(
-                    (org_id, event_id), producer=producer, retry=False
-                )
-                published += 1
+        for org_id, event_id in claimed:
+            process_record_event_task.apply_async(
+                (org_id, event_id), producer=producer, retry=False
+            )
+            published += 1
     except Exception:
         unsent = [pk for _org, pk in claimed[published:]]
         with scopes_disabled():
@@ -185,23 +218,26 @@ def record_events_publish(claimed: list[tuple[int, int]]) -> int:
     return published
 
 
-def log_backlog(who: str, handed_over: int, *, now: datetime | None = None) -> OutboxBacklog:
+def log_backlog(
+    who: str, handed_over: int, *, now: datetime | None = None, queued: int | None = None
+) -> OutboxBacklog:
     """Back-pressure, visible: how many events wait and how old the oldest is."""
     backlog = outbox_backlog(now=now)
     logger.info(
-        "%s: %s handed over; %s pending, the oldest %.0f s old; %s failed",
+        "%s: %s handed over; %s pending, the oldest %.0f s old; %s failed%s",
         who,
         handed_over,
         backlog.pending,
         backlog.oldest_pending_seconds,
         backlog.failed,
+        "" if queued is None else f"; {queued} tasks queued",
     )
     return backlog
 
 
 @shared_task(name="records.tasks.sweep_record_events_task")
 def sweep_record_events_task() -> int:
-    return record_events_sweep()
+    return record_events_sweep(queued=record_events_queued())
 
 
 def record_events_retry_failed(*, ids: list[int] | None) -> int:

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from .models import RecordEvent
-from .outbox import log_backlog, record_events_publish
+from .outbox import broker_producer, log_backlog, record_events_publish
 
 logger = logging.getLogger(__name__)
 
@@ -35,22 +35,27 @@ CHANNEL = "record_events"  # the trigger in migration 0008 notifies this channel
 
 def record_events_relay(*, limit: int | None = None) -> int:
     """Publish up to `limit` committed events no relay has handed over yet; returns how many
-    were published. When the broker refuses, the events not published are released for the
-    next round and the error is raised."""
+    were published. The broker connection comes first: while the broker is down, nothing is
+    claimed. When the broker refuses, the events not published are released for the next
+    round and the error is raised."""
     limit = limit or settings.OUTBOX_RELAY_BATCH_SIZE
-    with transaction.atomic(), scopes_disabled():
-        claimed = list(
-            RecordEvent.objects.select_for_update(skip_locked=True)
-            .filter(processed_at__isnull=True, enqueued_at__isnull=True)
-            .order_by("created_at", "pk")
-            .values_list("org_id", "pk")[:limit]
-        )
-        if not claimed:
+    with scopes_disabled():
+        waiting = RecordEvent.objects.filter(processed_at__isnull=True, enqueued_at__isnull=True)
+        if not waiting.exists():  # nothing to hand over: no need of the broker
             return 0
-        RecordEvent.objects.filter(pk__in=[pk for _org, pk in claimed]).update(
-            enqueued_at=timezone.now()
-        )
-    return record_events_publish(claimed)
+    with broker_producer() as producer:
+        with transaction.atomic(), scopes_disabled():
+            claimed = list(
+                waiting.select_for_update(skip_locked=True)
+                .order_by("created_at", "pk")
+                .values_list("org_id", "pk")[:limit]
+            )
+            if not claimed:
+                return 0
+            RecordEvent.objects.filter(pk__in=[pk for _org, pk in claimed]).update(
+                enqueued_at=timezone.now()
+            )
+        return record_events_publish(claimed, producer)
 
 
 class Relay:

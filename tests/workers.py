@@ -96,7 +96,8 @@ def real_broker(monkeypatch):
 def start_celery(tmp_path, real_broker):
     started = []
 
-    def start(kind="worker", **env_overrides):
+    def start(kind="worker", *, name=None, **env_overrides):
+        """`name` names the log (default: the kind), for a test that runs two at once."""
         if kind == "worker":
             args = [
                 "worker",
@@ -109,7 +110,7 @@ def start_celery(tmp_path, real_broker):
         else:
             args = ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"]
         proc = Process(
-            kind,
+            name or kind,
             [sys.executable, "-m", "celery", "-A", "crm_portal", *args],
             process_env(CELERY_BROKER_URL=real_broker, **env_overrides),
             tmp_path,

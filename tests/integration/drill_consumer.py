@@ -1,0 +1,40 @@
+"""The outbox drill's consumer (AUT-8): it writes one row per event it is handed into the
+table `drill_seen`, in the transaction that marks the event done — as auto-invite writes its
+portal user. A row twice for one event is an event processed twice.
+
+The first worker handed the contact named SLOW stays inside that transaction for a while,
+after saying so in the log: the drill SIGKILLs it there, mid-event. (A marker file in
+$DRILL_DIR, created exclusively, says it happened: the next delivery goes through.)"""
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+TABLE = "drill_seen"
+CREATE_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    "event_id bigint NOT NULL, pid integer NOT NULL, seen_at timestamptz NOT NULL DEFAULT now())"
+)
+DROP_TABLE = f"DROP TABLE IF EXISTS {TABLE}"
+SLOW = "Slowpoke"
+HOLDING = "Drill: holding event"
+
+
+def remember(event) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (event_id, pid) VALUES (%s, %s)",
+            [event.pk, os.getpid()],
+        )
+    if event.changes.get("last_name", [None, None])[1] == SLOW:
+        try:
+            (Path(os.environ["DRILL_DIR"]) / f"slow-{event.pk}").touch(exist_ok=False)
+        except FileExistsError:
+            return
+        logger.warning("%s %s", HOLDING, event.pk)
+        time.sleep(20)  # killed long before
