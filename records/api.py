@@ -225,6 +225,7 @@ def api_endpoint(*methods: str):
             with scope(org=token.org):
                 api_token_touch(token)
                 try:
+                    request.api_token = token
                     response = view(request, token.org, *args, **kwargs)
                 except ValidationError as error:
                     response = _invalid(error)
@@ -391,7 +392,14 @@ def _since(raw: str):
 def _contact_create(request, org) -> JsonResponse:
     specs = _specs(org)
     data = _payload(request, specs, creating=True)
-    contact = contact_create(org=org, actor=None, data=data, source=RecordEvent.Source.API)
+    # REC-5: a contact the body gives no owner belongs to whoever created the token.
+    contact = contact_create(
+        org=org,
+        actor=None,
+        data=data,
+        source=RecordEvent.Source.API,
+        default_owner=request.api_token.created_by,
+    )
     response = JsonResponse(contact_json(contact, specs), status=201)
     response["Location"] = request.build_absolute_uri(
         reverse("api_contact", kwargs={"contact_id": contact.pk})

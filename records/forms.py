@@ -53,7 +53,7 @@ def formfield_for(spec) -> forms.Field:
 
 
 class RecordForm(forms.Form):
-    def __init__(self, *args, org, module, record=None, **kwargs):
+    def __init__(self, *args, org, module, record=None, creator=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.specs = ordered_specs(org, module)  # in the admin's field layout
         for spec in self.specs:
@@ -74,6 +74,9 @@ class RecordForm(forms.Form):
             self.fields["account"].queryset = Account.objects.filter(org=org).order_by("name")
         if record is not None and not self.is_bound:
             self.initial.update(self._values_of(record))
+        elif record is None and creator is not None:
+            self.initial["owner"] = creator.pk  # REC-5: new records are the creator's
+            self.fields["owner"].help_text = _("Left empty, you are the owner.")
 
     def _values_of(self, record) -> dict:
         values = {}

@@ -179,11 +179,19 @@ def record_create(
     module: str,
     data: dict,
     source: str = RecordEvent.Source.UI,
+    default_owner: CrmUser | None = None,
 ):
     """Create a contact or account and its create event in one transaction (REC-3).
     Bad values raise ValidationError({field: [messages]}) and write nothing. `actor` None is
-    the system itself (an import, the demo seed)."""
+    the system itself (an import, the demo seed).
+
+    REC-5: a record given no owner belongs to the member who creates it (`actor`), or to
+    `default_owner` when the system creates it for someone (the API token's creator); so a
+    creator always sees what they created (USR-2)."""
     _require_record_permission(actor, module, "create")
+    owner = actor or default_owner
+    if owner is not None and data.get("owner") in (None, ""):
+        data = {**data, "owner": owner}
     record = MODELS[module](org=org)
     _apply(record, data, creating=True)
     record.full_clean(exclude=["org", "owner", "account"])
@@ -248,8 +256,17 @@ def record_delete(*, record, actor: CrmUser | None) -> None:
     record.delete()
 
 
-def contact_create(*, org, actor, data: dict, source: str = RecordEvent.Source.UI) -> Contact:
-    return record_create(org=org, actor=actor, module="contacts", data=data, source=source)
+def contact_create(
+    *, org, actor, data: dict, source: str = RecordEvent.Source.UI, default_owner=None
+) -> Contact:
+    return record_create(
+        org=org,
+        actor=actor,
+        module="contacts",
+        data=data,
+        source=source,
+        default_owner=default_owner,
+    )
 
 
 def contact_update(*, contact, actor, data: dict, source: str = RecordEvent.Source.UI):

@@ -156,7 +156,13 @@ def _display(form, spec, record):
 def record_form(request, module, pk=None):
     record = _record(request, module, pk) if pk else None
     _require(request, module, "edit" if record else "create")
-    form = RecordForm(request.POST or None, org=request.org, module=module, record=record)
+    form = RecordForm(
+        request.POST or None,
+        org=request.org,
+        module=module,
+        record=record,
+        creator=request.membership,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             if record is None:

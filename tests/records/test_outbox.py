@@ -89,6 +89,7 @@ def test_rec3_create_event_lists_the_fields_given_a_value(org_a, admin_a):
         "email": [None, "marie@example.fr"],
         "language": [None, "en"],
         "subscription": [None, "none"],
+        "owner_id": [None, admin_a.pk],  # REC-5: the creator's, by default
     }
 
 
