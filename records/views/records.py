@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_portal.params import choice_param, id_list_param, page_param, text_param
@@ -230,7 +231,11 @@ def contacts_bulk_update(request, org_slug):
     except ValidationError as error:
         messages.error(request, "; ".join(m for ms in error.message_dict.values() for m in ms))
     else:
-        messages.success(request, _("%(count)s contact(s) changed.") % {"count": changed})
+        messages.success(
+            request,
+            ngettext("%(count)s contact changed.", "%(count)s contacts changed.", changed)
+            % {"count": changed},
+        )
     return back
 
 

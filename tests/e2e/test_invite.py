@@ -23,7 +23,7 @@ def test_usr4_invite_email_link_signup_joined_and_active(
     settings.SITE_URL = live_server.url
     sign_in(page, live_server, admin_a.email)
     page.goto(f"{live_server.url}/o/{org_a.slug}/users/")
-    expect(page.locator("#licences")).to_contain_text("1 used / 3 available")
+    expect(page.locator("#licences")).to_contain_text("1 of 3 used · 2 free")
     page.get_by_role("link", name="Add user").click()
     page.get_by_label("First name").fill("Kenji")
     page.get_by_label("Last name").fill("Sato")
@@ -62,6 +62,6 @@ def test_usr4_invite_email_link_signup_joined_and_active(
     page.goto(f"{live_server.url}/o/{org_a.slug}/users/?status=active")
     row = page.get_by_role("row", name=re.compile("Kenji Sato"))
     expect(row).to_contain_text("kenji@example.jp")
-    expect(page.locator("#licences")).to_contain_text("2 used / 3 available")
+    expect(page.locator("#licences")).to_contain_text("2 of 3 used · 1 free")
     page.get_by_role("link", name="Kenji Sato").click()
     expect(page.locator("#member-status")).to_have_text("Active")

@@ -222,7 +222,7 @@ def test_rec3_bulk_update_from_the_list_writes_one_event_per_changed_contact(
         {"contacts": [*ids, other.pk], "field": "owner", "owner": admin_a.pk, "query": "sort=name"},
         follow=True,
     )
-    assert "2 contact(s) changed." in response.content.decode()
+    assert "2 contacts changed." in response.content.decode()
     assert response.redirect_chain[-1][0] == page_url(org_a, "contacts/?sort=name")
     with scopes_disabled():
         events = RecordEvent.objects.filter(kind="update", module="contacts")

@@ -139,7 +139,7 @@ def test_usr3_standard_user_gets_403_and_changes_nothing(
 def test_org5_free_plan_allows_three_users_and_shows_used_over_available(
     client_admin_a, org_a, admin_a, member_a, django_capture_on_commit_callbacks
 ):
-    assert "Licences: 2 used / 3 available" in client_admin_a.get(users_url(org_a)).content.decode()
+    assert "Licences: 2 of 3 used · 1 free" in client_admin_a.get(users_url(org_a)).content.decode()
     add_user(client_admin_a, org_a, django_capture_on_commit_callbacks)
     response = add_user(
         client_admin_a,
@@ -188,7 +188,7 @@ def test_org2_unverified_org_holds_invitations_until_re_invite_all_held(
     org_a.save()
     with django_capture_on_commit_callbacks(execute=True):
         done = client_admin_a.post(users_url(org_a, "reinvite-held/"), follow=True)
-    assert "1 held invitation(s) sent." in done.content.decode()
+    assert "1 held invitation sent." in done.content.decode()
     assert [m.to for m in mail.outbox] == [["kenji@example.jp"]]
     assert member(org_a, "kenji@example.jp").invitation.status == "sent"
 
@@ -221,7 +221,7 @@ def test_usr5_bulk_reinvite_sends_one_link_each(
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = client_admin_a.post(users_url(org_a, "reinvite/"), {"users": ids}, follow=True)
-    assert "2 invitation(s) sent." in response.content.decode()
+    assert "2 invitations sent." in response.content.decode()
     assert sorted(m.to[0] for m in mail.outbox) == ["u0@example.jp", "u1@example.jp"]
 
 

@@ -3,8 +3,7 @@ may manage users: the shared import wizard's pages for users, and "re-invite the
 imported" on the result page."""
 
 from django.contrib import messages
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_portal.exceptions import ActionRefused
@@ -127,5 +126,9 @@ def user_import_reinvite(request, org_slug, import_pk):
     except ActionRefused as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, _("%(count)s invitation(s) sent.") % {"count": sent})
+        messages.success(
+            request,
+            ngettext("%(count)s invitation sent.", "%(count)s invitations sent.", sent)
+            % {"count": sent},
+        )
     return USER_IMPORT_WIZARD.redirect("detail", request, imp)

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_portal.exceptions import ActionRefused
@@ -46,6 +46,12 @@ def _member(request, user_pk) -> CrmUser:
     return get_object_or_404(request.org.crm_users.select_related("profile", "role"), pk=user_pk)
 
 
+def _licences(org) -> dict:
+    """ORG-5's label: "2 of 3 used · 1 free"."""
+    used = licences_used(org)
+    return {"licences_used": used, "licences_free": max(0, org.licence_limit - used)}
+
+
 def _back_to(request, membership):
     return redirect("user_detail", org_slug=request.org.slug, user_pk=membership.pk)
 
@@ -76,7 +82,7 @@ def user_list(request, org_slug):
             "status": status,
             "query": query,
             "tabs": [(value, label, counts.get(value, 0)) for value, label in STATUS_TABS],
-            "licences_used": licences_used(request.org),
+            **_licences(request.org),
             "held_count": held,
         },
     )
@@ -114,7 +120,7 @@ def user_add(request, org_slug):
     return render(
         request,
         "users/members/add.html",
-        {"form": form, "licences_used": licences_used(request.org)},
+        {"form": form, **_licences(request.org)},
     )
 
 
@@ -217,7 +223,11 @@ def users_reinvite_selected(request, org_slug):
     except ActionRefused as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, _("%(count)s invitation(s) sent.") % {"count": sent})
+        messages.success(
+            request,
+            ngettext("%(count)s invitation sent.", "%(count)s invitations sent.", sent)
+            % {"count": sent},
+        )
     return back
 
 
@@ -231,7 +241,11 @@ def users_reinvite_held(request, org_slug):
     except ActionRefused as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, _("%(count)s held invitation(s) sent.") % {"count": sent})
+        messages.success(
+            request,
+            ngettext("%(count)s held invitation sent.", "%(count)s held invitations sent.", sent)
+            % {"count": sent},
+        )
     return redirect(f"/o/{request.org.slug}/users/?status=unconfirmed")
 
 
