@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("language/", views.language_set, name="language_set"),
     path("accounts/", include("allauth.urls")),
     path("invite/", include("invitations.urls")),

@@ -2,8 +2,9 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -25,6 +26,12 @@ def home(request):
             return redirect("dashboard", org_slug=orgs[0].slug)
         return render(request, "no_organization.html")
     return render(request, "landing.html")
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @require_POST

@@ -1,0 +1,41 @@
+"""Issue 11, bug 4: a 404 and a 403 are pages of the app — its shell, a sentence saying what
+happened, a way back — in the viewer's language; /favicon.ico leads to the icon."""
+
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+
+
+def test_404_is_a_styled_page_with_a_way_back(client_admin_a):
+    response = client_admin_a.get("/no-such-page/")
+    body = response.content.decode()
+    assert response.status_code == 404
+    assert 'class="topbar"' in body and "css/app.css" in body  # the app's shell
+    assert "Page not found" in body and f'href="{reverse("home")}"' in body
+
+
+def test_404_for_another_orgs_pages_is_the_same_page(client_admin_b, org_a):
+    response = client_admin_b.get(reverse("user_list", kwargs={"org_slug": org_a.slug}))
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+def test_403_is_a_styled_page_that_says_why(client_member_a, org_a):
+    response = client_member_a.get(reverse("user_list", kwargs={"org_slug": org_a.slug}))
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert 'class="topbar"' in body
+    assert "You are not allowed to do this" in body and f'href="{reverse("home")}"' in body
+
+
+def test_x1_error_pages_speak_the_viewers_language(client_member_a, org_a):
+    member = client_member_a
+    member.post(reverse("language_set"), {"language": "ja", "next": "/"})
+    body = member.get(reverse("user_list", kwargs={"org_slug": org_a.slug})).content.decode()
+    assert "You are not allowed to do this" not in body
+
+
+def test_favicon_ico_leads_to_the_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
+    assert finders.find("favicon.svg")
