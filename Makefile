@@ -15,16 +15,20 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@# setuptools' notice about flat layouts in editable mode is known and harmless here.
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 # First run on the embedded defaults: SQLite file, filesystem broker, mail on the console.
+# `make run PORT=8001` (or RUN_ADDR=0.0.0.0:8001) serves elsewhere; links in mail follow.
+PORT ?= 8000
+RUN_ADDR ?= 127.0.0.1:$(PORT)
 run: install
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py run_all
+	DEBUG=true RUN_ADDR=$(RUN_ADDR) $(PY) manage.py run_all
 
 # Debian's Chromium for the browser tests and docker-compose to validate the compose file.
 browser-deps:
