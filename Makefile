@@ -36,9 +36,10 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium docker-compose >/dev/null; }
 
+# PostgreSQL and Redis not answering? scripts/with_test_services.py brings private ones and stops them.
 test: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	  $(PY) scripts/with_test_services.py $(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff, then the import contracts in pyproject.toml (DESIGN: Layers; custom ones in lint/).
 lint: install
