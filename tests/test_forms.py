@@ -208,6 +208,7 @@ def test_x1_contact_page_heading_is_family_name_first_in_japanese(org_a, member_
     html = client_for(member_a).get(url).content.decode()
     assert "Yamada Taro" in html
     assert "Taro Yamada" not in html
+    assert 0 <= html.find("<dt>姓</dt>") < html.find("<dt>名</dt>")  # the fields too
 
 
 @pytest.mark.parametrize(
