@@ -78,6 +78,7 @@ class SectionedForm:
                 fields=[
                     SectionField(field=self[name], required=self.shows_required(name))
                     for name in family_name_field_first(names)
+                    if not self[name].is_hidden  # form_sections.html renders those apart
                 ],
                 slug=f"section-{index}",
             )

@@ -2,11 +2,13 @@
 summary at the top that links to each field, typed values kept, sensible defaults (owner = me,
 language = the org's), and the Japanese conventions (X-1): family name first, YYYY/MM/DD."""
 
+import datetime
 import importlib
 import re
 
 import pytest
 from django.apps import apps
+from django.forms import DateField, DateInput
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import formats, translation
@@ -319,3 +321,13 @@ def test_x1_members_on_the_old_default_follow_their_language_after_the_migration
         migration.old_default_to_language_default(apps, None)
         assert CrmUser.objects.get(pk=admin_a.pk).date_format == ""
         assert CrmUser.objects.get(pk=member_a.pk).date_format == "d/m/Y"
+
+
+def test_x1_japanese_dates_typed_with_slashes_are_read_and_date_inputs_stay_iso():
+    """A date typed as 2025/12/31 is understood in Japanese; a date field's value is still
+    written as ISO, which <input type="date"> needs."""
+    field = DateField(widget=DateInput(attrs={"type": "date"}))
+    with translation.override("ja"):
+        assert field.clean("2025/12/31") == datetime.date(2025, 12, 31)
+        assert field.clean("2025-12-31") == datetime.date(2025, 12, 31)
+        assert 'value="2025-12-31"' in field.widget.render("d", datetime.date(2025, 12, 31))

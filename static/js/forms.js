@@ -17,6 +17,9 @@
       return;
     }
     var field = document.getElementById(link.dataset.focusField);
+    if (field && field.matches("div, fieldset")) {
+      field = field.querySelector("input, select, textarea"); // a group of checkboxes
+    }
     if (!field) {
       return;
     }
