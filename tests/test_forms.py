@@ -331,3 +331,28 @@ def test_x1_japanese_dates_typed_with_slashes_are_read_and_date_inputs_stay_iso(
         assert field.clean("2025/12/31") == datetime.date(2025, 12, 31)
         assert field.clean("2025-12-31") == datetime.date(2025, 12, 31)
         assert 'value="2025-12-31"' in field.widget.render("d", datetime.date(2025, 12, 31))
+
+
+def test_usr6_details_form_summary_links_to_the_bad_field_and_keeps_the_rest(org_a, member_a):
+    html = (
+        client_for(member_a)
+        .post(
+            reverse("my_details", kwargs={"org_slug": org_a.slug}),
+            {
+                "first_name": "Mark",
+                "last_name": "Member",
+                "city": "Nagoya",
+                "website": "javascript:alert(1)",
+                "language": "en",
+                "locale": "en_US",
+                "date_format": "",
+                "time_format": "24",
+                "time_zone": "Asia/Tokyo",
+            },
+        )
+        .content.decode()
+    )
+    assert "Please correct 1 field<" in html
+    assert 'href="#id_website"' in html
+    assert 'value="Nagoya"' in html
+    assert legends(html) == ["Personal", "Contact", "Address", "Locale &amp; time"]
