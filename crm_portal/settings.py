@@ -191,6 +191,8 @@ MFA_TOTP_ISSUER = "crm-portal"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date formats per language (Japanese: YYYY/MM/DD), ahead of Django's.
+FORMAT_MODULE_PATH = ["crm_portal.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -23,6 +23,12 @@ def active_membership_for(*, user: User, org_slug: str) -> CrmUser | None:
         )
 
 
+def default_language_for(org: Organization) -> str:
+    """The language new records and members of the org start with: the org's default
+    language once it has one (org settings, issue 11), else the site's."""
+    return getattr(org, "language", "") or settings.LANGUAGE_CODE
+
+
 def organizations_of(*, user: User) -> list[Organization]:
     """Orgs where the user is an active member: what the org switcher lists."""
     if not user.is_authenticated:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm_portal.forms import family_name_field_first
 from crm_portal.params import choice_param, id_list_param, page_param, text_param
 from users.permissions import record_permission
 
@@ -130,7 +131,11 @@ def record_detail(request, module, pk):
             .order_by("last_name", "first_name")[:50]
         )
     form = RecordForm(org=request.org, module=module, record=record)
-    shown = [(form.fields[spec.key].label, _display(form, spec, record)) for spec in form.specs]
+    specs = {spec.key: spec for spec in form.specs}  # family name first in Japanese
+    shown = [
+        (form.fields[key].label, _display(form, specs[key], record))
+        for key in family_name_field_first(list(specs))
+    ]
     return render(
         request,
         "records/record_detail.html",

@@ -38,7 +38,9 @@ def test_rec3_contact_created_in_the_browser_is_processed_and_its_edits_are_show
     page.get_by_label("Last name").fill("Dubois")
     page.get_by_label(EMAIL).fill("marie@")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("“marie@” is not a valid email address.")).to_be_visible()
+    # under the field, and linked from the error summary at the top (issue 11)
+    expect(page.get_by_text("“marie@” is not a valid email address.", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Email: “marie@” is not a valid email")).to_be_visible()
     expect(page.get_by_label("Last name")).to_have_value("Dubois")  # what was typed is kept
 
     page.get_by_label(EMAIL).fill("marie@example.fr")

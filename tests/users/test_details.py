@@ -203,8 +203,10 @@ def test_usr6_htmx_partial_lists_the_formats_of_the_locale(client_member_a, org_
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body, "a fragment, not a page"
-    assert body.count("<option") == 3
-    assert '<option value="Y/m/d" selected>2025/12/31</option>' in body
+    # the member's choice is "Default for my language", then the locale's formats
+    assert body.count("<option") == 4
+    assert '<option value="" selected>Default for my language (2025/12/31)</option>' in body
+    assert '<option value="Y/m/d">2025/12/31</option>' in body
     assert '<option value="Y年n月j日">2025年12月31日</option>' in body
     assert "12/31/2025" not in body
 
@@ -221,7 +223,7 @@ def test_usr6_htmx_partial_unknown_locale_shows_the_members_own(client_member_a,
     body = client_member_a.get(
         f"/o/{org_a.slug}/me/date-formats/", {"locale": "xx_XX"}
     ).content.decode()
-    assert '<option value="m/d/Y" selected>12/31/2025</option>' in body
+    assert '<option value="" selected>Default for my language (12/31/2025)</option>' in body
 
 
 # --- every date and time follows the viewer ---------------------------------------------------

@@ -140,7 +140,7 @@ def _check_preferences(membership: CrmUser) -> None:
     if membership.locale not in preferences.LOCALES:
         raise ActionRefused(_("Choose a country/locale from the list."), field="locale")
     allowed = [fmt for fmt, _example in preferences.date_formats_for(membership.locale)]
-    if membership.date_format not in allowed:
+    if membership.date_format not in (preferences.LANGUAGE_DEFAULT, *allowed):
         raise ActionRefused(
             _("This date format is not available for the chosen country/locale."),
             field="date_format",
