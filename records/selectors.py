@@ -1,9 +1,11 @@
 from dataclasses import dataclass
 
+from django.db.models import Count, Q
+
 from users.models import CrmUser
 from users.selectors import visible_owner_filter
 
-from .models import Account, Contact, RecordEvent
+from .models import Account, Contact, ContactImport, RecordEvent
 from .modules import field_specs
 
 
@@ -77,6 +79,37 @@ def accounts_visible_to(*, membership: CrmUser):
 def records_visible_to(*, membership: CrmUser, module: str):
     return {"contacts": contacts_visible_to, "accounts": accounts_visible_to}[module](
         membership=membership
+    )
+
+
+def dashboard_records(*, membership: CrmUser, limit: int = 5) -> dict:
+    """A member's part of the dashboard (USR-2 applies): the contacts they own and how many
+    they may see, and the records they may see that changed last. Four queries."""
+    visible = contacts_visible_to(membership=membership)
+    counts = visible.aggregate(
+        visible=Count("pk"), mine=Count("pk", filter=Q(owner_id=membership.pk))
+    )
+    mine = visible.filter(owner_id=membership.pk).order_by("-created_at", "-pk")[:limit]
+    contacts = visible.select_related("owner").order_by("-updated_at", "-pk")[:limit]
+    accounts = accounts_visible_to(membership=membership).select_related("owner")
+    changed = sorted(
+        [*contacts, *accounts.order_by("-updated_at", "-pk")[:limit]],
+        key=lambda record: record.updated_at,
+        reverse=True,
+    )[:limit]
+    return {
+        "visible_contacts": counts["visible"],
+        "my_contact_count": counts["mine"],
+        "my_contacts": list(mine),
+        "recently_changed": changed,
+    }
+
+
+def recent_contact_imports(*, org, limit: int = 3) -> list[ContactImport]:
+    return list(
+        ContactImport.objects.filter(org=org)
+        .select_related("created_by")
+        .order_by("-created_at")[:limit]
     )
 
 
