@@ -1,6 +1,10 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from users.models import CrmUser
 from users.selectors import visible_owner_filter
@@ -27,8 +31,35 @@ def _labels(record) -> dict:
     return labels
 
 
+def _choice_labels() -> dict:
+    """Standard fields stored as a code, shown by their label in the viewer's language."""
+    return {
+        "language": dict(settings.LANGUAGES),
+        "subscription": dict(Contact.Subscription.choices),
+    }
+
+
+def history_value(field: str, value, named: dict) -> str:
+    """A value of the history as the member typed or chose it (issue 11): an owner or an
+    account by name, a language or a subscription by its label, a flag as yes or no."""
+    if value is None or value == "" or value == []:
+        return ""
+    if field in named:
+        return str(named[field].get(value, value))
+    labels = _choice_labels().get(field)
+    if labels is not None:
+        return str(labels.get(value, value))
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def record_history(*, record, limit: int = 20) -> list[tuple[RecordEvent, list[Change]]]:
-    """The record's events, newest first, with field labels, owners and accounts by name."""
+    """The record's events, newest first, with field labels and values as typed. An event
+    still being processed after RECORD_HISTORY_SLOW_SECONDS is marked `is_slow`; before
+    that, nothing is said of it."""
     events = list(
         RecordEvent.objects.filter(org_id=record.org_id, module=record.MODULE, record_id=record.pk)
         .select_related("actor")
@@ -39,15 +70,18 @@ def record_history(*, record, limit: int = 20) -> list[tuple[RecordEvent, list[C
         "account_id": _names(Account, events, "account_id"),
     }
     labels = _labels(record)
-
-    def shown(field, value):
-        return named[field].get(value, value) if field in named else value
-
+    slow_before = timezone.now() - timedelta(seconds=settings.RECORD_HISTORY_SLOW_SECONDS)
+    for event in events:
+        event.is_slow = event.processed_at is None and event.created_at < slow_before
     return [
         (
             event,
             [
-                Change(labels.get(field, field), shown(field, old), shown(field, new))
+                Change(
+                    labels.get(field, field),
+                    history_value(field, old, named),
+                    history_value(field, new, named),
+                )
                 for field, (old, new) in event.changes.items()
             ],
         )
