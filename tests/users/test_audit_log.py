@@ -377,3 +377,20 @@ def test_usr9_filter_bar_is_one_labelled_bar(client_admin_a, org_a):
         ("date_to", "To"),
     ]:
         assert f'<label for="id_{name}">{label}</label>' in bar
+
+
+def test_x1_audit_sentences_in_the_viewers_language(client_admin_a, org_a, admin_a, member_a):
+    """The same stored details read in Japanese for a Japanese viewer, in the page and the
+    CSV."""
+    from users.models import User
+
+    details = {"before": {"role": "Manager"}, "after": {"role": "Sales"}}
+    write(org_a, actor=admin_a, action="user.access_changed", target=member_a, details=details)
+    write(org_a, actor=admin_a, action="org.language_changed", details={"old": "en", "new": "ja"})
+    User.objects.filter(pk=admin_a.user_id).update(language="ja")
+    body = client_admin_a.get(log_url(org_a)).content.decode()
+    assert "役職を Manager から Sales に変更しました。" in body
+    assert "既定の言語を 英語 から 日本語 に変更しました。" in body
+    assert "changed from" not in body
+    _header, *rows = read_csv(client_admin_a.get(export_url(org_a)))
+    assert "役職を Manager から Sales に変更しました。" in [row[5] for row in rows]

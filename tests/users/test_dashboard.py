@@ -10,7 +10,7 @@ from records.models import Account, ContactImport
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.audit import audit_log_write
-from users.models import CrmUser, UserImport
+from users.models import CrmUser, User, UserImport
 
 
 def home(org):
@@ -106,6 +106,17 @@ def test_dash_no_internal_words(client_admin_a, busy_org):
     body = client_admin_a.get(home(busy_org)).content.decode().lower()
     for word in ("worker", "outbox", "relay", "queued"):
         assert word not in body
+
+
+def test_dash_japanese_viewer_reads_japanese(client_admin_a, busy_org, admin_a):
+    """X-1: the cards, the import status and the audit sentence in the viewer's language."""
+    User.objects.filter(pk=admin_a.user_id).update(language="ja")
+    body = client_admin_a.get(home(busy_org)).content.decode()
+    assert "役職を Manager から Sales に変更しました。" in card(body, "card-audit")
+    assert "開始しています…" in card(body, "card-imports")
+    assert "ユーザーとライセンス" in card(body, "card-people")
+    for english in ("Role changed from", "Recent imports", "Starting…", "My contacts"):
+        assert english not in body
 
 
 @pytest.mark.parametrize("count", [2, 20])
