@@ -316,6 +316,8 @@ OUTBOX_RELAY_BATCH_SIZE = int(env_str("OUTBOX_RELAY_BATCH_SIZE", "500"))
 # was last handed over (AUT-8), at most OUTBOX_SWEEP_LIMIT a sweep.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
 OUTBOX_SWEEP_LIMIT = int(env_str("OUTBOX_SWEEP_LIMIT", "1000"))
+# A record's history says "processing…" of a change only once it has waited this long.
+RECORD_HISTORY_SLOW_SECONDS = int(env_str("RECORD_HISTORY_SLOW_SECONDS", "30"))
 # A failing event is retried with backoff (doubling from the base, jittered, up to the max) and
 # marked failed after OUTBOX_MAX_ATTEMPTS attempts (manage.py outbox_failed lists them).
 OUTBOX_RETRY_BASE_SECONDS = float(env_str("OUTBOX_RETRY_BASE_SECONDS", "2"))

@@ -392,10 +392,12 @@ class UserDetailsForm(SectionedForm, forms.ModelForm):
 
 
 class AuditLogFilterForm(forms.Form):
-    action = forms.ChoiceField(label=_("Action"), required=False)
+    """The audit log's filter bar (USR-9): one row, who, what, whom and which days."""
+
     actor = forms.ModelChoiceField(
         label=_("Who"), queryset=CrmUser.objects.none(), required=False, empty_label=_("Anyone")
     )
+    action = forms.ChoiceField(label=_("Action"), required=False)
     target = forms.CharField(label=_("Whom"), required=False, max_length=100)
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})

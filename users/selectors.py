@@ -2,11 +2,20 @@ import json
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
-from .models import AuditLogEntry, CrmUser, Organization, Profile, Role, Territory, User
+from .models import (
+    AuditLogEntry,
+    CrmUser,
+    Organization,
+    Profile,
+    Role,
+    Territory,
+    User,
+    UserImport,
+)
 
 OCCUPIES_LICENCE = (CrmUser.Status.ACTIVE, CrmUser.Status.UNCONFIRMED)
 
@@ -113,6 +122,33 @@ def audit_entries(
 
 def licences_used(org: Organization) -> int:
     return CrmUser.objects.filter(org=org, status__in=OCCUPIES_LICENCE).count()
+
+
+def dashboard_people(*, org: Organization) -> dict:
+    """What the admin's dashboard says of the org's people (ORG-5): licences used and free,
+    and invitations not yet accepted. Two queries."""
+    counts = CrmUser.objects.filter(org=org).aggregate(
+        used=Count("pk", filter=Q(status__in=OCCUPIES_LICENCE)),
+        pending=Count("pk", filter=Q(status=CrmUser.Status.UNCONFIRMED)),
+    )
+    return {
+        "licences_used": counts["used"],
+        "licence_limit": org.licence_limit,
+        "licences_free": max(0, org.licence_limit - counts["used"]),
+        "pending_invitations": counts["pending"],
+    }
+
+
+def recent_user_imports(*, org: Organization, limit: int = 3) -> list[UserImport]:
+    return list(
+        UserImport.objects.filter(org=org)
+        .select_related("created_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def recent_audit_entries(*, org: Organization, limit: int = 5) -> list[AuditLogEntry]:
+    return list(AuditLogEntry.objects.filter(org=org).order_by("-created_at", "-pk")[:limit])
 
 
 def active_admins(org: Organization):
