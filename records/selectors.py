@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from crm_portal.search import ACCOUNT_SEARCH_FIELDS, CONTACT_SEARCH_FIELDS, contains_any
 from users.models import CrmUser
 from users.selectors import visible_owner_filter
 
@@ -78,6 +79,17 @@ def records_visible_to(*, membership: CrmUser, module: str):
     return {"contacts": contacts_visible_to, "accounts": accounts_visible_to}[module](
         membership=membership
     )
+
+
+SEARCH_FIELDS = {"contacts": CONTACT_SEARCH_FIELDS, "accounts": ACCOUNT_SEARCH_FIELDS}
+
+
+def search_records(queryset, *, module: str, query: str):
+    """The records of `queryset` whose searched fields contain `query`, ignoring case (REC-2).
+    On PostgreSQL the trigram indexes of records/0011_search_trigram serve it (issue 21)."""
+    if not query:
+        return queryset
+    return queryset.filter(contains_any(SEARCH_FIELDS[module], query))
 
 
 def export_records(*, org) -> dict:
