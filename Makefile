@@ -60,6 +60,7 @@ messages: install
 	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
 
 bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@for f in benchmarks/[!_]*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(PY) "$$f"; done
 
 clean:

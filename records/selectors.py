@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from crm_portal.search import ACCOUNT_SEARCH_FIELDS, CONTACT_SEARCH_FIELDS, contains_any
 from users.models import CrmUser
 from users.selectors import visible_owner_filter
 
@@ -145,6 +146,17 @@ def recent_contact_imports(*, org, limit: int = 3) -> list[ContactImport]:
         .select_related("created_by")
         .order_by("-created_at")[:limit]
     )
+
+
+SEARCH_FIELDS = {"contacts": CONTACT_SEARCH_FIELDS, "accounts": ACCOUNT_SEARCH_FIELDS}
+
+
+def search_records(queryset, *, module: str, query: str):
+    """The records of `queryset` whose searched fields contain `query`, ignoring case (REC-2).
+    On PostgreSQL the trigram indexes of records/0011_search_trigram serve it (issue 21)."""
+    if not query:
+        return queryset
+    return queryset.filter(contains_any(SEARCH_FIELDS[module], query))
 
 
 def export_records(*, org) -> dict:

@@ -6,6 +6,8 @@ from django.db.models import Count, Q
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
+from crm_portal.search import CRM_USER_SEARCH_FIELDS, contains_any, order_for_search
+
 from .models import (
     AuditLogEntry,
     CrmUser,
@@ -87,12 +89,9 @@ def users_list(*, org: Organization, status: str | None = None, query: str = "")
     if status:
         users = users.filter(status=status)
     if query:
-        users = users.filter(
-            Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-            | Q(email__icontains=query)
-        )
-    return users.order_by("last_name", "first_name", "pk")
+        # Served by the trigram indexes of users/0005_search_trigram on PostgreSQL (issue 21).
+        users = users.filter(contains_any(CRM_USER_SEARCH_FIELDS, query))
+    return users.order_by(*order_for_search(("last_name", "first_name", "pk"), query))
 
 
 def audit_entries(

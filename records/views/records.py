@@ -5,7 +5,6 @@ member's role may see (USR-2) and their profile may do (USR-1)."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -13,11 +12,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm_portal.forms import family_name_field_first
 from crm_portal.params import choice_param, id_list_param, page_param, text_param
+from crm_portal.search import order_for_search
 from users.permissions import record_permission
 
 from ..forms import RecordForm
 from ..models import Contact
-from ..selectors import contacts_visible_to, record_history, records_visible_to
+from ..selectors import (
+    contacts_visible_to,
+    record_history,
+    records_visible_to,
+    search_records,
+)
 from ..services import record_create, record_delete, record_update, records_bulk_update
 
 PAGE_SIZE = 25
@@ -56,7 +61,6 @@ SORTS = {
         "-created": ("-created_at", "-pk"),
     },
 }
-SEARCH = {"contacts": ("first_name", "last_name", "email"), "accounts": ("name", "website")}
 FILTERS = {
     "contacts": ("subscription", "language", "country", "owner", "account"),
     "accounts": ("country", "owner"),
@@ -82,11 +86,7 @@ def _filtered(request, module):
     if module == "contacts":
         records = records.select_related("account")
     query = text_param(request.GET, "q")
-    if query:
-        condition = Q()
-        for name in SEARCH[module]:
-            condition |= Q(**{f"{name}__icontains": query})
-        records = records.filter(condition)
+    records = search_records(records, module=module, query=query)
     chosen = {}
     for name in FILTERS[module]:
         value = text_param(request.GET, name)
@@ -97,7 +97,8 @@ def _filtered(request, module):
             records = records.filter(**{lookup: value.upper() if name == "country" else value})
             chosen[name] = value
     sort = choice_param(request.GET, "sort", SORTS[module], default="name")
-    return records.order_by(*SORTS[module][sort]), query, chosen, sort
+    ordering = order_for_search(SORTS[module][sort], query)  # issue 21
+    return records.order_by(*ordering), query, chosen, sort
 
 
 def record_list(request, module):

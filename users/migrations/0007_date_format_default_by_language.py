@@ -17,7 +17,7 @@ def language_default_to_old_default(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("users", "0004_organization_fields_version")]
+    dependencies = [("users", "0005_search_trigram")]
 
     operations = [
         migrations.AlterField(
