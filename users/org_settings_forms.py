@@ -15,7 +15,7 @@ class OrganizationNameForm(forms.Form):
 
 
 class OrganizationSlugForm(forms.Form):
-    slug = forms.CharField(label=_("Address"), max_length=200, help_text=SLUG_RULE)
+    slug = forms.CharField(label=_("Web address"), max_length=200, help_text=SLUG_RULE)
 
 
 class OrganizationLocaleForm(forms.Form):

@@ -88,7 +88,7 @@ def org_settings_slug(request, org_slug):
         OrganizationSlugForm,
         "slug_form",
         organization_change_slug,
-        _("Address saved. Update your bookmarks: old links no longer work."),
+        _("Web address saved. Update your bookmarks: old links no longer work."),
     )
 
 
