@@ -120,6 +120,18 @@ def test_x3_message_in_the_members_language_with_its_plural(clock, org_a, member
     assert "You were signed out after 1 minute without activity." in response.content.decode()
 
 
+def test_x3_message_in_japanese(clock, org_a, member_a):
+    """X-1: a member whose language is Japanese is told in Japanese."""
+    member_a.user.language = "ja"
+    member_a.user.save()
+    set_timeout(org_a, 20)
+    client = client_for(member_a)
+    dashboard(client, org_a)
+    clock.advance(minutes=21)
+    response = client.get(dashboard(client, org_a)["Location"])
+    assert "20 分間操作がなかったため、ログアウトしました。" in response.content.decode()
+
+
 def test_x3_the_hook_takes_the_org_so_portals_can_apply_it(clock, rf, org_a, member_a):
     """The portal site calls idle_timeout_check with the portal's org (X-3: portal users of
     the org's portals are signed out too)."""

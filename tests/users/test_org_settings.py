@@ -281,4 +281,7 @@ def test_org7_page_in_japanese(client_admin_a, org_a):
     """X-1: the page speaks the viewer's language."""
     client_admin_a.post("/language/", {"language": "ja"})
     page = client_admin_a.get(settings_url(org_a)).content.decode()
+    assert "組織の設定" in page and "無操作時の自動ログアウト" in page
     assert "Organisation settings" not in page
+    refused = client_admin_a.post(settings_url(org_a, "address/"), {"slug": "x"})
+    assert "半角の英小文字・数字・ハイフンで 3〜60 文字" in refused.content.decode()
