@@ -47,6 +47,7 @@ def test_org7_page_shows_every_section(client_admin_a, org_a, admin_a, member_a)
         '<option value="UTC" selected>UTC</option>',
         "Idle session timeout",
         "Danger zone",
+        "Alice Admin is the super admin",
     ):
         assert text in page, text
 

@@ -45,6 +45,7 @@ def _settings_page(request, **bound):
     context = {
         **forms,
         "licences": licence_summary(org),
+        "super_admin": org.crm_users.filter(is_super_admin=True).first(),
         "has_candidates": super_admin_candidates(org).exists(),
     }
     return render(request, "users/settings/page.html", context)
