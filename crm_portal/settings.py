@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "crm_portal.middleware.TenantMiddleware",
+    # After the tenant middleware: it reads request.org.
+    "users.middleware.IdleTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "crm_portal.urls"

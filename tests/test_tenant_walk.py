@@ -38,6 +38,9 @@ def test_walk_finds_the_tenant_pages():
     routes = [route for route, _ in ROUTES]
     assert "o/<slug:org_slug>/" in routes
     assert "o/<slug:org_slug>/contacts/<int:contact_pk>/edit/" in routes
+    # The organisation settings and its sections (ORG-7, X-3; issue 11)
+    assert "o/<slug:org_slug>/settings/" in routes
+    assert "o/<slug:org_slug>/settings/super-admin/" in routes
 
 
 @pytest.mark.parametrize(("route", "keywords"), ROUTES, ids=[r for r, _ in ROUTES])

@@ -53,7 +53,6 @@ ACTION_LABELS = {
     "api_token_create": _("API token created"),
     "api_token_revoke": _("API token revoked"),
     "user.updated_by_import": _("User updated by an import"),
-    "super_admin.transferred": _("Super admin role transferred"),
     "invitation.accepted": _("Invitation accepted"),
     "profile.created": _("Profile created"),
     "profile.changed": _("Profile changed"),
@@ -66,6 +65,7 @@ ACTION_LABELS = {
     "territory.created": _("Territory created"),
     "territory.changed": _("Territory changed"),
     "territory.deleted": _("Territory deleted"),
+    # The organisation settings (ORG-7, X-3); details hold {"old": …, "new": …}.
     "org.renamed": _("Organisation renamed"),
     "org.slug_changed": _("Web address changed"),
     "org.time_zone_changed": _("Time zone changed"),

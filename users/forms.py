@@ -19,6 +19,7 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import has_verified_email
 from allauth.core import context
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -188,8 +189,9 @@ class AddUserForm(SectionedForm, AccessForm):
     first_name = forms.CharField(label=_("First name"), max_length=80, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=80)
     email = forms.EmailField(label=_("Email address"))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, required=False)
 
-    field_order = ["first_name", "last_name", "email", "role", "profile", "territories"]
+    field_order = ["first_name", "last_name", "email", "language", "role", "profile", "territories"]
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
@@ -199,6 +201,7 @@ class AddUserForm(SectionedForm, AccessForm):
             manager = org.roles.filter(name="Manager").first()
             self.initial.setdefault("profile", standard)
             self.initial.setdefault("role", manager)
+            self.initial.setdefault("language", org.language)  # ORG-7: the org's default
 
 
 # --- profiles, roles and territories (USR-1, USR-2, USR-8) ---------------------------------------

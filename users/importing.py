@@ -290,12 +290,12 @@ class UserPlanner(RowPlanner):
         return plan
 
     def _new_member(self, plan: RowPlan) -> CrmUser:
-        actor = self.imp.created_by
         return CrmUser(
             org=self.imp.org,
             status=CrmUser.Status.UNCONFIRMED,
             status_changed_at=timezone.now(),
-            language=actor.language if actor else "en",
+            language=self.imp.org.language,  # the org's defaults for new members (ORG-7)
+            time_zone=self.imp.org.time_zone,
             **plan.values,
         )
 

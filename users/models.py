@@ -93,6 +93,15 @@ class Organization(models.Model):
     plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, default=Plan.FREE)
     purchased_licences = models.PositiveIntegerField(_("purchased licences"), default=0)
     territories_enabled = models.BooleanField(_("use territories"), default=False)
+    # ORG-7: the org's defaults for its members' time zone and language (USR-6), and X-3's
+    # idle session timeout (None: off).
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    language = models.CharField(
+        _("default language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    idle_timeout_minutes = models.PositiveIntegerField(
+        _("idle session timeout (minutes)"), null=True, blank=True
+    )
     # Renewed by every change of the org's custom fields (records.modules.field_registry_changed):
     # each process keeps the org's field registry and trusts it while this stamp is unchanged,
     # so a save reads no field definitions. A new random value, not a counter: a change that

@@ -92,7 +92,11 @@ class ViewerPreferences:
         if date_format not in ALL_DATE_FORMATS:
             # "" (default for my language, X-1) and any value no longer offered
             date_format = language_date_format(membership.locale)
-        zone = membership.time_zone if is_valid_time_zone(membership.time_zone) else "UTC"
+        zone = membership.time_zone
+        if not is_valid_time_zone(zone):  # then the org's time zone (ORG-7), then UTC
+            zone = membership.org.time_zone
+        if not is_valid_time_zone(zone):
+            zone = "UTC"
         return cls(
             date_format=date_format,
             time_format=TIME_FORMATS.get(membership.time_format, FALLBACK_TIME_FORMAT),

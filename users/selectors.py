@@ -150,6 +150,24 @@ def recent_audit_entries(*, org: Organization, limit: int = 5) -> list[AuditLogE
     return list(AuditLogEntry.objects.filter(org=org).order_by("-created_at", "-pk")[:limit])
 
 
+def licence_summary(org: Organization) -> dict:
+    """ORG-5's figures for "2 of 3 used · 1 free"."""
+    used, limit = licences_used(org), org.licence_limit
+    return {"used": used, "limit": limit, "free": max(0, limit - used)}
+
+
+def super_admin_candidates(org: Organization):
+    """Who may become super admin (ORG-1): active members with the Administrator profile,
+    other than the super admin."""
+    return (
+        CrmUser.objects.filter(
+            org=org, status=CrmUser.Status.ACTIVE, profile__builtin=Profile.ADMINISTRATOR
+        )
+        .exclude(is_super_admin=True)
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
 def active_admins(org: Organization):
     return CrmUser.objects.filter(org=org, status=CrmUser.Status.ACTIVE).filter(
         Q(is_super_admin=True) | Q(profile__builtin=Profile.ADMINISTRATOR)

@@ -17,7 +17,7 @@ def language_default_to_old_default(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("users", "0005_search_trigram")]
+    dependencies = [("users", "0006_organization_settings")]
 
     operations = [
         migrations.AlterField(

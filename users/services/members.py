@@ -68,7 +68,8 @@ def crm_user_create(
         role=role,
         profile=profile,
         status=CrmUser.Status.UNCONFIRMED,
-        language=language or actor.language,
+        language=language or org.language,  # the org's defaults for new members (ORG-7)
+        time_zone=org.time_zone,
         status_changed_at=timezone.now(),
     )
     if org.territories_enabled and territories:
@@ -304,7 +305,14 @@ def super_admin_transfer(
     CrmUser.objects.filter(pk=actor.pk).update(is_super_admin=False)
     CrmUser.objects.filter(pk=to.pk).update(is_super_admin=True)
     actor.is_super_admin, to.is_super_admin = False, True
-    audit_log_write(org=org, actor=actor, action="super_admin.transferred", target=to, ip=ip)
+    audit_log_write(
+        org=org,
+        actor=actor,
+        action="org.super_admin_transferred",
+        target=to,
+        ip=ip,
+        details={"old": actor.email, "new": to.email},
+    )
     return to
 
 
