@@ -182,7 +182,7 @@ class AddUserForm(SectionedForm, AccessForm):
     """USR-3: first and last name, email, role and profile; territories when turned on."""
 
     sections = [
-        (_("Name and contact data"), ["first_name", "last_name", "email"]),
+        (_("Name and contact data"), ["first_name", "last_name", "email", "language"]),
         (_("Access"), ["role", "profile", "territories"]),
     ]
 

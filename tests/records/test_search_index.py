@@ -45,7 +45,7 @@ def settle(tables, indexes):
 
 @pytest.fixture
 def many_contacts(org_a, admin_a):
-    """2,000 contacts and 300 accounts of filler, and a few that the searches look for."""
+    """2,000 contacts and 2,000 accounts of filler, and a few that the searches look for."""
     with scopes_disabled():
         Contact.objects.bulk_create(
             Contact(
@@ -59,7 +59,7 @@ def many_contacts(org_a, admin_a):
         )
         Account.objects.bulk_create(
             Account(org=org_a, name=f"{FILLER[n % len(FILLER)]} Trading {n}", owner=admin_a)
-            for n in range(300)
+            for n in range(FILLER_CONTACTS)
         )
         Contact.objects.create(
             org=org_a, first_name="Hiroshi", last_name="Tanaka", email="h.tanaka@acme.jp"
