@@ -34,7 +34,7 @@ ACCOUNT_PAGES = [
     "usersessions_list",
 ]
 # Read the same in both languages: names of things and the languages' own names.
-ALLOWED = {"crm-portal", "CSV", "XLSX", "Excel", "API", "URL", "ID", "English", "Email?"}
+ALLOWED = {"crm-portal", "CSV", "XLSX", "Excel", "API", "URL", "ID", "English"}
 # Placeholders are filled in on the page, so such an msgid never shows as it is.
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")
 # Not read as words: scripts, styles, and <code> (a field's key, a token: identifiers).

@@ -1,6 +1,7 @@
 """One shell on every page (issue 11, X-1): allauth's account pages keep the app's navigation
 and an account menu, and the sessions page names each session's browser and system."""
 
+from django.template import engines
 from django.urls import reverse
 
 from tests.users.factories import PASSWORD
@@ -47,3 +48,23 @@ def test_x1_sessions_page_names_the_browser_and_system(client, admin_a):
     assert "Chrome 120 on Windows" in html
     assert "Mozilla/5.0" not in html
     assert f'href="{reverse("contact_list", kwargs={"org_slug": admin_a.org.slug})}"' in html
+
+
+def test_x1_page_header_and_empty_state_includes_render_what_they_are_given():
+    """X-1: the shared page header shows a title with its count (0 included) and the actions
+    template; the empty state shows its action only when one is given."""
+    django_engine = engines["django"]
+    header = django_engine.from_string(
+        '{% include "includes/page_header.html" with title="Contacts" count=0 %}'
+    ).render({})
+    assert "<h1>Contacts <span" in header and ">0</span>" in header
+    assert 'class="actions"' not in header
+    empty = django_engine.from_string(
+        '{% include "includes/empty_state.html" with message="No contacts yet." %}'
+    ).render({})
+    assert "No contacts yet." in empty and "button" not in empty
+    empty = django_engine.from_string(
+        '{% include "includes/empty_state.html" with message="None" action_url="/new/"'
+        ' action_label="Add one" %}'
+    ).render({})
+    assert '<a class="button primary" href="/new/">Add one</a>' in empty
