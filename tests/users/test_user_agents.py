@@ -2,6 +2,7 @@
 raw User-Agent header. Real User-Agent strings, as browsers send them."""
 
 import pytest
+from django.utils import translation
 
 from users.templatetags.user_agents import browser_and_os
 
@@ -98,3 +99,10 @@ def test_x1_session_browser_and_os_read_as_a_person_says_them(user_agent, expect
 def test_x1_unrecognised_user_agents_say_so_instead_of_showing_the_header(user_agent, expected):
     """X-1: what can't be told is called unknown, never the raw header."""
     assert browser_and_os(user_agent) == expected
+
+
+def test_x1_browser_and_os_in_japanese():
+    """X-1: the sentence follows the viewer's language."""
+    with translation.override("ja"):
+        text = browser_and_os(REAL_USER_AGENTS[0][0])
+    assert "Chrome 120" in text and "Windows" in text and " on " not in text
