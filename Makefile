@@ -30,11 +30,14 @@ run: install
 	DEBUG=true $(PY) manage.py seed_demo
 	DEBUG=true RUN_ADDR=$(RUN_ADDR) $(PY) manage.py run_all
 
-# Debian's Chromium for the browser tests and docker-compose to validate the compose file.
+# Debian's Chromium for the browser tests, fonts-noto-cjk so Japanese pages render (and
+# screenshot) with real glyphs, and docker-compose to validate the compose file.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 \
+	  && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium docker-compose >/dev/null; }
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y -qq chromium docker-compose fonts-noto-cjk >/dev/null; }
 
 # PostgreSQL and Redis not answering? scripts/with_test_services.py brings private ones and stops them.
 test: install browser-deps

@@ -1,12 +1,23 @@
 from django.utils.functional import SimpleLazyObject
 
-from users.selectors import organizations_of
+from users.selectors import navigation_membership, organizations_of
 
 
 def tenant(request):
+    """The org of the URL as `org`/`membership`, and `nav_org`/`nav_membership` for the
+    header: the same on org pages, the user's own org elsewhere, so allauth's account pages
+    keep the app navigation (X-1)."""
+    org = getattr(request, "org", None)
+    membership = getattr(request, "membership", None)
+    nav_membership = membership
+    user = getattr(request, "user", None)
+    if nav_membership is None and user is not None and user.is_authenticated:
+        nav_membership = navigation_membership(user=user)
     return {
-        "org": getattr(request, "org", None),
-        "membership": getattr(request, "membership", None),
+        "org": org,
+        "membership": membership,
+        "nav_org": nav_membership.org if nav_membership else None,
+        "nav_membership": nav_membership,
         "switchable_orgs": SimpleLazyObject(lambda: organizations_of(user=request.user)),
     }
 

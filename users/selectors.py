@@ -52,6 +52,20 @@ def organizations_of(*, user: User) -> list[Organization]:
         )
 
 
+def navigation_membership(*, user: User) -> CrmUser | None:
+    """The membership whose navigation a page outside `/o/<org_slug>/` shows (the account
+    pages, X-1): the user's active membership (one org at a time), or None."""
+    if not user.is_authenticated:
+        return None
+    with scopes_disabled():
+        return (
+            CrmUser.objects.select_related("org")
+            .filter(user=user, status=CrmUser.Status.ACTIVE)
+            .order_by("org__name", "pk")
+            .first()
+        )
+
+
 def role_descendants(role: Role) -> set[int]:
     """Ids of every role below `role` in its org's tree (not the role itself)."""
     children: dict[int | None, list[int]] = {}

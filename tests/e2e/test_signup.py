@@ -169,6 +169,7 @@ def test_foundation_readable_at_phone_width(page, live_server, admin_a, contacts
     expect(page.get_by_role("heading", level=1)).to_have_text("Alpha Corp")
 
     nav = page.get_by_role("navigation", name="Main")
+    page.get_by_role("button", name="Menu").click()  # the navigation collapses into a menu
     for name in ("Home", "Contacts"):
         expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
     assert_fits_phone(page)
@@ -177,6 +178,7 @@ def test_foundation_readable_at_phone_width(page, live_server, admin_a, contacts
     page.wait_for_url(f"{live_server.url}/o/alpha/contacts/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Contacts")
     expect(page.get_by_role("link", name="Maximiliane-Sophie Wolkenstein0")).to_be_visible()
+    page.get_by_role("button", name="Menu").click()
     for name in ("Home", "Contacts"):
         expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
     assert_fits_phone(page)
