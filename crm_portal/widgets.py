@@ -36,7 +36,8 @@ class Combobox(forms.Widget):
     def format_value(self, value) -> list[str]:
         if value is None or value == "":
             return []
-        values = value if isinstance(value, list | tuple) else [value]
+        single = isinstance(value, str | int) or hasattr(value, "pk")
+        values = [value] if single else list(value)
         return [str(getattr(v, "pk", v)) for v in values if v not in (None, "")]
 
     def value_from_datadict(self, data, files, name):
@@ -86,10 +87,11 @@ class Combobox(forms.Widget):
         if not self.allow_multiple_selected and chosen:
             field["value"] = chosen[0][1]
         return format_html(
-            '<div class="combobox">{chips}<input{field}>'
+            '<div class="combobox" data-remove-label="{remove}">{chips}<input{field}>'
             '<ul role="listbox" id="{listbox}" class="combobox-listbox" hidden></ul>'
             '<select name="{name}" id="{input_id}_value" class="combobox-value"{multiple} '
             'hidden aria-hidden="true" tabindex="-1">{empty}{options}</select></div>',
+            remove=_("Remove %(name)s"),
             chips=self._chips(chosen),
             field=flatatt(field),
             listbox=listbox,

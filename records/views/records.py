@@ -185,6 +185,8 @@ def _display(form, spec, record):
         return ", ".join(str(choices.get(v, v)) for v in value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if spec.key == "country" and value:
+        return country_name(value)
     return choices.get(value, value) if value not in (None, "") else ""
 
 

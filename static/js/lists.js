@@ -82,7 +82,7 @@
     var remove = document.createElement("button");
     remove.type = "button";
     remove.className = "link combobox-remove";
-    remove.setAttribute("aria-label", (box.dataset.removeLabel || "×") + " " + label);
+    remove.setAttribute("aria-label", (box.dataset.removeLabel || "× %(name)s").replace("%(name)s", label));
     remove.textContent = "×";
     chip.appendChild(remove);
     chips.appendChild(chip);

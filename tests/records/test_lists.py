@@ -302,3 +302,31 @@ def test_issue21_autocomplete_json_is_plain_data(org_a, member_a):
     assert {"value": "FR", "label": "France", "detail": "FR"} in json.loads(response.content)[
         "results"
     ]
+
+
+def test_issue21_usr8_access_form_renders_only_the_members_territories(org_a, admin_a, member_a):
+    """Territory pickers search the server: the access form carries the member's territories,
+    not the org's 300."""
+    with scopes_disabled():
+        org_a.territories_enabled = True
+        org_a.save()
+        Territory.objects.bulk_create(Territory(org=org_a, name=f"Area {n}") for n in range(300))
+        kanto = Territory.objects.create(org=org_a, name="Kanto")
+        area_7 = Territory.objects.get(org=org_a, name="Area 7")
+        member_a.territories.add(kanto)
+    page = client_for(admin_a).get(url(org_a, "user_access_edit", user_pk=member_a.pk))
+    body = page.content.decode()
+    assert f'<option value="{kanto.pk}" selected>Kanto</option>' in body
+    assert "Area 1<" not in body
+    assert 'data-combobox="multiple"' in body
+    saved = client_for(admin_a).post(
+        url(org_a, "user_access_edit", user_pk=member_a.pk),
+        {
+            "role": member_a.role_id,
+            "profile": member_a.profile_id,
+            "territories": [kanto.pk, area_7.pk],
+        },
+    )
+    assert saved.status_code == 302
+    with scopes_disabled():
+        assert sorted(t.name for t in member_a.territories.all()) == ["Area 7", "Kanto"]
