@@ -38,6 +38,7 @@ def test_issue21_pick_an_owner_with_the_keyboard_and_filter(
     expect(listbox.get_by_role("option", name="Mark Member")).to_have_attribute(
         "aria-selected", "true"
     )
+    page.screenshot(path="test-results/lists-contacts-owner-picker.png", full_page=True)
     owner.press("Enter")  # chooses; does not send the form
     expect(owner).to_have_value("Mark Member")
     expect(listbox).to_be_hidden()
@@ -72,6 +73,7 @@ def test_issue11_select_rows_then_set_their_owner_from_the_bulk_bar(
     new_owner.press("ArrowDown")
     new_owner.press("Enter")
     expect(new_owner).to_have_value("Mark Member")
+    page.screenshot(path="test-results/lists-contacts-bulk-bar.png", full_page=True)
     bar.get_by_role("button", name="Apply to selected").click()
     expect(page.get_by_text("1 contact changed.")).to_be_visible()
     row = page.get_by_role("row", name="Paul Roux")
