@@ -102,3 +102,18 @@ def test_issue21_x1_owner_picker_searches_after_a_japanese_composition(
     owner.press("ArrowDown")
     owner.press("Enter")
     expect(owner).to_have_value(re.compile("加藤"))
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}])
+def test_issue11_phone_width_keeps_the_important_columns(
+    page, live_server, org_a, admin_a, contacts
+):
+    """At 390 px the name and owner stay; account, subscription, country and date hide."""
+    sign_in(page, live_server, admin_a.email)
+    page.goto(f"{live_server.url}/o/{org_a.slug}/contacts/")
+    expect(page.get_by_role("link", name="Mina Kato")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Owner")).to_be_in_viewport(ratio=1)
+    expect(page.get_by_role("columnheader", name="Account")).to_be_hidden()
+    expect(page.get_by_role("columnheader", name="Country")).to_be_hidden()
+    expect(page.get_by_role("combobox", name="Owner")).to_be_visible()
+    page.screenshot(path="test-results/lists-contacts-phone.png", full_page=True)
