@@ -167,6 +167,18 @@ def test_issue21_usr3_territory_search_is_for_those_who_run_the_team(org_a, admi
     assert [r["label"] for r in found["results"]] == ["Kanto"]
 
 
+def test_issue11_x1_country_search_in_the_viewers_language(org_a, member_a):
+    client = client_for(member_a)
+    english = client.get(url(org_a, "autocomplete_countries") + "?q=japan").json()
+    assert english["results"][0] == {"value": "JP", "label": "Japan", "detail": "JP"}
+    assert len(client.get(url(org_a, "autocomplete_countries")).json()["results"]) == 20
+    member_a.user.language = "ja"
+    member_a.user.save(update_fields=["language"])
+    japanese = client.get(url(org_a, "autocomplete_countries") + "?q=日本").json()
+    assert japanese["results"][0]["value"] == "JP"
+    assert japanese["results"][0]["label"] == "日本"
+
+
 def test_issue11_contact_list_country_filter_shows_the_name(org_a, admin_a):
     with scopes_disabled():
         ContactFactory(org=org_a, last_name="Dupont", country="FR")
