@@ -117,3 +117,27 @@ def test_issue11_phone_width_keeps_the_important_columns(
     expect(page.get_by_role("columnheader", name="Country")).to_be_hidden()
     expect(page.get_by_role("combobox", name="Owner")).to_be_visible()
     page.screenshot(path="test-results/lists-contacts-phone.png", full_page=True)
+
+
+def test_issue11_all_matching_the_filter_asks_before_changing_them(
+    page, live_server, org_a, admin_a, member_a
+):
+    """Past one page, "select all N matching" changes every match — after a confirmation;
+    dismissing it changes nothing (REC-3)."""
+    with scopes_disabled():
+        ContactFactory.create_batch(27, org=org_a, owner=admin_a, subscription="paid")
+    sign_in(page, live_server, admin_a.email)
+    page.goto(f"{live_server.url}/o/{org_a.slug}/contacts/?subscription=paid")
+    bar = page.get_by_role("region", name="Actions on the selected rows")
+    page.get_by_role("checkbox", name="Select all on this page").check()
+    expect(bar).to_contain_text("25 selected")
+    bar.get_by_label("Select all 27 matching the filter").check()
+    expect(bar).to_contain_text("27 selected")
+    bar.get_by_label("Set").select_option("subscription")
+    bar.get_by_label("New subscription").select_option("free")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    bar.get_by_role("button", name="Apply to selected").click()
+    expect(bar).to_contain_text("27 selected")  # still here: nothing was sent
+    page.once("dialog", lambda dialog: dialog.accept())
+    bar.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_text("27 contacts changed.")).to_be_visible()
