@@ -15,16 +15,20 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@# setuptools' notice about flat layouts in editable mode is known and harmless here.
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 # First run on the embedded defaults: SQLite file, filesystem broker, mail on the console.
+# `make run PORT=8001` (or RUN_ADDR=0.0.0.0:8001) serves elsewhere; links in mail follow.
+PORT ?= 8000
+RUN_ADDR ?= 127.0.0.1:$(PORT)
 run: install
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
-	DEBUG=true $(PY) manage.py run_all
+	DEBUG=true RUN_ADDR=$(RUN_ADDR) $(PY) manage.py run_all
 
 # Debian's Chromium for the browser tests and docker-compose to validate the compose file.
 browser-deps:
@@ -32,9 +36,10 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium docker-compose >/dev/null; }
 
+# PostgreSQL and Redis not answering? scripts/with_test_services.py brings private ones and stops them.
 test: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	  $(PY) scripts/with_test_services.py $(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff, then the import contracts in pyproject.toml (DESIGN: Layers; custom ones in lint/).
 lint: install
@@ -55,6 +60,7 @@ messages: install
 	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
 
 bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@for f in benchmarks/[!_]*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(PY) "$$f"; done
 
 clean:

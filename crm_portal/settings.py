@@ -8,6 +8,7 @@ REDIS_URL (or CELERY_BROKER_URL), SECRET_KEY, ALLOWED_HOSTS and a mail provider.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp import constants as csp_constants
@@ -45,7 +46,10 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+# The public address links in mail point to. `make run PORT=8001` (RUN_ADDR) serves elsewhere:
+# unless SITE_URL is set, links follow the address the development server listens on.
+RUN_ADDR = env_str("RUN_ADDR", "127.0.0.1:8000")
+SITE_URL = env_str("SITE_URL", f"http://{RUN_ADDR.replace('0.0.0.0', '127.0.0.1')}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -87,6 +91,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "crm_portal.middleware.TenantMiddleware",
+    # After the tenant middleware: it reads request.org.
+    "users.middleware.IdleTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "crm_portal.urls"
@@ -187,6 +193,8 @@ MFA_TOTP_ISSUER = "crm-portal"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date formats per language (Japanese: YYYY/MM/DD), ahead of Django's.
+FORMAT_MODULE_PATH = ["crm_portal.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -248,6 +256,9 @@ ORGANIZATION_EXPORT_SECTIONS = [
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The filesystem transport ignores the host; naming one keeps kombu from warning about it.
+    if not urlsplit(CELERY_BROKER_URL).hostname:
+        CELERY_BROKER_URL = "filesystem://localhost/"
     _broker_dir = VAR_DIR / "broker"
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -307,6 +318,8 @@ OUTBOX_RELAY_BATCH_SIZE = int(env_str("OUTBOX_RELAY_BATCH_SIZE", "500"))
 # was last handed over (AUT-8), at most OUTBOX_SWEEP_LIMIT a sweep.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
 OUTBOX_SWEEP_LIMIT = int(env_str("OUTBOX_SWEEP_LIMIT", "1000"))
+# A record's history says "processing…" of a change only once it has waited this long.
+RECORD_HISTORY_SLOW_SECONDS = int(env_str("RECORD_HISTORY_SLOW_SECONDS", "30"))
 # A failing event is retried with backoff (doubling from the base, jittered, up to the max) and
 # marked failed after OUTBOX_MAX_ATTEMPTS attempts (manage.py outbox_failed lists them).
 OUTBOX_RETRY_BASE_SECONDS = float(env_str("OUTBOX_RETRY_BASE_SECONDS", "2"))
@@ -351,7 +364,12 @@ if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A 403 or 404 is one line ("Not Found: /path"), never a traceback.
+    "filters": {"client_errors_one_line": {"()": "crm_portal.logs.ClientErrorsOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors_one_line"]},
+    },
 }

@@ -12,7 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
+
+from crm_portal.stored_messages import dumps, render_text
 
 from .columns import header_lookup
 from .models import ImportRow, ImportRun
@@ -24,9 +25,13 @@ class RowPlan:
     values to write and the record it writes to."""
 
     action: str  # "create", "update", "skip" or "error"
-    reason: str = ""
+    reason: str = ""  # a stored message (crm_portal.stored_messages.dumps), or ""
     values: dict = field(default_factory=dict)
     target: Any = None
+
+    @property
+    def reason_text(self) -> str:
+        return render_text(self.reason)
 
     @property
     def outcome(self) -> str:
@@ -68,7 +73,7 @@ class RowPlanner:
         try:
             return self.plan(row.values, row.row_number)
         except Exception as error:
-            return RowPlan("error", _("Could not be read: %(error)s") % {"error": error})
+            return RowPlan("error", dumps("row.unreadable", error=str(error)))
 
     def claim(self, plan: RowPlan, row_number: int) -> None:
         """Called once a row's plan holds (written, or in the preview planned), for a planner

@@ -6,6 +6,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from crm_portal.stored_messages import render_text
+
+STATUS_WORDS = {
+    "uploaded": _("Not started"),
+    "queued": _("Starting…"),
+    "running": _("Processing…"),
+    "done": _("Finished"),
+}
+
 
 class ImportRun(models.Model):
     """What every import shares: the file's shape, the chosen options, and progress. The
@@ -45,6 +54,12 @@ class ImportRun(models.Model):
         return self.filename
 
     @property
+    def status_text(self) -> str:
+        """The run's state in the member's words, with its progress while it runs."""
+        # Not the choices' labels: those are part of the migrations, and speak of a worker.
+        return str(STATUS_WORDS.get(self.status, self.status))
+
+    @property
     def percent(self) -> int:
         return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 100
 
@@ -72,3 +87,9 @@ class ImportRow(models.Model):
     class Meta:
         abstract = True
         ordering = ["row_number"]
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the viewer's language (X-1): reasons are stored as a code with
+        parameters; a reason stored as plain text before that is shown as it is."""
+        return render_text(self.reason)

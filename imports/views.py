@@ -100,7 +100,7 @@ def failed_rows_download(imp: ImportRun, fmt: str) -> HttpResponse:
     """Any import's failed rows as uploaded, plus the reason, to fix and import again (IMP-6)."""
     failed = imp.rows.filter(outcome=ImportRow.Outcome.FAILED).order_by("row_number")
     width = len(imp.headers)
-    rows = [[*(row.values + [""] * width)[:width], row.reason] for row in failed]
+    rows = [[*(row.values + [""] * width)[:width], row.reason_text] for row in failed]
     content = spreadsheet_content(fmt, [*imp.headers, _("Error")], rows)
     return spreadsheet_download(content, f"failed-rows-{imp.pk}", fmt)
 
@@ -311,7 +311,7 @@ class ImportWizard:
         else:
             messages.info(
                 request,
-                _("The import was handed to a worker again; rows already done are not repeated."),
+                _("The import was restarted; rows already done are not repeated."),
             )
         return self.redirect("detail", request, imp)
 

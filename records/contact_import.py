@@ -9,9 +9,9 @@ changes it, together with the row's outcome (REC-3, IMP-7).
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from crm_portal.stored_messages import MESSAGES, dumps, from_validation_error, stored
 from imports.columns import is_id
 from imports.kinds import ImportKind, RowPlan, RowPlanner
 from users.importing import HEADER_ALIASES as USER_HEADER_ALIASES
@@ -177,8 +177,7 @@ class ContactPlanner(RowPlanner):
         if email in self.claimed_emails:
             return RowPlan(
                 "skip",
-                _("%(email)s appears earlier in the file (row %(row)s).")
-                % {"email": email, "row": self.claimed_emails[email]},
+                dumps("row.earlier_in_file", email=email, row=self.claimed_emails[email]),
             )
         matches = self._matches(cells)
         mode = self.imp.mode
@@ -186,11 +185,10 @@ class ContactPlanner(RowPlanner):
             return self._plan_existing(matches[0], cells)
         if matches:  # several contacts share the email address
             if mode == ContactImport.Mode.ADD:
-                return RowPlan("skip", _("%(email)s is already a contact.") % {"email": email})
+                return RowPlan("skip", dumps("contact.already_contact", name=email))
             return RowPlan(
                 "error",
-                _("%(count)s contacts have the email address %(email)s; match by contact ID.")
-                % {"count": len(matches), "email": email},
+                dumps("contact.shared_email", count=len(matches), email=email),
             )
         if mode == ContactImport.Mode.UPDATE:
             return RowPlan("skip", self._no_match(cells))
@@ -208,34 +206,33 @@ class ContactPlanner(RowPlanner):
     def _no_match(self, cells) -> str:
         key = self.imp.match_key
         if not cells.get(key):
-            return _("No matching contact: the row has no %(field)s.") % {"field": self.labels[key]}
-        return _("No matching contact for %(value)s.") % {"value": cells[key]}
+            return dumps("contact.no_match_empty", field=self.labels[key])
+        return dumps("contact.no_match", value=cells[key])
 
     def _plan_existing(self, contact: Contact, cells) -> RowPlan:
         if contact.pk in self.claimed_contacts:
             return RowPlan(
                 "skip",
-                _("This contact was already changed by row %(row)s.")
-                % {"row": self.claimed_contacts[contact.pk]},
+                dumps("contact.already_changed", row=self.claimed_contacts[contact.pk]),
             )
         if self.imp.mode == ContactImport.Mode.ADD:
             return RowPlan(
-                "skip", _("%(name)s is already a contact.") % {"name": contact.email or contact}
+                "skip", dumps("contact.already_contact", name=str(contact.email or contact))
             )
         if not self.actor.can(EDIT):
-            return RowPlan("error", _("%(name)s may no longer edit contacts.") % self.who())
+            return RowPlan("error", dumps("contact.may_not_edit", **self.who()))
         keep = self.imp.keep_empty
         data = {k: v for k, v in cells.items() if k != "id" and (v or not keep)}
         cleaned, errors = self._checked(data, creating=False)
         if errors:
             return RowPlan("error", self.reason(errors))
         if not any(self._changed(contact, key, value) for key, value in cleaned.items()):
-            return RowPlan("skip", _("Nothing to change."), target=contact)
+            return RowPlan("skip", dumps("row.nothing_to_change"), target=contact)
         return RowPlan("update", values=data, target=contact)
 
     def _plan_create(self, cells) -> RowPlan:
         if self.actor is None or not self.actor.can(CREATE):
-            return RowPlan("error", _("%(name)s may no longer create contacts.") % self.who())
+            return RowPlan("error", dumps("contact.may_not_create", **self.who()))
         data = {k: v for k, v in cells.items() if k != "id" and v}
         _cleaned, errors = self._checked(data, creating=True)
         if errors:
@@ -244,7 +241,7 @@ class ContactPlanner(RowPlanner):
         return RowPlan("create", values=data)
 
     def who(self) -> dict:
-        return {"name": self.actor or _("The person who started this import")}
+        return {"name": str(self.actor) if self.actor else stored("importer.unknown")}
 
     def _checked(self, data: dict, *, creating: bool) -> tuple[dict, dict]:
         """Names become ids (account, owner) in `data`; every value is validated as the
@@ -255,13 +252,13 @@ class ContactPlanner(RowPlanner):
                 try:
                     data[name] = cleaned[name] = self._related(name, data[name])
                 except ValidationError as error:
-                    errors[name] = error.messages
+                    errors[name] = from_validation_error(error)
         for key, spec in self.specs.items():
             if key in data or (creating and spec.required):
                 try:
                     cleaned[key] = clean_value(spec, data.get(key))
                 except ValidationError as error:
-                    errors[key] = error.messages
+                    errors[key] = from_validation_error(error)
         return cleaned, errors
 
     def _related(self, name: str, value: str) -> int | None:
@@ -271,12 +268,13 @@ class ContactPlanner(RowPlanner):
         if len(found) == 1:
             return found[0].pk
         if name == "owner":
-            message = _("No CRM user of this organisation has the email address %(value)s.")
+            code = "contact.no_such_owner"
         elif found:
-            message = _("%(count)s accounts are named “%(value)s”.")
+            code = "contact.many_accounts"
         else:
-            message = _("No account is named “%(value)s”. Create it first, then import again.")
-        raise ValidationError(message % {"value": value, "count": len(found)})
+            code = "contact.no_such_account"
+        params = {"value": value, "count": len(found)}
+        raise ValidationError(MESSAGES[code], code=code, params=params)
 
     def _changed(self, contact: Contact, key: str, value) -> bool:
         if key in RELATED:
@@ -286,12 +284,16 @@ class ContactPlanner(RowPlanner):
         return getattr(contact, key) != (empty_default(contact, key) if value is None else value)
 
     def reason(self, errors: dict) -> str:
-        """{field: [messages]} as one line: "Field: message; Field: message"."""
-        return "; ".join(
-            message if key == NON_FIELD_ERRORS else f"{self.labels.get(key, key)}: {message}"
+        """{field: [stored messages]} as one stored message, shown as one line:
+        "Field: problem; Field: problem"."""
+        problems = [
+            message
+            if key == NON_FIELD_ERRORS
+            else stored("row.field_problem", field=self.labels.get(key, key), problem=message)
             for key, messages in errors.items()
             for message in messages
-        )
+        ]
+        return dumps("row.problems", problems=problems)
 
     # --- writing a row -------------------------------------------------------------------------
 
@@ -310,16 +312,17 @@ class ContactPlanner(RowPlanner):
                 record=plan.target, actor=self.actor, data=plan.values, source=source
             )
             if event is None:
-                return RowPlan("skip", _("Nothing to change."), target=plan.target)
+                return RowPlan("skip", dumps("row.nothing_to_change"), target=plan.target)
         return plan
 
     def refusal_reason(self, refusal: ValidationError | PermissionDenied) -> str:
         """The record services' verdict, field by field, or the importer's lost permission."""
         if isinstance(refusal, PermissionDenied):
-            return _("%(name)s may no longer change contacts.") % self.who()
+            return dumps("contact.may_not_change", **self.who())
         if hasattr(refusal, "error_dict"):
-            return self.reason(refusal.message_dict)
-        return self.reason({NON_FIELD_ERRORS: refusal.messages})
+            errors = refusal.error_dict.items()
+            return self.reason({k: from_validation_error(ValidationError(e)) for k, e in errors})
+        return self.reason({NON_FIELD_ERRORS: from_validation_error(refusal)})
 
     # --- what earlier rows did ----------------------------------------------------------------
 

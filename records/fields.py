@@ -18,6 +18,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm_portal.stored_messages import MESSAGES
+
 TEXT, EMAIL, PHONE, PICKLIST, MULTISELECT = "text", "email", "phone", "picklist", "multiselect"
 NUMBER, CURRENCY, DATE, DATETIME, CHECKBOX = "number", "currency", "date", "datetime", "checkbox"
 COUNTRY = "country"  # standard fields only: an ISO 3166 two-letter code
@@ -90,19 +92,23 @@ class FieldSpec:
     custom: bool = False
 
 
+def value_problem(code: str, **params) -> ValidationError:
+    """A value's problem as a stored-message code with its parameters (X-1, X-8): shown in
+    the current language now, and storable as data to be shown in another language later."""
+    return ValidationError(MESSAGES[code], code=code, params=params)
+
+
 def clean_value(spec: FieldSpec, raw):
     """The stored, JSON-safe value of `raw` for this field, or ValidationError with a
     message for the user. Empty input is None (or [] / False), refused when required."""
     if _is_empty(raw):
         if spec.required:
-            raise ValidationError(_("%(field)s is required.") % {"field": spec.label})
+            raise value_problem("value.required", field=spec.label)
         return [] if spec.type == MULTISELECT else (False if spec.type == CHECKBOX else None)
     texts = raw if isinstance(raw, list | tuple) else [raw]
     if any(isinstance(t, str) and ("\x00" in t or _SURROGATES.search(t)) for t in texts):
         # PostgreSQL stores neither a NUL nor half a UTF-16 pair (a 500 once, X-6).
-        raise ValidationError(
-            _("%(field)s contains characters that cannot be stored.") % {"field": spec.label}
-        )
+        raise value_problem("value.unstorable", field=spec.label)
     return _CLEANERS[spec.type](spec, raw)
 
 
@@ -120,46 +126,35 @@ def _is_empty(raw) -> bool:
 def _text(spec, raw):
     text = str(raw).strip()
     if len(text) > MAX_TEXT:
-        raise ValidationError(
-            _("%(field)s is longer than %(limit)s characters.")
-            % {"field": spec.label, "limit": MAX_TEXT}
-        )
+        raise value_problem("value.too_long", field=spec.label, limit=MAX_TEXT)
     return text
 
 
 def _email(spec, raw):
     text = str(raw).strip().lower()
     if len(text) > EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(text):
-        raise ValidationError(
-            _("“%(value)s” is not a valid email address.") % {"value": shown_value(raw)}
-        )
+        raise value_problem("value.email_invalid", value=shown_value(raw))
     return text
 
 
 def _phone(spec, raw):
     text = str(raw).strip()
     if not _PHONE.fullmatch(text):
-        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": shown_value(raw)})
+        raise value_problem("value.phone_invalid", value=shown_value(raw))
     return text
 
 
 def _country(spec, raw):
     text = str(raw).strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", text):
-        raise ValidationError(
-            _("%(field)s must be a two-letter country code such as FR or JP.")
-            % {"field": spec.label}
-        )
+        raise value_problem("value.country_invalid", field=spec.label)
     return text
 
 
 def _picklist(spec, raw):
     text = str(raw).strip()
     if text not in spec.choices:
-        raise ValidationError(
-            _("“%(value)s” is not one of the choices of %(field)s.")
-            % {"value": shown_value(raw), "field": spec.label}
-        )
+        raise value_problem("value.not_a_choice", value=shown_value(raw), field=spec.label)
     return text
 
 
@@ -168,15 +163,12 @@ def _multiselect(spec, raw):
     chosen = [str(v).strip() for v in values if str(v).strip()]
     unknown = [v for v in chosen if v not in spec.choices]
     if unknown:
-        raise ValidationError(
-            _("“%(value)s” is not one of the choices of %(field)s.")
-            % {"value": shown_value(unknown[0]), "field": spec.label}
-        )
+        raise value_problem("value.not_a_choice", value=shown_value(unknown[0]), field=spec.label)
     return [c for c in spec.choices if c in chosen]  # the choices' order, each once
 
 
 def _number(spec, raw):
-    not_a_number = ValidationError(_("%(field)s must be a number.") % {"field": spec.label})
+    not_a_number = value_problem("value.not_a_number", field=spec.label)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
         raise not_a_number
     if isinstance(raw, float):
@@ -201,18 +193,13 @@ def _number(spec, raw):
     if number == number.to_integral_value():
         return int(number)
     if len(number.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
-        raise ValidationError(
-            _("%(field)s has more than %(digits)s significant digits.")
-            % {"field": spec.label, "digits": MAX_SIGNIFICANT_DIGITS}
-        )
+        digits = MAX_SIGNIFICANT_DIGITS
+        raise value_problem("value.too_many_digits", field=spec.label, digits=digits)
     return float(number)
 
 
 def _number_out_of_range(spec):
-    return ValidationError(
-        _("%(field)s must be between -%(limit)s and %(limit)s.")
-        % {"field": spec.label, "limit": f"{MAX_NUMBER:,}"}
-    )
+    return value_problem("value.number_range", field=spec.label, limit=f"{MAX_NUMBER:,}")
 
 
 def _currency(spec, raw):
@@ -230,9 +217,7 @@ def _date(spec, raw):
     text = raw.strip().replace("/", "-") if isinstance(raw, str) else ""
     parsed = _parse(parse_date, text) if _ISO_DATE.fullmatch(text) else None
     if parsed is None:
-        raise ValidationError(
-            _("%(field)s must be a date like 2026-12-31.") % {"field": spec.label}
-        )
+        raise value_problem("value.date_invalid", field=spec.label)
     return parsed.isoformat()
 
 
@@ -243,9 +228,7 @@ def _datetime(spec, raw):
         text = raw.strip() if isinstance(raw, str) else ""
         value = _parse(parse_datetime, text) if _ISO_DATETIME.fullmatch(text) else None
     if value is None:
-        raise ValidationError(
-            _("%(field)s must be a date and time like 2026-12-31 14:30.") % {"field": spec.label}
-        )
+        raise value_problem("value.datetime_invalid", field=spec.label)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     check_datetime_range(spec.label, value)
@@ -255,13 +238,13 @@ def _datetime(spec, raw):
 def check_datetime_range(label, value: datetime.datetime) -> None:
     """An aware date and time PostgreSQL and a UTC conversion can take, else ValidationError."""
     if abs(value.utcoffset()) > MAX_UTC_OFFSET:
-        raise ValidationError(
-            _("%(field)s needs a time zone offset between -15:59 and +15:59.") % {"field": label}
-        )
+        raise value_problem("value.offset_range", field=label)
     if not FIRST_DAY <= value.date() <= LAST_DAY:
-        raise ValidationError(
-            _("%(field)s must be between %(start)s and %(end)s.")
-            % {"field": label, "start": FIRST_DAY.isoformat(), "end": LAST_DAY.isoformat()}
+        raise value_problem(
+            "value.datetime_range",
+            field=label,
+            start=FIRST_DAY.isoformat(),
+            end=LAST_DAY.isoformat(),
         )
 
 
@@ -273,7 +256,7 @@ def _checkbox(spec, raw):
         return True
     if text in _FALSE:
         return False
-    raise ValidationError(_("%(field)s must be yes or no.") % {"field": spec.label})
+    raise value_problem("value.not_yes_no", field=spec.label)
 
 
 def _parse(parser, text):

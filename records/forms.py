@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 
 from crm_portal.countries import country_choices
+from crm_portal.forms import SectionedForm
 from crm_portal.widgets import Combobox
+from users.selectors import default_language_for
 
 from . import fields as types
 from .field_services import MAX_LABEL, ordered_specs
@@ -32,8 +34,7 @@ def _choice_labels(spec) -> list[tuple[str, str]]:
 def formfield_for(spec) -> forms.Field:
     # Never required here: the service checks required fields with every other rule, so the
     # user sees all problems at once. The label still says which fields are required.
-    label = f"{spec.label} *" if spec.required else spec.label
-    common = {"label": label, "required": False}
+    common = {"label": spec.label, "required": False}
     if spec.type == types.PICKLIST:
         return forms.ChoiceField(choices=EMPTY_CHOICE + _choice_labels(spec), **common)
     if spec.type == types.MULTISELECT:
@@ -56,13 +57,32 @@ def formfield_for(spec) -> forms.Field:
     return forms.CharField(strip=False, widget=widget() if widget else None, **common)
 
 
+SECTIONS = {
+    "contacts": [
+        (
+            _("Name and contact data"),
+            ["first_name", "last_name", "email", "secondary_email", "phone", "mobile"],
+        ),
+        (_("Company"), ["account", "title", "department"]),
+        (_("Address"), ["street", "city", "state", "postal_code", "country"]),
+        (_("CRM"), ["owner", "subscription", "language", "description"]),
+    ],
+    "accounts": [
+        (_("Account"), ["name", "website", "phone", "industry"]),
+        (_("Address"), ["street", "city", "state", "postal_code", "country"]),
+        (_("CRM"), ["owner"]),
+    ],
+}
+
+
 def _picker_url(org, kind: str) -> str:
     return reverse(f"autocomplete_{kind}", kwargs={"org_slug": org.slug})
 
 
-class RecordForm(forms.Form):
+class RecordForm(SectionedForm, forms.Form):
     def __init__(self, *args, org, module, record=None, creator=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.sections = SECTIONS[module]
         self.specs = ordered_specs(org, module)  # in the admin's field layout
         for spec in self.specs:
             self.fields[spec.key] = formfield_for(spec)
@@ -94,6 +114,36 @@ class RecordForm(forms.Form):
         elif record is None and creator is not None:
             self.initial["owner"] = creator.pk  # REC-5: new records are the creator's
             self.fields["owner"].help_text = _("Left empty, you are the owner.")
+            if "language" in self.fields:
+                self.initial["language"] = default_language_for(org)
+
+    def shows_required(self, name: str) -> bool:
+        # The fields are never required here (see formfield_for); the spec says which are.
+        return any(spec.key == name and spec.required for spec in self.specs)
+
+    def section_names(self) -> list[tuple[str, list[str]]]:
+        """Standard fields in their sections, in the admin's layout order. A custom field
+        the layout places before a standard field joins the section of the field before it;
+        the others go to "More fields"."""
+        section_of = {
+            name: index for index, (_legend, names) in enumerate(self.sections) for name in names
+        }
+        placed: list[list[str]] = [[] for _section in self.sections]
+        more, previous = [], None
+        layout = [spec.key for spec in self.specs]
+        for position, spec in enumerate(self.specs):
+            if spec.key in section_of:
+                previous = section_of[spec.key]
+                placed[previous].append(spec.key)
+            elif previous is not None and any(key in section_of for key in layout[position:]):
+                placed[previous].append(spec.key)
+            else:
+                more.append(spec.key)
+        for name in ("account", "owner"):  # not in the layout: first in their sections
+            if name in self.fields:
+                placed[section_of[name]].insert(0, name)
+        legends = [legend for legend, _names in self.sections]
+        return [*zip(legends, placed, strict=True), (self.last_section_legend, more)]
 
     def _values_of(self, record) -> dict:
         values = {}

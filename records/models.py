@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
+from crm_portal.names import person_name
 from imports.models import ImportRow, ImportRun
 from users.models import CrmUser, Organization
 
@@ -201,7 +202,12 @@ class Contact(Record):
         ]
 
     def __str__(self):
-        return " ".join(part for part in (self.first_name, self.last_name) if part)
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        """In the viewer's order: family name first in Japanese (X-1)."""
+        return person_name(self.first_name, self.last_name)
 
 
 class RecordEvent(models.Model):

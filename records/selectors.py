@@ -1,9 +1,16 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from crm_portal.search import ACCOUNT_SEARCH_FIELDS, CONTACT_SEARCH_FIELDS, contains_any
 from users.models import CrmUser
 from users.selectors import visible_owner_filter
 
-from .models import Account, Contact, RecordEvent
+from .models import Account, Contact, ContactImport, RecordEvent
 from .modules import field_specs
 
 
@@ -25,8 +32,35 @@ def _labels(record) -> dict:
     return labels
 
 
+def _choice_labels() -> dict:
+    """Standard fields stored as a code, shown by their label in the viewer's language."""
+    return {
+        "language": dict(settings.LANGUAGES),
+        "subscription": dict(Contact.Subscription.choices),
+    }
+
+
+def history_value(field: str, value, named: dict) -> str:
+    """A value of the history as the member typed or chose it (issue 11): an owner or an
+    account by name, a language or a subscription by its label, a flag as yes or no."""
+    if value is None or value == "" or value == []:
+        return ""
+    if field in named:
+        return str(named[field].get(value, value))
+    labels = _choice_labels().get(field)
+    if labels is not None:
+        return str(labels.get(value, value))
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def record_history(*, record, limit: int = 20) -> list[tuple[RecordEvent, list[Change]]]:
-    """The record's events, newest first, with field labels, owners and accounts by name."""
+    """The record's events, newest first, with field labels and values as typed. An event
+    still being processed after RECORD_HISTORY_SLOW_SECONDS is marked `is_slow`; before
+    that, nothing is said of it."""
     events = list(
         RecordEvent.objects.filter(org_id=record.org_id, module=record.MODULE, record_id=record.pk)
         .select_related("actor")
@@ -37,15 +71,18 @@ def record_history(*, record, limit: int = 20) -> list[tuple[RecordEvent, list[C
         "account_id": _names(Account, events, "account_id"),
     }
     labels = _labels(record)
-
-    def shown(field, value):
-        return named[field].get(value, value) if field in named else value
-
+    slow_before = timezone.now() - timedelta(seconds=settings.RECORD_HISTORY_SLOW_SECONDS)
+    for event in events:
+        event.is_slow = event.processed_at is None and event.created_at < slow_before
     return [
         (
             event,
             [
-                Change(labels.get(field, field), shown(field, old), shown(field, new))
+                Change(
+                    labels.get(field, field),
+                    history_value(field, old, named),
+                    history_value(field, new, named),
+                )
                 for field, (old, new) in event.changes.items()
             ],
         )
@@ -78,6 +115,48 @@ def records_visible_to(*, membership: CrmUser, module: str):
     return {"contacts": contacts_visible_to, "accounts": accounts_visible_to}[module](
         membership=membership
     )
+
+
+def dashboard_records(*, membership: CrmUser, limit: int = 5) -> dict:
+    """A member's part of the dashboard (USR-2 applies): the contacts they own and how many
+    they may see, and the records they may see that changed last. Four queries."""
+    visible = contacts_visible_to(membership=membership)
+    counts = visible.aggregate(
+        visible=Count("pk"), mine=Count("pk", filter=Q(owner_id=membership.pk))
+    )
+    mine = visible.filter(owner_id=membership.pk).order_by("-created_at", "-pk")[:limit]
+    contacts = visible.select_related("owner").order_by("-updated_at", "-pk")[:limit]
+    accounts = accounts_visible_to(membership=membership).select_related("owner")
+    changed = sorted(
+        [*contacts, *accounts.order_by("-updated_at", "-pk")[:limit]],
+        key=lambda record: record.updated_at,
+        reverse=True,
+    )[:limit]
+    return {
+        "visible_contacts": counts["visible"],
+        "my_contact_count": counts["mine"],
+        "my_contacts": list(mine),
+        "recently_changed": changed,
+    }
+
+
+def recent_contact_imports(*, org, limit: int = 3) -> list[ContactImport]:
+    return list(
+        ContactImport.objects.filter(org=org)
+        .select_related("created_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+SEARCH_FIELDS = {"contacts": CONTACT_SEARCH_FIELDS, "accounts": ACCOUNT_SEARCH_FIELDS}
+
+
+def search_records(queryset, *, module: str, query: str):
+    """The records of `queryset` whose searched fields contain `query`, ignoring case (REC-2).
+    On PostgreSQL the trigram indexes of records/0011_search_trigram serve it (issue 21)."""
+    if not query:
+        return queryset
+    return queryset.filter(contains_any(SEARCH_FIELDS[module], query))
 
 
 def export_records(*, org) -> dict:

@@ -39,3 +39,17 @@ def test_favicon_ico_leads_to_the_icon(client, db):
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.svg")
     assert finders.find("favicon.svg")
+
+
+def test_issue17_a_404_and_a_403_are_logged_as_one_line_without_a_traceback(
+    client_admin_a, client_member_a, org_a, caplog
+):
+    """The console shows "Not Found: /path" and "Forbidden (Permission denied): /path", one line
+    each — no traceback of the Http404 or PermissionDenied behind them."""
+    caplog.set_level("WARNING", logger="django.request")
+    client_admin_a.get("/no-such-page/")
+    client_member_a.get(reverse("user_list", kwargs={"org_slug": org_a.slug}))
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert [r.status_code for r in records] == [404, 403]
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in records)
+    assert "Traceback" not in caplog.text

@@ -1,10 +1,12 @@
 """/healthz: 200 when the database and the broker answer, 503 naming what does not."""
 
+import pytest
 from django.db import OperationalError
 
 from crm_portal.celery import app as celery_app
 
 
+@pytest.mark.services
 def test_healthz_ok_when_database_and_broker_answer(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200

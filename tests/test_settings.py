@@ -63,7 +63,7 @@ def test_foundation_embedded_defaults_need_no_server(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "django.db.backends.sqlite3",
-        "filesystem://",
+        "filesystem://localhost/",
         "django.core.mail.backends.console.EmailBackend",
         "django.core.cache.backends.filebased.FileBasedCache",
     ]

@@ -19,12 +19,14 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import has_verified_email
 from allauth.core import context
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
+from crm_portal.forms import SectionedForm
 from crm_portal.widgets import Combobox, ComboboxMultiple
 from invitations.views import invitation_for_signup
 
@@ -184,14 +186,20 @@ class AccessForm(forms.Form):
             del self.fields["territories"]
 
 
-class AddUserForm(AccessForm):
+class AddUserForm(SectionedForm, AccessForm):
     """USR-3: first and last name, email, role and profile; territories when turned on."""
+
+    sections = [
+        (_("Name and contact data"), ["first_name", "last_name", "email"]),
+        (_("Access"), ["role", "profile", "territories"]),
+    ]
 
     first_name = forms.CharField(label=_("First name"), max_length=80, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=80)
     email = forms.EmailField(label=_("Email address"))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, required=False)
 
-    field_order = ["first_name", "last_name", "email", "role", "profile", "territories"]
+    field_order = ["first_name", "last_name", "email", "language", "role", "profile", "territories"]
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, org=org, **kwargs)
@@ -201,6 +209,7 @@ class AddUserForm(AccessForm):
             manager = org.roles.filter(name="Manager").first()
             self.initial.setdefault("profile", standard)
             self.initial.setdefault("role", manager)
+            self.initial.setdefault("language", org.language)  # ORG-7: the org's default
 
 
 # --- profiles, roles and territories (USR-1, USR-2, USR-8) ---------------------------------------
@@ -302,15 +311,13 @@ class TerritoriesSwitchForm(forms.Form):
 # --- user details (USR-6) ------------------------------------------------------------------------
 
 
-FIELD_GROUPS = [
-    (_("Personal"), ("first_name", "last_name", "date_of_birth")),
-    (_("Contact"), ("phone", "mobile", "fax", "website")),
-    (_("Address"), ("street", "city", "state", "postal_code", "country")),
-    (_("Locale & time"), ("language", "locale", "date_format", "time_format", "time_zone")),
-]
-
-
-class UserDetailsForm(forms.ModelForm):
+class UserDetailsForm(SectionedForm, forms.ModelForm):
+    sections = [
+        (_("Personal"), ["first_name", "last_name", "date_of_birth"]),
+        (_("Contact"), ["phone", "mobile", "fax", "website"]),
+        (_("Address"), ["street", "city", "state", "postal_code", "country"]),
+        (_("Locale & time"), ["language", "locale", "date_format", "time_format", "time_zone"]),
+    ]
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     locale = forms.ChoiceField(label=_("Country/locale"), choices=preferences.LOCALE_CHOICES)
     date_format = forms.ChoiceField(label=_("Date format"))
@@ -362,23 +369,29 @@ class UserDetailsForm(forms.ModelForm):
     def _offer_date_formats(self, locale: str) -> None:
         formats = preferences.date_formats_for(locale)
         field = self.fields["date_format"]
-        field.choices = formats
+        field.required = False  # "" is "Default for my language" (X-1)
+        language_default = dateformat.format(
+            preferences.SAMPLE_DATE, preferences.language_date_format(locale)
+        )
+        field.choices = [
+            (
+                preferences.LANGUAGE_DEFAULT,
+                _("Default for my language (%(example)s)") % {"example": language_default},
+            ),
+            *formats,
+        ]
         field.error_messages["invalid_choice"] = _(
             "That date format is not used in %(locale)s. Choose one of: %(examples)s."
         ) % {
             "locale": preferences.LOCALES[locale].label,
             "examples": ", ".join(example for _f, example in formats),
         }
-        if not self.is_bound and self.initial.get("date_format") not in dict(formats):
-            self.initial["date_format"] = preferences.default_date_format(locale)
+        if not self.is_bound and self.initial.get("date_format") not in dict(field.choices):
+            self.initial["date_format"] = preferences.LANGUAGE_DEFAULT
 
     @property
     def locale_label(self) -> str:
         return preferences.LOCALES[self.locale_in_effect].label
-
-    def groups(self):
-        """(legend, bound fields) in the order the page shows them."""
-        return [(legend, [self[name] for name in names]) for legend, names in FIELD_GROUPS]
 
     def clean_date_of_birth(self):
         born = self.cleaned_data["date_of_birth"]
@@ -391,10 +404,12 @@ class UserDetailsForm(forms.ModelForm):
 
 
 class AuditLogFilterForm(forms.Form):
-    action = forms.ChoiceField(label=_("Action"), required=False)
+    """The audit log's filter bar (USR-9): one row, who, what, whom and which days."""
+
     actor = forms.ModelChoiceField(
         label=_("Who"), queryset=CrmUser.objects.none(), required=False, empty_label=_("Anyone")
     )
+    action = forms.ChoiceField(label=_("Action"), required=False)
     target = forms.CharField(label=_("Whom"), required=False, max_length=100)
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -12,9 +12,9 @@ from django.core.validators import URLValidator, validate_email
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm_portal.stored_messages import dumps
 from imports.columns import is_id
 from imports.kinds import ImportKind, RowPlan, RowPlanner
 
@@ -130,7 +130,7 @@ class UserPlanner(RowPlanner):
             if not raw:
                 return None, None
             if not is_id(raw) or int(raw) not in self.by_id:
-                return None, _("No user has the ID %(id)s.") % {"id": raw}
+                return None, dumps("user.no_such_id", id=raw)
             return self.by_id[int(raw)], None
         return self.by_email.get(cells.get("email", "").lower()), None
 
@@ -142,10 +142,10 @@ class UserPlanner(RowPlanner):
         mode = self.imp.mode
         if target is not None:
             if mode == UserImport.Mode.ADD:
-                return RowPlan("skip", _("%(email)s is already a user.") % {"email": target.email})
+                return RowPlan("skip", dumps("user.already_user", email=target.email))
             return self._plan_update(target, cells, row_number)
         if mode == UserImport.Mode.UPDATE:
-            return RowPlan("skip", not_found or _("No existing user matches this row."))
+            return RowPlan("skip", not_found or dumps("user.no_match"))
         if not_found and self.imp.match_key == UserImport.MatchKey.ID:
             return RowPlan("error", not_found)
         return self._plan_create(cells, row_number)
@@ -158,20 +158,19 @@ class UserPlanner(RowPlanner):
         if email in self.by_email:
             return RowPlan(
                 "skip",
-                _("%(email)s is already a user; match by email to update them.") % {"email": email},
+                dumps("user.exists_match_by_email", email=email),
             )
         if email in self.claimed_emails:
             return RowPlan(
                 "skip",
-                _("%(email)s appears earlier in the file (row %(row)s).")
-                % {"email": email, "row": self.claimed_emails[email]},
+                dumps("row.earlier_in_file", email=email, row=self.claimed_emails[email]),
             )
         role, profile, problem = self._access(cells, defaults=True)
         problem = problem or self._check_details(cells)
         if problem:
             return RowPlan("error", problem)
         if self.licences_left <= 0:
-            return RowPlan("skip", _("No licence left."))
+            return RowPlan("skip", dumps("user.no_licence"))
         self.licences_left -= 1
         self.claimed_emails[email] = row_number
         values = {
@@ -188,14 +187,13 @@ class UserPlanner(RowPlanner):
         if target.pk in self.claimed_users:
             return RowPlan(
                 "skip",
-                _("This user was already updated by row %(row)s.")
-                % {"row": self.claimed_users[target.pk]},
+                dumps("user.already_updated", row=self.claimed_users[target.pk]),
             )
         role, profile, problem = self._access(cells, defaults=False)
         problem = problem or self._check_details(cells)
         if not problem and "last_name" in cells and not cells["last_name"]:
             if not self.imp.keep_empty:
-                problem = _("Last name is required.")
+                problem = dumps("user.last_name_required")
         problem = problem or (profile and self._check_admin_kept(target, profile))
         if problem:
             return RowPlan("error", problem)
@@ -208,7 +206,7 @@ class UserPlanner(RowPlanner):
             if value is not None and getattr(target, f"{key}_id") != value.pk:
                 changes[key] = value
         if not changes:
-            return RowPlan("skip", _("Nothing to change."), target=target)
+            return RowPlan("skip", dumps("row.nothing_to_change"), target=target)
         self.claimed_users[target.pk] = row_number
         return RowPlan("update", values=changes, target=target)
 
@@ -216,33 +214,28 @@ class UserPlanner(RowPlanner):
 
     def _check_email(self, email: str) -> str | None:
         if not email:
-            return _("Email address is required for a new user.")
+            return dumps("user.email_required")
         try:
             validate_email(email)
         except ValidationError:
-            return _("“%(email)s” is not a valid email address.") % {"email": email}
+            return dumps("user.email_invalid", email=email)
         return None
 
     def _check_required(self, cells) -> str | None:
         if not cells.get("last_name"):
-            return _("Last name is required.")
+            return dumps("user.last_name_required")
         return None
 
     def _check_details(self, cells) -> str | None:
         for key, value in cells.items():
             limit = _MAX_LENGTHS.get(key)
             if limit and len(value) > limit:
-                return _("%(field)s is longer than %(limit)s characters.") % {
-                    "field": dict(FIELDS)[key],
-                    "limit": limit,
-                }
+                return dumps("value.too_long", field=dict(FIELDS)[key], limit=limit)
         if cells.get("website"):
             try:
                 _WEBSITE(cells["website"])
             except ValidationError:
-                return _("“%(value)s” is not a valid website address.") % {
-                    "value": cells["website"]
-                }
+                return dumps("user.website_invalid", value=cells["website"])
         return None
 
     def _access(self, cells, *, defaults: bool):
@@ -254,27 +247,27 @@ class UserPlanner(RowPlanner):
             return (
                 None,
                 None,
-                _("No role is named or numbered “%(value)s”.") % {"value": cells["role"]},
+                dumps("user.no_such_role", value=cells["role"]),
             )
         if profile is False:
             return (
                 None,
                 None,
-                _("No profile is named or numbered “%(value)s”.") % {"value": cells["profile"]},
+                dumps("user.no_such_profile", value=cells["profile"]),
             )
         if defaults:
             role, profile = role or self.default_role, profile or self.default_profile
             if role is None:
-                return None, None, _("The default role Manager does not exist; name a role.")
+                return None, None, dumps("user.no_default_role")
         return role, profile, None
 
     def _check_admin_kept(self, target: CrmUser, profile: Profile) -> str | None:
         if profile.is_administrator:
             return None
         if target.is_super_admin:
-            return _("The super admin always has the Administrator profile.")
+            return dumps("user.super_admin_profile")
         if target.pk in self.active_admins and not (self.active_admins - {target.pk}):
-            return _("%(name)s is the last active administrator.") % {"name": target}
+            return dumps("user.last_admin", name=str(target))
         return None
 
     # --- writing --------------------------------------------------------------------------
@@ -297,12 +290,12 @@ class UserPlanner(RowPlanner):
         return plan
 
     def _new_member(self, plan: RowPlan) -> CrmUser:
-        actor = self.imp.created_by
         return CrmUser(
             org=self.imp.org,
             status=CrmUser.Status.UNCONFIRMED,
             status_changed_at=timezone.now(),
-            language=actor.language if actor else "en",
+            language=self.imp.org.language,  # the org's defaults for new members (ORG-7)
+            time_zone=self.imp.org.time_zone,
             **plan.values,
         )
 

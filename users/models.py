@@ -9,6 +9,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from crm_portal.names import person_name
 from imports.models import ImportRow, ImportRun
 
 
@@ -92,6 +93,15 @@ class Organization(models.Model):
     plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, default=Plan.FREE)
     purchased_licences = models.PositiveIntegerField(_("purchased licences"), default=0)
     territories_enabled = models.BooleanField(_("use territories"), default=False)
+    # ORG-7: the org's defaults for its members' time zone and language (USR-6), and X-3's
+    # idle session timeout (None: off).
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    language = models.CharField(
+        _("default language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    idle_timeout_minutes = models.PositiveIntegerField(
+        _("idle session timeout (minutes)"), null=True, blank=True
+    )
     # Renewed by every change of the org's custom fields (records.modules.field_registry_changed):
     # each process keeps the org's field registry and trusts it while this stamp is unchanged,
     # so a save reads no field definitions. A new random value, not a counter: a change that
@@ -272,7 +282,8 @@ class CrmUser(models.Model):
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
     locale = models.CharField(_("country/locale"), max_length=10, default="en_US")
-    date_format = models.CharField(_("date format"), max_length=20, default="m/d/Y")
+    # "" is "Default for my language" (X-1): YYYY/MM/DD in Japanese, else the locale's default.
+    date_format = models.CharField(_("date format"), max_length=20, blank=True, default="")
     time_format = models.CharField(_("time format"), max_length=2, default="12")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -300,7 +311,8 @@ class CrmUser(models.Model):
 
     @property
     def full_name(self) -> str:
-        return " ".join(part for part in (self.first_name, self.last_name) if part)
+        """In the viewer's order: family name first in Japanese (X-1)."""
+        return person_name(self.first_name, self.last_name)
 
     @property
     def is_admin(self) -> bool:

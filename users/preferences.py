@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.utils import dateformat, timezone
+from django.utils import dateformat, formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,6 +57,20 @@ def default_date_format(locale: str) -> str:
     return LOCALES.get(locale, LOCALES[DEFAULT_LOCALE]).date_formats[0]
 
 
+# A member's date_format "" means "Default for my language" (X-1).
+LANGUAGE_DEFAULT = ""
+LANGUAGES_WITH_OWN_DATE_FORMAT = ("ja",)
+
+
+def language_date_format(locale: str) -> str:
+    """The date format for "Default for my language": in a Japanese UI the ja format module's
+    YYYY/MM/DD (crm_portal/formats/ja), otherwise the default of the member's locale."""
+    language = (translation.get_language() or "").split("-")[0]
+    if language in LANGUAGES_WITH_OWN_DATE_FORMAT:
+        return formats.get_format("SHORT_DATE_FORMAT", lang=language)
+    return default_date_format(locale)
+
+
 def is_valid_time_zone(name: str) -> bool:
     return name in _TIME_ZONE_SET
 
@@ -76,8 +90,13 @@ class ViewerPreferences:
         a choice was removed) falls back rather than breaking every page they open."""
         date_format = membership.date_format
         if date_format not in ALL_DATE_FORMATS:
-            date_format = default_date_format(membership.locale)
-        zone = membership.time_zone if is_valid_time_zone(membership.time_zone) else "UTC"
+            # "" (default for my language, X-1) and any value no longer offered
+            date_format = language_date_format(membership.locale)
+        zone = membership.time_zone
+        if not is_valid_time_zone(zone):  # then the org's time zone (ORG-7), then UTC
+            zone = membership.org.time_zone
+        if not is_valid_time_zone(zone):
+            zone = "UTC"
         return cls(
             date_format=date_format,
             time_format=TIME_FORMATS.get(membership.time_format, FALLBACK_TIME_FORMAT),

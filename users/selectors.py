@@ -2,11 +2,22 @@ import json
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
-from .models import AuditLogEntry, CrmUser, Organization, Profile, Role, Territory, User
+from crm_portal.search import CRM_USER_SEARCH_FIELDS, contains_any, order_for_search
+
+from .models import (
+    AuditLogEntry,
+    CrmUser,
+    Organization,
+    Profile,
+    Role,
+    Territory,
+    User,
+    UserImport,
+)
 
 OCCUPIES_LICENCE = (CrmUser.Status.ACTIVE, CrmUser.Status.UNCONFIRMED)
 
@@ -21,6 +32,12 @@ def active_membership_for(*, user: User, org_slug: str) -> CrmUser | None:
             .filter(org__slug=org_slug, user=user, status=CrmUser.Status.ACTIVE)
             .first()
         )
+
+
+def default_language_for(org: Organization) -> str:
+    """The language new records and members of the org start with: the org's default
+    language once it has one (org settings, issue 11), else the site's."""
+    return getattr(org, "language", "") or settings.LANGUAGE_CODE
 
 
 def organizations_of(*, user: User) -> list[Organization]:
@@ -72,12 +89,9 @@ def users_list(*, org: Organization, status: str | None = None, query: str = "")
     if status:
         users = users.filter(status=status)
     if query:
-        users = users.filter(
-            Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-            | Q(email__icontains=query)
-        )
-    return users.order_by("last_name", "first_name", "pk")
+        # Served by the trigram indexes of users/0005_search_trigram on PostgreSQL (issue 21).
+        users = users.filter(contains_any(CRM_USER_SEARCH_FIELDS, query))
+    return users.order_by(*order_for_search(("last_name", "first_name", "pk"), query))
 
 
 def audit_entries(
@@ -107,6 +121,51 @@ def audit_entries(
 
 def licences_used(org: Organization) -> int:
     return CrmUser.objects.filter(org=org, status__in=OCCUPIES_LICENCE).count()
+
+
+def dashboard_people(*, org: Organization) -> dict:
+    """What the admin's dashboard says of the org's people (ORG-5): licences used and free,
+    and invitations not yet accepted. Two queries."""
+    counts = CrmUser.objects.filter(org=org).aggregate(
+        used=Count("pk", filter=Q(status__in=OCCUPIES_LICENCE)),
+        pending=Count("pk", filter=Q(status=CrmUser.Status.UNCONFIRMED)),
+    )
+    return {
+        "licences_used": counts["used"],
+        "licence_limit": org.licence_limit,
+        "licences_free": max(0, org.licence_limit - counts["used"]),
+        "pending_invitations": counts["pending"],
+    }
+
+
+def recent_user_imports(*, org: Organization, limit: int = 3) -> list[UserImport]:
+    return list(
+        UserImport.objects.filter(org=org)
+        .select_related("created_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def recent_audit_entries(*, org: Organization, limit: int = 5) -> list[AuditLogEntry]:
+    return list(AuditLogEntry.objects.filter(org=org).order_by("-created_at", "-pk")[:limit])
+
+
+def licence_summary(org: Organization) -> dict:
+    """ORG-5's figures for "2 of 3 used · 1 free"."""
+    used, limit = licences_used(org), org.licence_limit
+    return {"used": used, "limit": limit, "free": max(0, limit - used)}
+
+
+def super_admin_candidates(org: Organization):
+    """Who may become super admin (ORG-1): active members with the Administrator profile,
+    other than the super admin."""
+    return (
+        CrmUser.objects.filter(
+            org=org, status=CrmUser.Status.ACTIVE, profile__builtin=Profile.ADMINISTRATOR
+        )
+        .exclude(is_super_admin=True)
+        .order_by("last_name", "first_name", "pk")
+    )
 
 
 def active_admins(org: Organization):

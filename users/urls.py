@@ -3,7 +3,16 @@ crm_portal/urls.py)."""
 
 from django.urls import path
 
-from .views import access, audit, dashboard, details, imports, members, organization
+from .views import (
+    access,
+    audit,
+    dashboard,
+    details,
+    imports,
+    members,
+    org_settings,
+    organization,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -18,11 +27,6 @@ urlpatterns = [
     path("users/<int:user_pk>/deactivate/", members.user_deactivate, name="user_deactivate"),
     path("users/<int:user_pk>/activate/", members.user_activate, name="user_activate"),
     path("users/<int:user_pk>/delete/", members.user_delete, name="user_delete"),
-    path(
-        "users/<int:user_pk>/make-super-admin/",
-        members.user_make_super_admin,
-        name="user_make_super_admin",
-    ),
     # The user import wizard (IMP-1 … IMP-7)
     path("users/import/", imports.user_import_upload, name="user_import_upload"),
     path("users/import/history/", imports.user_import_history, name="user_import_history"),
@@ -96,6 +100,21 @@ urlpatterns = [
     path("users/<int:user_pk>/details/", details.user_details_edit, name="user_details_edit"),
     path("me/", details.my_details, name="my_details"),
     path("me/date-formats/", details.details_date_formats, name="details_date_formats"),
+    # The organisation's settings (ORG-7, X-3) and the super admin transfer (ORG-1)
+    path("settings/", org_settings.org_settings, name="org_settings"),
+    path("settings/name/", org_settings.org_settings_name, name="org_settings_name"),
+    path("settings/address/", org_settings.org_settings_slug, name="org_settings_slug"),
+    path("settings/locale/", org_settings.org_settings_locale, name="org_settings_locale"),
+    path(
+        "settings/idle-timeout/",
+        org_settings.org_settings_idle_timeout,
+        name="org_settings_idle_timeout",
+    ),
+    path(
+        "settings/super-admin/",
+        org_settings.org_super_admin_transfer,
+        name="org_super_admin_transfer",
+    ),
     # Leaving and deleting the organisation (ORG-4)
     path("leave/", organization.org_leave, name="org_leave"),
     path("delete/", organization.org_delete, name="org_delete"),

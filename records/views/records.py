@@ -5,7 +5,6 @@ member's role may see (USR-2) and their profile may do (USR-1)."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,13 +13,20 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_portal.countries import country_name
+from crm_portal.forms import family_name_field_first
 from crm_portal.params import id_list_param, int_param, page_param, sort_param, text_param
+from crm_portal.search import order_for_search
 from crm_portal.widgets import Combobox
 from users.permissions import record_permission
 
 from ..forms import RecordForm
 from ..models import Contact
-from ..selectors import contacts_visible_to, record_history, records_visible_to
+from ..selectors import (
+    contacts_visible_to,
+    record_history,
+    records_visible_to,
+    search_records,
+)
 from ..services import record_create, record_delete, record_update, records_bulk_update
 
 PAGE_SIZE = 25
@@ -60,7 +66,6 @@ SORTS = {
         "-created": ("-created_at", "-pk"),
     },
 }
-SEARCH = {"contacts": ("first_name", "last_name", "email"), "accounts": ("name", "website")}
 FILTERS = {
     "contacts": ("subscription", "language", "country", "owner", "account"),
     "accounts": ("country", "owner"),
@@ -86,11 +91,7 @@ def _filtered(params, membership, module):
     if module == "contacts":
         records = records.select_related("account")
     query = text_param(params, "q")
-    if query:
-        condition = Q()
-        for name in SEARCH[module]:
-            condition |= Q(**{f"{name}__icontains": query})
-        records = records.filter(condition)
+    records = search_records(records, module=module, query=query)
     chosen = {}
     for name in FILTERS[module]:
         value = text_param(params, name)
@@ -101,7 +102,8 @@ def _filtered(params, membership, module):
             records = records.filter(**{lookup: value.upper() if name == "country" else value})
             chosen[name] = value
     sort = sort_param(params, SORTS[module], default="name")
-    return records.order_by(*SORTS[module][sort]), query, chosen, sort
+    ordering = order_for_search(SORTS[module][sort], query)  # issue 21
+    return records.order_by(*ordering), query, chosen, sort
 
 
 def _pickers(request, chosen):
@@ -164,7 +166,11 @@ def record_detail(request, module, pk):
             .order_by("last_name", "first_name")[:50]
         )
     form = RecordForm(org=request.org, module=module, record=record)
-    shown = [(form.fields[spec.key].label, _display(form, spec, record)) for spec in form.specs]
+    specs = {spec.key: spec for spec in form.specs}  # family name first in Japanese (X-1)
+    shown = [
+        (form.fields[key].label, _display(form, specs[key], record))
+        for key in family_name_field_first(list(specs))
+    ]
     return render(
         request,
         "records/record_detail.html",

@@ -27,7 +27,7 @@ def xlsx_bytes(rows):
 
 def outcomes(imp):
     with scopes_disabled():
-        return list(imp.rows.order_by("row_number").values_list("outcome", "reason"))
+        return [(row.outcome, row.reason_text) for row in imp.rows.order_by("row_number")]
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,20 @@ the checkout), and Ctrl-C stops them all."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from html.parser import HTMLParser
 
 import pytest
+import requests
 
 from tests.workers import ROOT, wait_for
+from users.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = pytest.mark.integration
 
@@ -60,19 +64,77 @@ def healthy(url) -> bool:
     return status == 200 and body["broker"] == "ok"
 
 
+class FormDefaults(HTMLParser):
+    """What a browser would post for the form with the given action: every field's default."""
+
+    def __init__(self, action):
+        super().__init__()
+        self.action, self.inside, self.select, self.data = action, False, None, {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("action", "") == self.action
+        elif not self.inside:
+            return
+        elif tag == "input" and attrs.get("name"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.data.setdefault(attrs["name"], attrs.get("value", ""))
+        elif tag == "select":
+            self.select = attrs.get("name")
+        elif tag == "option" and self.select:
+            if "selected" in attrs or self.select not in self.data:
+                self.data[self.select] = attrs.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+        elif tag == "form":
+            self.inside = False
+
+
+def invite_over_http(base, email):
+    """Sign in as the demo admin and invite a new CRM user, as a person would in the browser."""
+    session = requests.Session()
+    login = session.get(f"{base}/accounts/login/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)[1]
+    signed_in = session.post(
+        f"{base}/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "login": DEMO_EMAIL, "password": DEMO_PASSWORD},
+        headers={"Referer": f"{base}/accounts/login/"},
+        timeout=30,
+    )
+    assert "/o/acme/" in signed_in.url, signed_in.text[:2000]
+    form_page = session.get(f"{base}/o/acme/users/new/", timeout=30)
+    form = FormDefaults("")
+    form.feed(form_page.text)
+    data = {**form.data, "first_name": "Port", "last_name": "Tester", "email": email}
+    added = session.post(
+        f"{base}/o/acme/users/new/",
+        data=data,
+        headers={"Referer": f"{base}/o/acme/users/new/"},
+        timeout=30,
+    )
+    assert added.status_code == 200 and email in added.text, added.text[:2000]
+
+
 def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path):
+    """Also issue 17: `make run PORT=…` — RUN_ADDR as the Makefile passes it — serves there,
+    and the invitation mail printed on the console links to that address."""
     env = embedded_env(tmp_path)
     started = time.time()
     manage(env, "migrate", "--noinput")
     assert "Demo organisation 'Acme' created" in manage(env, "seed_demo")
     port = free_port()
+    env["RUN_ADDR"] = f"127.0.0.1:{port}"
 
     def printed():
         return (tmp_path / "run_all.log").read_text()
 
     log = open(tmp_path / "run_all.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run_all", "--addr", f"127.0.0.1:{port}"],
+        [sys.executable, "manage.py", "run_all"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -87,6 +149,12 @@ def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path
         assert f"http://127.0.0.1:{port}/" in printed()
         assert wait_for(lambda: "Outbox relay started" in printed()), printed()
         assert "Outbox relay started (polling every" in printed(), "SQLite has no LISTEN"
+        assert "Mail: printed below" in printed()
+        assert "No hostname was supplied" not in printed(), "kombu's warning is gone"
+
+        invite_over_http(f"http://127.0.0.1:{port}", "port.tester@acme.example")
+        link = re.compile(rf"http://127\.0\.0\.1:{port}/invite/[\w-]+/")
+        assert wait_for(lambda: link.search(printed()), 120), printed()
 
         # Events written by seed_demo (another process) are processed by the worker process.
         count_pending = (
@@ -112,3 +180,23 @@ def test_foundation_run_all_serves_processes_events_and_stops_on_ctrl_c(tmp_path
     assert get_json(f"http://127.0.0.1:{port}/healthz")[0] is None, "web stopped"
     with pytest.raises(ProcessLookupError):  # no relay, worker, beat or web left
         os.killpg(proc.pid, 0)
+
+
+def test_issue17_run_all_refuses_a_taken_port_with_a_clear_message(tmp_path):
+    env = embedded_env(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "manage.py", "run_all", "--addr", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"make run PORT={port + 1}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -61,7 +61,7 @@ def test_usr9_page_shows_who_what_whom_when_and_ip(client_admin_a, org_a, admin_
     assert "User details changed" in body
     assert f"Mark Member &lt;{member_a.email}&gt;" in body
     assert "203.0.113.9" in body
-    assert "fields: city, phone" in body
+    assert "Changed: City, Phone." in body, "details as a sentence, not key: value"
 
 
 def test_usr9_newest_first_and_unknown_codes_shown_raw(client_admin_a, org_a, admin_a):
@@ -279,7 +279,7 @@ def test_usr9_export_neutralises_formula_cells(client_admin_a, org_a, admin_a):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="audit-log-alpha-')
     header, *rows = read_csv(response)
-    assert header == ["When", "Who", "Action", "Whom", "IP address", "Details"]
+    assert header == ["When", "Who", "Action", "Whom", "IP address", "Details", "Details (data)"]
     by_actor = {row[1]: row for row in rows}
     assert by_actor["'@SUM(A1)"][3] == '\'=HYPERLINK("http://evil")'
     assert by_actor["'@SUM(A1)"][2] == "User added"
@@ -288,11 +288,109 @@ def test_usr9_export_neutralises_formula_cells(client_admin_a, org_a, admin_a):
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for cell in r)
 
 
-def test_usr9_export_has_the_filtered_rows_in_the_viewers_time(
+def test_usr9_export_has_the_filtered_rows_in_iso_8601_in_the_viewers_zone(
     client_admin_a, org_a, admin_a, varied_log
 ):
-    set_preferences(admin_a, locale="en_GB", date_format="d/m/Y", time_format="24")
+    """Issue 11 Deliver 6: CSV dates in ISO 8601 with the viewer's offset, whatever their
+    date format."""
+    set_preferences(
+        admin_a, locale="en_GB", date_format="d/m/Y", time_format="24", time_zone="Asia/Tokyo"
+    )
     _header, *rows = read_csv(client_admin_a.get(export_url(org_a, "?action=user.added")))
-    assert [(r[0], r[2]) for r in rows] == [("01/05/2025 12:00", "User added")]
+    assert [(r[0], r[2]) for r in rows] == [("2025-05-01T21:00:00+09:00", "User added")]
     page = client_admin_a.get(log_url(org_a, "?action=user.added")).content.decode()
     assert 'href="/o/alpha/settings/audit-log/export.csv?action=user.added"' in page
+
+
+# --- details as sentences (issue 11 Deliver 6, X-1, X-8) -----------------------------------
+
+
+def test_x8_every_audit_action_has_a_sentence():
+    """Every action code the log knows says its details as a sentence, not a dump."""
+    from users.audit import ACTION_LABELS, SENTENCES
+
+    missing = sorted(set(ACTION_LABELS) - set(SENTENCES))
+    assert missing == [], f"no sentence for {missing}"
+
+
+@pytest.mark.parametrize(
+    ("action", "details", "sentence"),
+    [
+        (
+            "user.access_changed",
+            {
+                "before": {"role": "Manager", "profile": "Standard"},
+                "after": {"role": "Sales", "profile": "Standard"},
+            },
+            "Role changed from Manager to Sales.",
+        ),
+        (
+            "role.changed",
+            {
+                "before": {"name": "Sales", "parent": "CEO", "share_with_peers": False},
+                "after": {"name": "Sales", "parent": "CEO", "share_with_peers": True},
+            },
+            "Shares data with peers changed from no to yes.",
+        ),
+        ("org.renamed", {"old": "Alpha", "new": "Alpha Co"}, "renamed from “Alpha” to “Alpha Co”"),
+        ("org.language_changed", {"old": "en", "new": "ja"}, "from English to Japanese"),
+        ("org.idle_timeout_changed", {"old": None, "new": 30}, "after 30 minutes (before: never)"),
+        (
+            "org.super_admin_transferred",
+            {"from": "Alice Admin", "to": "Mark Member"},
+            "passed from Alice Admin to Mark Member",
+        ),
+        ("user.deleted", {"email": "gone@example.com"}, "gone@example.com was deleted."),
+        ("user.details_changed", {"fields": ["city"], "flag": True}, "Changed: City."),
+        ("user.deleted", {"unexpected_key": True}, "Unexpected key: yes"),
+        ("portal.renamed", {"old_name": "A"}, "Old name: A"),
+    ],
+)
+def test_x8_details_read_as_sentences(client_admin_a, org_a, admin_a, action, details, sentence):
+    """Details are data, read as a sentence; an unknown shape still reads "Field: value",
+    never "key: True"."""
+    write(org_a, actor=admin_a, action=action, details=details)
+    body = client_admin_a.get(log_url(org_a)).content.decode()
+    assert sentence in body
+    assert ": True" not in body
+
+
+def test_x8_export_has_the_sentence_and_the_data(client_admin_a, org_a, admin_a, member_a):
+    """The CSV carries the sentence for people and the JSON for programs."""
+    details = {"before": {"role": "Manager"}, "after": {"role": "Sales"}}
+    write(org_a, actor=admin_a, action="user.access_changed", target=member_a, details=details)
+    _header, row = read_csv(client_admin_a.get(export_url(org_a)))
+    assert row[5] == "Role changed from Manager to Sales."
+    import json
+
+    assert json.loads(row[6]) == details
+
+
+def test_usr9_filter_bar_is_one_labelled_bar(client_admin_a, org_a):
+    """Issue 11 Deliver 6: one compact bar — every control has its visible label."""
+    body = client_admin_a.get(log_url(org_a)).content.decode()
+    bar = body.split('id="audit-filters"', 1)[1].split("</form>", 1)[0]
+    for name, label in [
+        ("actor", "Who"),
+        ("action", "Action"),
+        ("date_from", "From"),
+        ("date_to", "To"),
+    ]:
+        assert f'<label for="id_{name}">{label}</label>' in bar
+
+
+def test_x1_audit_sentences_in_the_viewers_language(client_admin_a, org_a, admin_a, member_a):
+    """The same stored details read in Japanese for a Japanese viewer, in the page and the
+    CSV."""
+    from users.models import User
+
+    details = {"before": {"role": "Manager"}, "after": {"role": "Sales"}}
+    write(org_a, actor=admin_a, action="user.access_changed", target=member_a, details=details)
+    write(org_a, actor=admin_a, action="org.language_changed", details={"old": "en", "new": "ja"})
+    User.objects.filter(pk=admin_a.user_id).update(language="ja")
+    body = client_admin_a.get(log_url(org_a)).content.decode()
+    assert "役職を Manager から Sales に変更しました。" in body
+    assert "既定の言語を 英語 から 日本語 に変更しました。" in body
+    assert "changed from" not in body
+    _header, *rows = read_csv(client_admin_a.get(export_url(org_a)))
+    assert "役職を Manager から Sales に変更しました。" in [row[5] for row in rows]

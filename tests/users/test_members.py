@@ -303,18 +303,18 @@ def test_usr7_delete_user_after_confirmation(client_admin_a, org_a, admin_a, mem
 
 
 def test_org1_super_admin_transfer(client_admin_a, org_a, admin_a, member_a):
-    refused = client_admin_a.post(users_url(org_a, f"{member_a.pk}/make-super-admin/"), follow=True)
+    """ORG-1, issue 11: the transfer moved to the organisation settings (ORG-7)."""
+    transfer_url = f"/o/{org_a.slug}/settings/super-admin/"
+    refused = client_admin_a.post(transfer_url, {"to": member_a.pk}, follow=True)
     assert "Only an active user with the Administrator profile" in refused.content.decode()
     with scopes_disabled():
         member_a.profile = builtin_profile(org_a, "administrator")
         member_a.save()
-    client_admin_a.post(users_url(org_a, f"{member_a.pk}/make-super-admin/"))
+    client_admin_a.post(transfer_url, {"to": member_a.pk})
     assert member(org_a, member_a.email).is_super_admin
     assert not member(org_a, admin_a.email).is_super_admin
     # The former super admin can no longer hand the role on.
-    assert (
-        client_admin_a.get(users_url(org_a, f"{member_a.pk}/make-super-admin/")).status_code == 403
-    )
+    assert client_admin_a.get(transfer_url).status_code == 403
 
 
 def test_usr7_wrong_methods_are_refused(client_admin_a, org_a, member_a):

@@ -68,7 +68,8 @@ def crm_user_create(
         role=role,
         profile=profile,
         status=CrmUser.Status.UNCONFIRMED,
-        language=language or actor.language,
+        language=language or org.language,  # the org's defaults for new members (ORG-7)
+        time_zone=org.time_zone,
         status_changed_at=timezone.now(),
     )
     if org.territories_enabled and territories:
@@ -140,7 +141,7 @@ def _check_preferences(membership: CrmUser) -> None:
     if membership.locale not in preferences.LOCALES:
         raise ActionRefused(_("Choose a country/locale from the list."), field="locale")
     allowed = [fmt for fmt, _example in preferences.date_formats_for(membership.locale)]
-    if membership.date_format not in allowed:
+    if membership.date_format not in (preferences.LANGUAGE_DEFAULT, *allowed):
         raise ActionRefused(
             _("This date format is not available for the chosen country/locale."),
             field="date_format",
@@ -304,7 +305,14 @@ def super_admin_transfer(
     CrmUser.objects.filter(pk=actor.pk).update(is_super_admin=False)
     CrmUser.objects.filter(pk=to.pk).update(is_super_admin=True)
     actor.is_super_admin, to.is_super_admin = False, True
-    audit_log_write(org=org, actor=actor, action="super_admin.transferred", target=to, ip=ip)
+    audit_log_write(
+        org=org,
+        actor=actor,
+        action="org.super_admin_transferred",
+        target=to,
+        ip=ip,
+        details={"old": actor.email, "new": to.email},
+    )
     return to
 
 

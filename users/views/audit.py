@@ -1,7 +1,10 @@
 """The audit log page (USR-9): who did what to whom, when and from which IP; filterable,
 paginated and exportable as CSV."""
 
+import json
+
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -12,24 +15,12 @@ from crm_portal.params import page_param
 from imports.spreadsheets import write_csv
 
 from .. import permissions
-from ..audit import action_label
+from ..audit import action_label, audit_sentence
 from ..decorators import permission_required
 from ..forms import AuditLogFilterForm
-from ..preferences import format_datetime
 from ..selectors import audit_entries
 
 PAGE_SIZE = 50
-
-
-def details_text(details: dict) -> str:
-    def shown(value):
-        if isinstance(value, dict):
-            return ", ".join(f"{k}: {shown(v)}" for k, v in value.items())
-        if isinstance(value, list | tuple):
-            return ", ".join(str(v) for v in value)
-        return "—" if value is None else str(value)
-
-    return "; ".join(f"{key}: {shown(value)}" for key, value in (details or {}).items())
 
 
 def _filtered(request):
@@ -42,7 +33,10 @@ def _filtered(request):
 def audit_log(request, org_slug):
     form, entries = _filtered(request)
     page = Paginator(entries, PAGE_SIZE).get_page(page_param(request.GET))
-    rows = [(e, action_label(e.action), details_text(e.details)) for e in page.object_list]
+    rows = [
+        (e, action_label(e.action), audit_sentence(e.action, e.details, e.target_label))
+        for e in page.object_list
+    ]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -62,15 +56,26 @@ def audit_log(request, org_slug):
 @permission_required(permissions.MANAGE_USERS)
 def audit_log_export(request, org_slug):
     _form, entries = _filtered(request)
-    headers = [_("When"), _("Who"), _("Action"), _("Whom"), _("IP address"), _("Details")]
+    headers = [
+        _("When"),
+        _("Who"),
+        _("Action"),
+        _("Whom"),
+        _("IP address"),
+        _("Details"),
+        _("Details (data)"),
+    ]
+    # ISO 8601 with the viewer's offset: a spreadsheet or a script reads it whatever the
+    # viewer's date format; the sentence is for people, the JSON for programs.
     rows = [
         [
-            format_datetime(e.created_at),
+            timezone.localtime(e.created_at).isoformat(timespec="seconds"),
             e.actor_label,
             action_label(e.action),
             e.target_label,
             e.ip_address or "",
-            details_text(e.details),
+            audit_sentence(e.action, e.details, e.target_label),
+            json.dumps(e.details or {}, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True),
         ]
         for e in entries.iterator(chunk_size=500)
     ]

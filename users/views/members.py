@@ -1,8 +1,8 @@
-"""Running the team: the users list, adding, re-inviting, access, (de)activation, deletion and
-the super admin transfer (USR-3, USR-5, USR-7, ORG-1, ORG-2, ORG-5)."""
+"""Running the team: the users list, adding, re-inviting, access, (de)activation and deletion
+(USR-3, USR-5, USR-7, ORG-2, ORG-5). The super admin transfer (ORG-1) is on the organisation
+settings page (users.views.org_settings)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import QueryDict
@@ -39,7 +39,6 @@ from ..services.members import (
     crm_user_activate,
     crm_user_change_access,
     crm_user_delete,
-    super_admin_transfer,
 )
 
 PAGE_SIZE = 25
@@ -371,33 +370,4 @@ def user_delete(request, org_slug, user_pk):
             "owner. Their own account is not deleted. This cannot be undone."
         ),
         button=_("Delete user"),
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def user_make_super_admin(request, org_slug, user_pk):
-    membership = _member(request, user_pk)
-    if request.method == "POST":
-        try:
-            super_admin_transfer(
-                org=request.org, actor=request.membership, to=membership, ip=client_ip(request)
-            )
-        except ActionRefused as refusal:
-            messages.error(request, refusal.message)
-        else:
-            messages.success(request, _("%(name)s is now the super admin.") % {"name": membership})
-        return _back_to(request, membership)
-    if not request.membership.is_super_admin:
-        raise PermissionDenied
-    return _confirm(
-        request,
-        membership,
-        title=_("Make %(name)s the super admin?") % {"name": membership},
-        text=_(
-            "There is one super admin per organisation. You stay an administrator, but "
-            "only %(name)s will be able to hand the role on."
-        )
-        % {"name": membership},
-        button=_("Transfer the super admin role"),
-        danger=False,
     )

@@ -1,11 +1,12 @@
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from users.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
 
@@ -17,9 +18,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default=os.environ.get("RUN_ADDR", "127.0.0.1:8000"))
+        parser.add_argument(
+            "--addr",
+            default=settings.RUN_ADDR,
+            help="host:port to serve on (default: RUN_ADDR, else 127.0.0.1:8000)",
+        )
 
     def handle(self, *args, addr, **options):
+        host, _, port = addr.rpartition(":")
+        if not port.isdigit() or not host:
+            raise CommandError(
+                f"Give the address as host:port, e.g. 127.0.0.1:8001 (not {addr!r})."
+            )
+        if not port_is_free(host, int(port)):
+            raise CommandError(
+                f"Port {port} on {host} is already in use. Stop what is using it, "
+                f"or choose another port: make run PORT={int(port) + 1}"
+            )
+        # Every process links to the address served here unless SITE_URL says otherwise.
+        env = {**os.environ, "RUN_ADDR": addr}
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "crm_portal"]
         commands = {
@@ -33,14 +50,21 @@ class Command(BaseCommand):
                 f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
             ],
         }
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        host = addr.replace("0.0.0.0", "127.0.0.1")
+        processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+        url = f"http://{addr.replace('0.0.0.0', '127.0.0.1')}/"
+        if "console" in settings.EMAIL_BACKEND:
+            mail = "printed below, in this console (sign-up, invitations, password reset)"
+        else:
+            mail = f"sent by {settings.EMAIL_BACKEND}"
         self.stdout.write(
             self.style.SUCCESS(
-                f"\ncrm-portal is running at http://{host}/\n"
-                f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
-                f" (a Standard user: sam@acme.example, same password)\n"
-                f"Broker: {settings.CELERY_BROKER_URL}   Press Ctrl-C to stop.\n"
+                f"\ncrm-portal is running at {url}\n"
+                f"Demo logins: {DEMO_EMAIL} / {DEMO_PASSWORD} (an admin); "
+                f"sam@acme.example, same password (a Standard user)\n"
+                f"Mail: {mail}\n"
+                f"Links in mail point to {os.environ.get('SITE_URL') or url}\n"
+                f"Broker: {settings.CELERY_BROKER_URL}\n"
+                f"Press Ctrl-C to stop web, relay, worker and beat.\n"
             )
         )
         self.stdout.flush()
@@ -61,3 +85,15 @@ class Command(BaseCommand):
                     p.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def port_is_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family) as probe:
+        # As the server will: a port left in TIME_WAIT by a stopped server counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError:
+            return False
+    return True
