@@ -83,3 +83,9 @@ def id_list_param(values: Iterable[str], *, limit: int = 1000) -> list[int]:
         if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
             ids.append(int(value))
     return ids[:limit]
+
+
+def sort_param(params, allowed: Iterable[str], default: str, name: str = "sort") -> str:
+    """A list's sort key from the page's whitelist (issue 11): anything else — an unknown
+    column, a field path, a NUL, a megabyte — is the default order."""
+    return choice_param(params, name, allowed, default=default)

@@ -211,3 +211,9 @@ def crm_user_deactivate_and_revoke(
     if invitation and invitation.status in (Invitation.Status.SENT, Invitation.Status.HELD):
         invitation_revoke(invitation=invitation)
     return membership
+
+
+def can_reinvite(member: CrmUser) -> bool:
+    """Whether "Re-invite" makes sense for this member (USR-5): only someone who has not
+    accepted yet and is not deactivated; the lists offer it for them alone (issue 11)."""
+    return member.status == CrmUser.Status.UNCONFIRMED

@@ -6,11 +6,14 @@
 The import wizard's forms are in imports/forms.py."""
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 
+from crm_portal.countries import country_choices
 from crm_portal.forms import SectionedForm
+from crm_portal.widgets import Combobox
 from users.selectors import default_language_for
 
 from . import fields as types
@@ -72,6 +75,10 @@ SECTIONS = {
 }
 
 
+def _picker_url(org, kind: str) -> str:
+    return reverse(f"autocomplete_{kind}", kwargs={"org_slug": org.slug})
+
+
 class RecordForm(SectionedForm, forms.Form):
     def __init__(self, *args, org, module, record=None, creator=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,9 +86,14 @@ class RecordForm(SectionedForm, forms.Form):
         self.specs = ordered_specs(org, module)  # in the admin's field layout
         for spec in self.specs:
             self.fields[spec.key] = formfield_for(spec)
-        # SafeModelChoiceField starts empty (no query at import time); set the org's choices.
+        # Owners and accounts grow with the org: pickers that search the server render the
+        # chosen option only (issue 21). SafeModelChoiceField starts empty (no query at import
+        # time); the queryset set below validates the choice.
         self.fields["owner"] = SafeModelChoiceField(
-            queryset=org.crm_users.none(), label=_("Owner"), required=False
+            queryset=org.crm_users.none(),
+            label=_("Owner"),
+            required=False,
+            widget=Combobox(url=_picker_url(org, "members")),
         )
         self.fields["owner"].queryset = org.crm_users.filter(status="active").order_by(
             "last_name", "first_name"
@@ -91,8 +103,12 @@ class RecordForm(SectionedForm, forms.Form):
                 queryset=Account.objects.none(),
                 label=pgettext_lazy("crm record", "Account"),
                 required=False,
+                widget=Combobox(url=_picker_url(org, "accounts")),
             )
             self.fields["account"].queryset = Account.objects.filter(org=org).order_by("name")
+        if "country" in self.fields:
+            self.fields["country"].widget = Combobox(url=_picker_url(org, "countries"))
+            self.fields["country"].widget.choices = country_choices()
         if record is not None and not self.is_bound:
             self.initial.update(self._values_of(record))
         elif record is None and creator is not None:

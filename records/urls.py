@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import api_tokens, contact_imports, fields, records
+from .views import api_tokens, autocomplete, contact_imports, fields, records
 
 urlpatterns = [
     # Contacts and accounts (REC-2)
@@ -17,6 +17,21 @@ urlpatterns = [
     path("accounts/<int:account_pk>/", records.account_detail, name="account_detail"),
     path("accounts/<int:account_pk>/edit/", records.account_edit, name="account_edit"),
     path("accounts/<int:account_pk>/delete/", records.account_delete, name="account_delete"),
+    # The bounded pickers' searches (issue 21)
+    path("autocomplete/members/", autocomplete.autocomplete_members, name="autocomplete_members"),
+    path(
+        "autocomplete/accounts/", autocomplete.autocomplete_accounts, name="autocomplete_accounts"
+    ),
+    path(
+        "autocomplete/territories/",
+        autocomplete.autocomplete_territories,
+        name="autocomplete_territories",
+    ),
+    path(
+        "autocomplete/countries/",
+        autocomplete.autocomplete_countries,
+        name="autocomplete_countries",
+    ),
     # The contact import wizard (IMP-1 … IMP-7, REC-3)
     path("contacts/import/", contact_imports.contact_import_upload, name="contact_import_upload"),
     path(

@@ -8,9 +8,13 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from records.api import api_token_create
+from records.models import Contact
+from tests.conftest import client_for
+from tests.records.factories import ContactFactory
 from tests.tenant_walk import OBJECT_MAKERS, fill, tenant_routes
 
 ROUTES = tenant_routes()
@@ -46,6 +50,8 @@ PARAMETER_NAMES = [
     "contacts",
     "move",
     "enabled",
+    "all_matching",
+    "expected_count",
 ]
 HOSTILE_VALUES = [
     "\x00",
@@ -151,3 +157,40 @@ def test_x6_json_api_survives_hostile_parameters(org_a, admin_a):
             method = "post" if url.endswith("contacts/") else "patch"
             failures += no_500(client, method, url, data=body, content_type="application/json")
     assert failures == []
+
+
+@pytest.mark.parametrize(
+    "name", ["autocomplete_members", "autocomplete_accounts", "autocomplete_countries"]
+)
+def test_x6_issue21_autocomplete_reads_hostile_q_and_page_as_defaults(name, org_a, member_a):
+    """X-6, issue 21: a hostile ?page= is the first page and a hostile ?q= is cut and
+    searched as text — never a 500, never more than 20 results."""
+    client = client_for(member_a)
+    url = reverse(name, kwargs={"org_slug": org_a.slug})
+    for value in HOSTILE_VALUES:
+        response = client.get(url, {"q": value, "page": value})
+        assert response.status_code == 200, (name, value)
+        found = response.json()
+        assert found["page"] == 1 and len(found["results"]) <= 20
+
+
+def test_x6_issue11_bulk_all_matching_with_hostile_counts_changes_nothing(org_a, admin_a):
+    """X-6, issue 11: "all matching" with a count that is not a number, or a query that is
+    not a query, is refused with a message; no contact changes."""
+    with scopes_disabled():
+        ContactFactory.create_batch(2, org=org_a)
+    client = client_for(admin_a)
+    for value in HOSTILE_VALUES:
+        response = client.post(
+            reverse("contacts_bulk_update", kwargs={"org_slug": org_a.slug}),
+            {
+                "field": "subscription",
+                "subscription": "paid",
+                "all_matching": "1",
+                "expected_count": value,
+                "query": value,
+            },
+        )
+        assert response.status_code == 302, value
+    with scopes_disabled():
+        assert not Contact.objects.filter(org=org_a, subscription="paid").exists()

@@ -285,6 +285,21 @@ MATRIX = [
     ("api_token_revoke", ADMIN, 200, None),
     # --- Contacts and accounts (REC-2, USR-1): every member reads what their role shows
     # (USR-2; here, records they own); create, edit and delete follow the profile, per module.
+    # --- The bounded pickers' searches (issue 21): every member for owners, accounts (USR-2
+    # scoped) and countries; territories for those who assign them (USR-3, USR-8).
+    ("autocomplete_members", ANONYMOUS, 302, 302),
+    ("autocomplete_members", OUTSIDER, 404, 404),
+    ("autocomplete_members", READER, 200, 405),
+    ("autocomplete_accounts", ANONYMOUS, 302, 302),
+    ("autocomplete_accounts", OUTSIDER, 404, 404),
+    ("autocomplete_accounts", READER, 200, 405),
+    ("autocomplete_countries", ANONYMOUS, 302, 302),
+    ("autocomplete_countries", OUTSIDER, 404, 404),
+    ("autocomplete_countries", READER, 200, 405),
+    ("autocomplete_territories", ANONYMOUS, 302, 302),
+    ("autocomplete_territories", OUTSIDER, 404, 404),
+    ("autocomplete_territories", STANDARD, 403, 403),
+    ("autocomplete_territories", USER_MANAGER, 200, 405),
     ("contact_list", ANONYMOUS, 302, 302),
     ("contact_list", OUTSIDER, 404, 404),
     ("contact_list", READER, 200, None),

@@ -41,6 +41,9 @@ def test_walk_finds_the_tenant_pages():
     # The organisation settings and its sections (ORG-7, X-3; issue 11)
     assert "o/<slug:org_slug>/settings/" in routes
     assert "o/<slug:org_slug>/settings/super-admin/" in routes
+    # The bounded pickers' searches (issue 21) are walked like every page.
+    for kind in ("members", "accounts", "territories", "countries"):
+        assert f"o/<slug:org_slug>/autocomplete/{kind}/" in routes
 
 
 @pytest.mark.parametrize(("route", "keywords"), ROUTES, ids=[r for r, _ in ROUTES])

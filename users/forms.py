@@ -21,11 +21,13 @@ from allauth.core import context
 from django import forms
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
 from crm_portal.forms import SectionedForm
+from crm_portal.widgets import Combobox, ComboboxMultiple
 from invitations.views import invitation_for_signup
 
 from . import permissions, preferences
@@ -156,6 +158,10 @@ class PasswordResetForm(ResetPasswordForm):
 # --- members (USR-3) -----------------------------------------------------------------------------
 
 
+def territory_search_url(org: Organization) -> str:
+    return reverse("autocomplete_territories", kwargs={"org_slug": org.slug})
+
+
 class AccessForm(forms.Form):
     """Role, profile and (when the org uses them) territories of a CRM user."""
 
@@ -165,7 +171,7 @@ class AccessForm(forms.Form):
         queryset=Territory.objects.none(),
         label=_("Territories"),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=ComboboxMultiple,
     )
 
     def __init__(self, *args, org, **kwargs):
@@ -173,6 +179,8 @@ class AccessForm(forms.Form):
         self.fields["role"].queryset = org.roles.order_by("name")
         self.fields["profile"].queryset = org.profiles.order_by("name")
         if org.territories_enabled:
+            # Territories grow with the org: a picker that searches them (issue 21).
+            self.fields["territories"].widget.url = territory_search_url(org)
             self.fields["territories"].queryset = org.territories.order_by("name")
         else:
             del self.fields["territories"]
@@ -285,13 +293,14 @@ class TerritoryForm(forms.Form):
         queryset=Territory.objects.none(),
         label=_("Part of"),
         required=False,
-        empty_label=_("— none (a top-level territory) —"),
+        widget=Combobox(placeholder=_("None: a top-level territory")),
     )
 
     def __init__(self, *args, org: Organization, territory: Territory | None = None, **kwargs):
         if territory is not None:
             kwargs.setdefault("initial", {"name": territory.name, "parent": territory.parent_id})
         super().__init__(*args, **kwargs)
+        self.fields["parent"].widget.url = territory_search_url(org)
         self.fields["parent"].queryset = org.territories.order_by("name")
 
 

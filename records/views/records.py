@@ -5,14 +5,18 @@ member's role may see (USR-2) and their profile may do (USR-1)."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm_portal.countries import country_name
 from crm_portal.forms import family_name_field_first
-from crm_portal.params import choice_param, id_list_param, page_param, text_param
+from crm_portal.params import id_list_param, int_param, page_param, sort_param, text_param
 from crm_portal.search import order_for_search
+from crm_portal.widgets import Combobox
 from users.permissions import record_permission
 
 from ..forms import RecordForm
@@ -51,6 +55,7 @@ SORTS = {
         "name": ("last_name", "first_name", "pk"),
         "-name": ("-last_name", "-first_name", "-pk"),
         "email": ("email", "pk"),
+        "-email": ("-email", "-pk"),
         "created": ("created_at", "pk"),
         "-created": ("-created_at", "-pk"),
     },
@@ -81,31 +86,57 @@ def _record(request, module, pk):
     return get_object_or_404(_visible(request, module).select_related("owner"), pk=pk)
 
 
-def _filtered(request, module):
-    records = _visible(request, module).select_related("owner")
+def _filtered(params, membership, module):
+    records = records_visible_to(membership=membership, module=module).select_related("owner")
     if module == "contacts":
         records = records.select_related("account")
-    query = text_param(request.GET, "q")
+    query = text_param(params, "q")
     records = search_records(records, module=module, query=query)
     chosen = {}
     for name in FILTERS[module]:
-        value = text_param(request.GET, name)
+        value = text_param(params, name)
         if value:
             lookup = f"{name}_id" if name in ("owner", "account") else name
-            if lookup.endswith("_id") and not value.isdigit():
+            if lookup.endswith("_id") and not (value.isascii() and value.isdigit()):
                 continue
             records = records.filter(**{lookup: value.upper() if name == "country" else value})
             chosen[name] = value
-    sort = choice_param(request.GET, "sort", SORTS[module], default="name")
+    sort = sort_param(params, SORTS[module], default="name")
     ordering = order_for_search(SORTS[module][sort], query)  # issue 21
     return records.order_by(*ordering), query, chosen, sort
 
 
+def _pickers(request, chosen):
+    owner = chosen.get("owner")
+    owners = [(o.pk, str(o)) for o in request.org.crm_users.filter(pk=owner)] if owner else []
+    country = chosen.get("country", "").upper()
+    return {
+        "owner_picker": _combobox(request, "members", "owner", "f-owner", owner, owners),
+        "country_picker": _combobox(
+            request,
+            "countries",
+            "country",
+            "f-country",
+            country,
+            [(country, country_name(country))] if country else [],
+        ),
+        "bulk_owner_picker": _combobox(request, "members", "owner", "bulk-owner", None, []),
+    }
+
+
+def _combobox(request, kind, name, html_id, value, choices):
+    widget = Combobox(url=reverse(f"autocomplete_{kind}", kwargs={"org_slug": request.org.slug}))
+    widget.choices = choices
+    return widget.render(name, value, attrs={"id": html_id})
+
+
 def record_list(request, module):
-    records, query, chosen, sort = _filtered(request, module)
+    records, query, chosen, sort = _filtered(request.GET, request.membership, module)
     page = KeysFirstPaginator(records, PAGE_SIZE).get_page(page_param(request.GET))
     keep = request.GET.copy()
     keep.pop("page", None)
+    unsorted = keep.copy()
+    unsorted.pop("sort", None)
     return render(
         request,
         f"records/{module}_list.html",
@@ -114,10 +145,13 @@ def record_list(request, module):
             "query": query,
             "chosen": chosen,
             "sort": sort,
+            "sorts": SORTS[module],
             "module": module,
             "querystring": keep.urlencode(),
-            "owners": request.org.crm_users.filter(status="active").order_by("last_name"),
+            "unsorted_querystring": unsorted.urlencode(),
             "subscriptions": Contact.Subscription.choices,
+            "bulk_limit": BULK_LIMIT,
+            **_pickers(request, chosen),
         },
     )
 
@@ -157,6 +191,8 @@ def _display(form, spec, record):
         return ", ".join(str(choices.get(v, v)) for v in value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if spec.key == "country" and value:
+        return country_name(value)
     return choices.get(value, value) if value not in (None, "") else ""
 
 
@@ -210,6 +246,32 @@ def record_delete_view(request, module, pk):
 
 
 BULK_FIELDS = ("owner", "subscription")
+# "All N matching the filter" changes at most this many contacts in one request.
+BULK_LIMIT = 1000
+
+
+def _bulk_selection(request):
+    """The contacts a bulk action applies to, or a message saying why none: the ticked rows,
+    or every contact matching the list's filter when "all matching" was chosen — refused
+    when the list no longer holds the number of contacts the person saw, or holds more than
+    BULK_LIMIT (issue 11)."""
+    visible = contacts_visible_to(membership=request.membership)
+    if text_param(request.POST, "all_matching") != "1":
+        return list(visible.filter(pk__in=id_list_param(request.POST.getlist("contacts")))), ""
+    params = QueryDict(text_param(request.POST, "query", max_length=2000))
+    records = _filtered(params, request.membership, "contacts")[0]
+    seen = int_param(request.POST, "expected_count", minimum=0)
+    count = records.count()
+    if count > BULK_LIMIT:
+        return [], _("At most %(limit)s contacts can be changed at once; narrow the filter.") % {
+            "limit": BULK_LIMIT
+        }
+    if seen != count:
+        return [], _(
+            "The list changed since you loaded it: %(count)s contacts match now, not %(seen)s. "
+            "Check the list and try again."
+        ) % {"count": count, "seen": seen if seen is not None else "?"}
+    return list(records), ""
 
 
 @require_POST
@@ -221,8 +283,10 @@ def contacts_bulk_update(request, org_slug):
     back = redirect(
         f"/o/{request.org.slug}/contacts/?{text_param(request.POST, 'query', max_length=2000)}"
     )
-    ids = id_list_param(request.POST.getlist("contacts"))
-    chosen = list(contacts_visible_to(membership=request.membership).filter(pk__in=ids))
+    chosen, refusal = _bulk_selection(request)
+    if refusal:
+        messages.error(request, refusal)
+        return back
     if field not in BULK_FIELDS or not chosen:
         messages.error(request, _("Select contacts and what to change."))
         return back

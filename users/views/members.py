@@ -5,6 +5,7 @@ settings page (users.views.org_settings)."""
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -12,8 +13,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip, refusal_to_form
-from crm_portal.params import choice_param, id_list_param, page_param, text_param
+from crm_portal.params import (
+    choice_param,
+    id_list_param,
+    int_param,
+    page_param,
+    sort_param,
+    text_param,
+)
 from invitations.crm_users import (
+    can_reinvite,
     crm_user_add_and_invite,
     crm_user_deactivate_and_revoke,
     crm_users_reinvite,
@@ -39,6 +48,15 @@ STATUS_TABS = [
     (CrmUser.Status.DEACTIVATED, gettext_lazy("Deactivated")),
 ]
 manage_users = permission_required(permissions.MANAGE_USERS)
+# ?sort= values of the users list and their ORDER BY (issue 11).
+SORTS = {
+    "name": ("last_name", "first_name", "pk"),
+    "-name": ("-last_name", "-first_name", "-pk"),
+    "email": ("email", "pk"),
+    "-email": ("-email", "-pk"),
+}
+# "Re-invite all N matching" sends at most this many invitations in one request.
+REINVITE_LIMIT = 500
 
 
 def _member(request, user_pk) -> CrmUser:
@@ -55,16 +73,19 @@ def _back_to(request, membership):
     return redirect("user_detail", org_slug=request.org.slug, user_pk=membership.pk)
 
 
+def _listed(org, params):
+    status = choice_param(params, "status", CrmUser.Status.values, default=CrmUser.Status.ACTIVE)
+    query = text_param(params, "q")
+    sort = sort_param(params, SORTS, default="name")
+    users = users_list(org=org, status=status, query=query).order_by(*SORTS[sort])
+    return users, status, query, sort
+
+
 @manage_users
 @require_GET
 def user_list(request, org_slug):
-    status = choice_param(
-        request.GET, "status", CrmUser.Status.values, default=CrmUser.Status.ACTIVE
-    )
-    query = text_param(request.GET, "q")
-    page = Paginator(users_list(org=request.org, status=status, query=query), PAGE_SIZE).get_page(
-        page_param(request.GET)
-    )
+    users, status, query, sort = _listed(request.org, request.GET)
+    page = Paginator(users, PAGE_SIZE).get_page(page_param(request.GET))
     counts = dict(
         request.org.crm_users.values_list("status")
         .annotate(n=Count("pk"))
@@ -73,6 +94,10 @@ def user_list(request, org_slug):
     held = Invitation.objects.filter(
         org=request.org, status=Invitation.Status.HELD, crm_user__status=CrmUser.Status.UNCONFIRMED
     ).count()
+    keep = request.GET.copy()
+    keep.pop("page", None)
+    unsorted = keep.copy()
+    unsorted.pop("sort", None)
     return render(
         request,
         "users/members/list.html",
@@ -80,6 +105,12 @@ def user_list(request, org_slug):
             "page": page,
             "status": status,
             "query": query,
+            "sort": sort,
+            "sorts": SORTS,
+            "querystring": keep.urlencode(),
+            "unsorted_querystring": unsorted.urlencode(),
+            "reinvitable": any(can_reinvite(u) for u in page.object_list),
+            "bulk_limit": REINVITE_LIMIT,
             "tabs": [(value, label, counts.get(value, 0)) for value, label in STATUS_TABS],
             **_licences(request.org),
             "held_count": held,
@@ -206,12 +237,40 @@ def user_reinvite(request, org_slug, user_pk):
     return _back_to(request, membership)
 
 
+def _reinvite_selection(request):
+    """The users to re-invite, or why none: the ticked rows, or every user the list's filter
+    matches when "all matching" was chosen — refused when the list no longer holds the number
+    the person saw, or more than REINVITE_LIMIT (issue 11, USR-5)."""
+    if text_param(request.POST, "all_matching") != "1":
+        ids = id_list_param(request.POST.getlist("users"))
+        return list(request.org.crm_users.filter(pk__in=ids)), ""
+    params = QueryDict(text_param(request.POST, "query", max_length=2000))
+    users = _listed(request.org, params)[0]
+    seen = int_param(request.POST, "expected_count", minimum=0)
+    count = users.count()
+    if count > REINVITE_LIMIT:
+        return [], _("At most %(limit)s users can be re-invited at once; narrow the search.") % {
+            "limit": REINVITE_LIMIT
+        }
+    if seen != count:
+        return [], _(
+            "The list changed since you loaded it: %(count)s users match now, not %(seen)s. "
+            "Check the list and try again."
+        ) % {"count": count, "seen": seen if seen is not None else "?"}
+    return list(users), ""
+
+
 @manage_users
 @require_POST
 def users_reinvite_selected(request, org_slug):
-    ids = id_list_param(request.POST.getlist("users"))
-    chosen = list(request.org.crm_users.filter(pk__in=ids))
-    back = redirect(f"/o/{request.org.slug}/users/?status=unconfirmed")
+    back = redirect(
+        f"/o/{request.org.slug}/users/?"
+        f"{text_param(request.POST, 'query', max_length=2000) or 'status=unconfirmed'}"
+    )
+    chosen, refusal = _reinvite_selection(request)
+    if refusal:
+        messages.error(request, refusal)
+        return back
     if not chosen:
         messages.error(request, _("Select at least one user to re-invite."))
         return back
