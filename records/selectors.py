@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from crm_portal.countries import country_name
 from crm_portal.search import ACCOUNT_SEARCH_FIELDS, CONTACT_SEARCH_FIELDS, contains_any
 from users.models import CrmUser
 from users.selectors import visible_owner_filter
@@ -42,11 +43,14 @@ def _choice_labels() -> dict:
 
 def history_value(field: str, value, named: dict) -> str:
     """A value of the history as the member typed or chose it (issue 11): an owner or an
-    account by name, a language or a subscription by its label, a flag as yes or no."""
+    account by name, a language or a subscription by its label, a country by its name, a
+    flag as yes or no."""
     if value is None or value == "" or value == []:
         return ""
     if field in named:
         return str(named[field].get(value, value))
+    if field == "country" and isinstance(value, str):
+        return country_name(value)
     labels = _choice_labels().get(field)
     if labels is not None:
         return str(labels.get(value, value))

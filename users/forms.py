@@ -322,9 +322,8 @@ class UserDetailsForm(SectionedForm, forms.ModelForm):
     locale = forms.ChoiceField(label=_("Country/locale"), choices=preferences.LOCALE_CHOICES)
     date_format = forms.ChoiceField(label=_("Date format"))
     time_format = forms.ChoiceField(label=_("Time format"), choices=preferences.TIME_FORMAT_CHOICES)
-    time_zone = forms.ChoiceField(
+    time_zone = preferences.TimeZoneField(
         label=_("Time zone"),
-        choices=[(name, name) for name in preferences.TIME_ZONES],
         error_messages={
             "invalid_choice": _("%(value)s is not a time zone. Choose one from the list.")
         },

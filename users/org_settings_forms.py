@@ -5,7 +5,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .preferences import TIME_ZONES
+from .preferences import TimeZoneField
 from .selectors import super_admin_candidates
 from .services.org_settings import IDLE_TIMEOUT_MAX, IDLE_TIMEOUT_MIN, NAME_MAX_LENGTH, SLUG_RULE
 
@@ -19,9 +19,8 @@ class OrganizationSlugForm(forms.Form):
 
 
 class OrganizationLocaleForm(forms.Form):
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label=_("Time zone"),
-        choices=[(zone, zone) for zone in TIME_ZONES],
         help_text=_(
             "Members who use the organisation's time zone move with it; members who chose "
             "another one keep theirs."

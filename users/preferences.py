@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django import forms
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -34,8 +35,15 @@ ALL_DATE_FORMATS = frozenset(f for locale in LOCALES.values() for f in locale.da
 TIME_FORMATS = {"12": "g:i A", "24": "H:i"}
 TIME_FORMAT_CHOICES = [("12", _("12-hour (1:30 PM)")), ("24", _("24-hour (13:30)"))]
 
-TIME_ZONES = sorted(zoneinfo.available_timezones())
-_TIME_ZONE_SET = frozenset(TIME_ZONES)
+_TIME_ZONE_SET = frozenset(zoneinfo.available_timezones())
+_REGIONS = (
+    "Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/",
+    "Europe/", "Indian/", "Pacific/",
+)  # fmt: skip
+# The zones offered in lists: "Region/City" names and UTC. Older aliases ("Japan", "Cuba",
+# "US/Eastern") stay valid for what is already stored, but are not offered: they read like
+# country names and would repeat the canonical zones.
+TIME_ZONES = ["UTC", *sorted(zone for zone in _TIME_ZONE_SET if zone.startswith(_REGIONS))]
 
 # Day 31 of month 12 tells day-first from month-first at a glance.
 SAMPLE_DATE = datetime.date(2025, 12, 31)
@@ -155,3 +163,32 @@ def format_datetime(value: datetime.datetime | None) -> str:
 
 def _in_zone(value: datetime.datetime, zone: datetime.tzinfo) -> datetime.datetime:
     return value.astimezone(zone) if timezone.is_aware(value) else value
+
+
+# --- the time zone field of the forms ---------------------------------------------------------
+
+
+class TimeZoneSelect(forms.Select):
+    """Lists the offered zones, and a stored older alias as the chosen one, so that saving
+    a form never moves a member to another zone unasked."""
+
+    def optgroups(self, name, value, attrs=None):
+        groups = super().optgroups(name, value, attrs)
+        offered = set(TIME_ZONES)
+        for zone in value:
+            if zone and zone not in offered and is_valid_time_zone(zone):
+                option = self.create_option(name, zone, zone, True, 0, attrs=attrs)
+                groups.insert(0, (None, [option], 0))
+        return groups
+
+
+class TimeZoneField(forms.ChoiceField):
+    """A time zone: one of TIME_ZONES, or any other valid zone already stored."""
+
+    widget = TimeZoneSelect
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[(zone, zone) for zone in TIME_ZONES], **kwargs)
+
+    def valid_value(self, value):
+        return is_valid_time_zone(value)

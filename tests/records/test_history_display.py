@@ -52,6 +52,14 @@ def test_rec3_history_labels_follow_the_viewers_language(client_admin_a, org_a, 
     assert "English" not in history
 
 
+def test_rec3_x1_history_names_the_country_in_the_viewers_language(client_admin_a, org_a, admin_a):
+    contact = created_contact(org_a, admin_a, country="JP")
+    assert "Country: — → Japan<" in detail(client_admin_a, contact)
+    User.objects.filter(pk=admin_a.user_id).update(language="ja")
+    history = detail(client_admin_a, contact)
+    assert "→ 日本<" in history and "→ JP<" not in history
+
+
 def test_rec3_no_processing_word_for_a_fresh_pending_change(client_admin_a, org_a, admin_a):
     """A change a moment old says nothing of its processing."""
     contact = created_contact(org_a, admin_a)

@@ -296,3 +296,23 @@ def test_usr6_outside_an_organisation_dates_are_iso_like(settings):
     moment = datetime.datetime(2025, 1, 15, 18, 5, tzinfo=UTC)
     output = rendered.render(Context({"when": moment, "day": datetime.date(2025, 2, 3)}))
     assert output == "2025-01-15 18:05 / 2025-02-03"
+
+
+def test_usr6_x1_time_zones_offered_are_region_city_names_and_a_stored_alias_stays(
+    client_admin_a, org_a, member_a
+):
+    """The list offers "Asia/Tokyo", not the old alias "Japan" (which reads like a country);
+    a member whose stored zone is such an alias sees it chosen and keeps it on save."""
+    page = client_admin_a.get(details_url(org_a, member_a)).content.decode()
+    assert '<option value="Asia/Tokyo"' in page and '<option value="UTC"' in page
+    assert '<option value="Japan"' not in page and '<option value="US/Eastern"' not in page
+
+    with scopes_disabled():
+        CrmUser.objects.filter(pk=member_a.pk).update(time_zone="US/Eastern")
+    page = client_admin_a.get(details_url(org_a, member_a)).content.decode()
+    assert '<option value="US/Eastern" selected>' in page
+    response = client_admin_a.post(
+        details_url(org_a, member_a), {**VALID, "time_zone": "US/Eastern"}
+    )
+    assert response.status_code == 302
+    assert reload(member_a).time_zone == "US/Eastern"
