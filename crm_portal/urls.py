@@ -12,4 +12,7 @@ urlpatterns = [
     path("api/v1/", include("records.api_urls")),
     path("o/<slug:org_slug>/", include("users.urls")),
     path("o/<slug:org_slug>/", include("records.urls")),
+    path("o/<slug:org_slug>/portals/", include("portals.urls")),
+    # The portal site of one portal, for its portal users (POR-7).
+    path("portal/<slug:portal_slug>/", include("portals.site_urls")),
 ]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 MANAGE_USERS = "manage_users"
 MANAGE_PORTALS = "manage_portals"
+MANAGE_PORTAL_USERS = "manage_portal_users"
 IMPORT = "import"
 EXPORT = "export"
 
@@ -20,6 +21,7 @@ def record_permission(module: str, action: str) -> str:
 PERMISSIONS: list[tuple[str, str]] = [
     (MANAGE_USERS, _("Manage Users")),
     (MANAGE_PORTALS, _("Manage Portals")),
+    (MANAGE_PORTAL_USERS, _("Manage Portal Users")),
     (IMPORT, _("Import")),
     (EXPORT, _("Export")),
 ] + [

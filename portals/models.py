@@ -1,0 +1,163 @@
+"""Customer portals (POR-1 … POR-8): a portal of an org, its user groups, its portal users.
+
+A portal user is a membership of a contact in one portal, reached through the generic
+invitation core (invitations, kind "portal_user"): the PortalUser holds a OneToOne to its
+Invitation, as DESIGN: Invitations says a membership of a higher app does.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from invitations.models import Invitation
+from records.models import Contact
+from users.models import CrmUser, Organization
+
+# What a user group may do in a module (POR-2), in the order the pages show them.
+MODULE_ACTIONS = [
+    ("view", _("View")),
+    ("create", _("Create")),
+    ("edit", _("Edit")),
+    ("notes", _("Add notes")),
+    ("attachments", _("Add attachments")),
+]
+# Which records of a module a portal user reaches (POR-2).
+RECORD_SCOPES = [
+    ("own", _("Their own contact")),
+    ("related", _("Records related to their contact")),
+    ("account", _("Records of their contact's account")),
+]
+
+
+def logo_path(portal: "Portal", filename: str) -> str:
+    """Logos are stored under a name of ours, never the uploaded one (no `../`)."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"portals/{portal.org_id}/logo-{portal.slug}.{extension[:5]}"
+
+
+class Portal(models.Model):
+    """POR-1. Its `slug` is global: a portal lives at /portal/<slug>/, outside /o/<org>/."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="portals")
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("web address"), max_length=60, unique=True)
+    languages = models.JSONField(_("languages offered"), default=list)
+    default_language = models.CharField(
+        _("default language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    logo = models.FileField(_("logo"), upload_to=logo_path, blank=True)
+    primary_colour = models.CharField(_("main colour"), max_length=7, default="#2563eb")
+    background_colour = models.CharField(_("background colour"), max_length=7, default="#f5f7fb")
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def offers(self, language: str) -> bool:
+        return language in self.languages
+
+    def language_for(self, language: str) -> str:
+        """A contact's language if the portal offers it, else the portal's default (POR-6)."""
+        return language if self.offers(language) else self.default_language
+
+
+class UserGroup(models.Model):
+    """POR-2: what a group's portal users see and do, per module.
+
+    `modules` is data, keyed by module ("contacts", "accounts", any later one):
+        {"contacts": {"actions": ["view", "edit"], "records": "own",
+                      "fields_shown": ["first_name", …], "fields_editable": ["phone", …]}}
+    A module missing from it is not shared. Enforced by the portal's selectors and services."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(_("name"), max_length=80)
+    modules = models.JSONField(_("modules"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "name"], name="usergroup_name_once"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def module(self, module: str) -> dict:
+        return self.modules.get(module) or {}
+
+    def may(self, module: str, action: str) -> bool:
+        return action in self.module(module).get("actions", [])
+
+
+class PortalUser(models.Model):
+    """A contact's membership of a portal (POR-3, POR-4): at most one per (portal, contact),
+    and one address once per portal, whatever the race (database constraints)."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("Invitation not accepted")
+        LOGIN_PENDING = "login_pending", _("Login pending")
+        ACTIVE = "active", _("Active")
+        DISABLED = "disabled", _("Disabled")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="users")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="portal_users")
+    group = models.ForeignKey(UserGroup, on_delete=models.PROTECT, related_name="users")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="portal_memberships",
+    )
+    email = models.EmailField(_("email address"))
+    # POR-5: the address waiting for confirmation; the person signs in with `email` until then.
+    pending_email = models.EmailField(_("new email address"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INVITED)
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="portal_user"
+    )
+    invited_by = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "contact"], name="portaluser_once_per_contact"
+            ),
+            models.UniqueConstraint(
+                "portal", Lower("email"), name="portaluser_email_once_per_portal"
+            ),
+            models.UniqueConstraint(
+                fields=["portal", "user"],
+                condition=Q(user__isnull=False),
+                name="portaluser_account_once_per_portal",
+            ),
+        ]
+        indexes = [models.Index(fields=["portal", "status"], name="portaluser_portal_status")]
+
+    def __str__(self):
+        return self.email
