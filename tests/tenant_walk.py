@@ -12,6 +12,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from records.models import Account, ContactImport, ContactImportRow, CustomField
+from tests.portals.factories import PortalFactory
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
@@ -41,6 +42,10 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
             org=org, module="contacts", key=f"walk-{next(_serial)}", label="Walk", field_type="text"
         ).pk
     ),
+    # portals (pemails): a portal, and one of its emails in its default language (POR-6)
+    "portal_pk": lambda org: PortalFactory(org=org).pk,
+    "kind": lambda org: "accept_invitation",
+    "language": lambda org: "en",
 }
 
 
@@ -95,7 +100,7 @@ def _api_token(org):
 
 
 # Keywords that name no object of the org (a file format, say): the same for every org.
-PLAIN_KEYWORDS = {"fmt", "module"}
+PLAIN_KEYWORDS = {"fmt", "module", "kind", "language"}
 
 # Fields a hostile POST fills in, so a view that forgot the tenant check would write something.
 HOSTILE_POST = {

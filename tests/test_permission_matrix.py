@@ -35,11 +35,13 @@ STANDARD = "standard"  # the built-in Standard profile: create, edit, delete rec
 USER_MANAGER = "user_manager"  # a custom profile with only Manage Users
 ADMIN = "admin"  # the built-in Administrator profile, not the super admin
 SUPER_ADMIN = "super_admin"  # the org's super admin (CEO)
+PORTAL_MANAGER = "portal_manager"  # a custom profile with only Manage Portals
 
 CUSTOM_PROFILES = {
     READER: [],
     CONTACT_CREATOR: [permissions.record_permission("contacts", "create")],
     USER_MANAGER: [permissions.MANAGE_USERS],
+    PORTAL_MANAGER: [permissions.MANAGE_PORTALS],
 }
 
 # (URL name, who, GET status, POST status or None: not asked)
@@ -387,10 +389,37 @@ MATRIX = [
     ("contact_import_failed_rows", OUTSIDER, 404, 404),
     ("contact_import_failed_rows", READER, 403, None),
     ("contact_import_failed_rows", STANDARD, 200, None),
+    # --- Portal email templates (POR-6; pemails): Manage Portals; Manage Users is not enough.
+    # An empty POST to the editor or the preview shows the form's errors (200); the test email
+    # without form data sends the saved text (302).
+    ("email_template_list", ANONYMOUS, 302, 302),
+    ("email_template_list", OUTSIDER, 404, 404),
+    ("email_template_list", STANDARD, 403, 403),
+    ("email_template_list", USER_MANAGER, 403, None),
+    ("email_template_list", PORTAL_MANAGER, 200, None),
+    ("email_template_list", ADMIN, 200, None),
+    ("email_template_edit", ANONYMOUS, 302, 302),
+    ("email_template_edit", OUTSIDER, 404, 404),
+    ("email_template_edit", STANDARD, 403, 403),
+    ("email_template_edit", USER_MANAGER, 403, 403),
+    ("email_template_edit", PORTAL_MANAGER, 200, 200),
+    ("email_template_edit", ADMIN, 200, None),
+    ("email_template_preview", ANONYMOUS, 302, 302),
+    ("email_template_preview", OUTSIDER, 404, 404),
+    ("email_template_preview", STANDARD, 403, 403),
+    ("email_template_preview", PORTAL_MANAGER, 200, 200),
+    ("email_template_test", ANONYMOUS, 302, 302),
+    ("email_template_test", OUTSIDER, 404, 404),
+    ("email_template_test", STANDARD, 403, 403),
+    ("email_template_test", PORTAL_MANAGER, 405, 302),
+    ("email_template_reset", ANONYMOUS, 302, 302),
+    ("email_template_reset", OUTSIDER, 404, 404),
+    ("email_template_reset", STANDARD, 403, 403),
+    ("email_template_reset", PORTAL_MANAGER, 200, 302),
 ]
 
 TENANT_URLS = tenant_url_names()
-MEMBERS = {READER, CONTACT_CREATOR, STANDARD, USER_MANAGER, ADMIN, SUPER_ADMIN}
+MEMBERS = {READER, CONTACT_CREATOR, STANDARD, USER_MANAGER, ADMIN, SUPER_ADMIN, PORTAL_MANAGER}
 
 
 def _rows(*people):

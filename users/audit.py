@@ -72,6 +72,9 @@ ACTION_LABELS = {
     "org.language_changed": _("Default language changed"),
     "org.idle_timeout_changed": _("Idle sign-out changed"),
     "org.super_admin_transferred": _("Super admin role transferred"),
+    # portals (pemails): details hold {"portal", "kind", "language", "group"}.
+    "email_template.changed": _("Portal email template changed"),
+    "email_template.reset": _("Portal email template reset to default"),
 }
 
 
@@ -337,7 +340,30 @@ SENTENCES = {
     "org.idle_timeout_changed": _old_new(
         _("Idle members are signed out after %(new)s (before: %(old)s)."), show=_minutes
     ),
+    # portals (pemails)
+    "email_template.changed": lambda d, t: _email_template(
+        _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was customised."), d
+    ),
+    "email_template.reset": lambda d, t: _email_template(
+        _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was reset to default."), d
+    ),
 }
+
+
+def _email_template(template, d) -> str:
+    """POR-6: the email's kind by its label, its language by name; a group override says so."""
+    kinds = {
+        "accept_invitation": _("Accept invitation"),
+        "confirm_email": _("Confirm email address"),
+    }
+    sentence = str(template) % {
+        "kind": str(kinds.get(d["kind"], d["kind"])),
+        "portal": d["portal"],
+        "language": _language(d["language"]),
+    }
+    if d.get("group"):
+        sentence += " " + gettext("(User group: %(group)s)") % {"group": d["group"]}
+    return sentence
 
 
 def _created(template, d) -> str:
