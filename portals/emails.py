@@ -38,7 +38,7 @@ from users.audit import audit_log_write
 from users.models import CrmUser
 from users.permissions import require_permission, require_same_org
 
-from .default_emails import DEFAULT_EMAILS, DEFAULT_LANGUAGE, default_email
+from .default_emails import DEFAULT_EMAILS, DEFAULT_LANGUAGE, EMAIL_LANGUAGES, default_email
 from .models import EmailTemplate, Portal, UserGroup
 
 MAX_BODY_BYTES = 200 * 1024
@@ -298,6 +298,16 @@ def languages_without_template(portal: Portal) -> list[tuple[str, str]]:
         for language in portal.languages
         for kind in KINDS
         if (kind, language) not in have
+    ]
+
+
+def email_template_warnings(portal: Portal) -> list[str]:
+    """POR-6, for the portal's pages: one sentence per offered language that has no
+    customised template of a kind (its emails use the built-in text, or fall back)."""
+    return [
+        _("%(language)s has no “%(kind)s” template of its own: the built-in text is sent.")
+        % {"language": EMAIL_LANGUAGES.get(language, language), "kind": _kind_label(kind)}
+        for kind, language in languages_without_template(portal)
     ]
 
 

@@ -25,7 +25,7 @@ from ..emails import (
     default_content,
     email_template_save,
     email_template_test_send,
-    languages_without_template,
+    email_template_warnings,
     merge_fields,
     render_preview,
 )
@@ -80,16 +80,6 @@ def too_big_message() -> str:
     return _("The body is too long: at most %(size)d KB.") % {"size": MAX_BODY_BYTES // 1024}
 
 
-def fallback_warnings(portal: Portal) -> list[str]:
-    """POR-6: one sentence per offered language that has no customised template of a kind."""
-    kinds = dict(EmailTemplate.Kind.choices)
-    return [
-        _("%(language)s has no “%(kind)s” template of its own: the built-in text is sent.")
-        % {"language": EMAIL_LANGUAGES.get(language, language), "kind": kinds[kind]}
-        for kind, language in languages_without_template(portal)
-    ]
-
-
 @manage_portals
 def email_template_list(request, org_slug, portal_pk):
     portal = portal_of(request, portal_pk)
@@ -126,7 +116,7 @@ def email_template_list(request, org_slug, portal_pk):
             "rows": rows,
             "overrides": overrides,
             "groups": portal.groups.all(),
-            "email_template_warnings": fallback_warnings(portal),
+            "email_template_warnings": email_template_warnings(portal),
         },
     )
 

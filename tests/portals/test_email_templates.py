@@ -20,6 +20,7 @@ from invitations.crm_users import CrmUserInvitations, crm_user_add_and_invite
 from portals.default_emails import DEFAULT_EMAILS
 from portals.emails import (
     content_for,
+    email_template_warnings,
     format_placeholders,
     languages_without_template,
     merge_fields,
@@ -429,6 +430,19 @@ def test_por6_offered_language_without_template_is_warned(client_admin_a, portal
     assert "English has no" not in page
     assert page.count("Customised") >= 2
     assert len(response.context["email_template_warnings"]) == 2
+    with scopes_disabled():
+        assert email_template_warnings(portal) == response.context["email_template_warnings"]
+
+
+def test_por6_list_page_runs_a_fixed_number_of_statements(
+    client_admin_a, portal, django_assert_max_num_queries
+):
+    with scopes_disabled():
+        for index in range(5):
+            UserGroupFactory(portal=portal, name=f"Group {index}")
+    client_admin_a.post(url("email_template_edit", portal), form_data())
+    with django_assert_max_num_queries(12):
+        assert client_admin_a.get(url("email_template_list", portal)).status_code == 200
 
 
 # --- editing, test email, reset, audit --------------------------------------------------------
