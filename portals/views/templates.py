@@ -2,6 +2,8 @@
 languages, the editor with its merge-field picker and live preview, a test email to oneself,
 and reset to default."""
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404
@@ -35,6 +37,7 @@ from ..models import EmailTemplate, Portal
 
 manage_portals = permission_required(permissions.MANAGE_PORTALS)
 PREVIEW_CONTACTS = 20
+PK = re.compile(r"[0-9]{1,9}")
 
 
 def portal_of(request, portal_pk: int) -> Portal:
@@ -58,7 +61,7 @@ def template_target(request, portal_pk: int, kind: str, language: str):
     group_pk = text_param(request.GET, "group", max_length=12) or posted.get("group", "")
     group = None
     if group_pk:
-        if not str(group_pk).isdigit():
+        if not PK.fullmatch(str(group_pk)):
             raise Http404
         group = get_object_or_404(portal.groups.all(), pk=int(group_pk))
     return portal, kind, language, group
@@ -233,7 +236,7 @@ def email_template_preview(request, org_slug, portal_pk, kind, language):
 
 def _preview_contact(request, params):
     pk = params.get("preview_contact") or ""
-    if not pk.isdigit():
+    if not PK.fullmatch(pk):
         return None
     return contacts_visible_to(membership=request.membership).filter(pk=int(pk)).first()
 

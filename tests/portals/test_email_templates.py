@@ -542,7 +542,12 @@ def test_por6_unknown_kind_language_or_group_is_404(client_admin_a, org_b, porta
     assert client_admin_a.get(url("email_template_edit", portal, language="fr")).status_code == 404
     page = url("email_template_edit", portal, group=foreign)
     assert client_admin_a.get(page).status_code == 404
-    assert client_admin_a.get(url("email_template_edit", portal) + "?group=x1").status_code == 404
+    edit = url("email_template_edit", portal)
+    for odd in ("x1", "²", "１２", "9" * 30):
+        assert client_admin_a.get(edit, {"group": odd}).status_code == 404
+    preview = url("email_template_preview", portal)
+    for odd in ("²", "9" * 30, "\x00"):
+        assert client_admin_a.get(preview, {"preview_contact": odd}).status_code == 200
 
 
 def test_por6_wrong_method_is_405(client_admin_a, portal):
