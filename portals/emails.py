@@ -335,9 +335,17 @@ def sender_of(content: EmailContent) -> str:
     return formataddr((name, address)) if name else address
 
 
-def render(content: EmailContent, context: dict, *, allowed: set[str]) -> RenderedEmail:
+# Our layout links no stylesheet and the sanitised body can't: nothing is ever fetched.
+INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+
+
+def render(
+    content: EmailContent, context: dict, *, allowed: set[str], preview_nonce: str = ""
+) -> RenderedEmail:
     """(subject, text, html) of `content` with the allowed names of `context` substituted:
-    the HTML inside the fixed layout with the style inlined, a plain-text part beside it."""
+    the HTML inside the fixed layout with the style inlined, a plain-text part beside it.
+    With `preview_nonce` (a page's CSP nonce) the style stays one <style> block carrying
+    it, so the page's preview frame, which inherits the page's CSP, applies it."""
     values = safe_context(context, allowed)
     subject = subject_clean(format_placeholders(content.subject, values))
     body = body_sanitise(format_placeholders(content.body_html, values, escape=True))
@@ -354,9 +362,11 @@ def render(content: EmailContent, context: dict, *, allowed: set[str]) -> Render
             "as_button": content.accept_as == EmailTemplate.AcceptAs.BUTTON,
             "font": FONTS[style["font"]][0],
             "style": style,
+            "nonce": preview_nonce,
         },
     )
-    html_part = css_inline.inline(layout)
+    # A plain str either way: whoever shows it must escape it (the preview's srcdoc does).
+    html_part = str.__str__(layout) if preview_nonce else INLINER.inline(layout)
     text = f"{html_to_text(body)}\n\n{content.action}: {link}\n" if link else html_to_text(body)
     return RenderedEmail(
         subject,
@@ -405,13 +415,16 @@ def render_for_invitation(
         )
 
 
-def render_preview(portal: Portal, content: EmailContent, group, contact=None) -> RenderedEmail:
-    """The preview and the test email: sample values, with a real contact's over them."""
-    values = sample_context(portal, group)
-    if contact is not None:
-        values.update(contact_context(portal.org, contact))
+def render_preview(
+    portal: Portal, content: EmailContent, group, contact=None, *, nonce: str = ""
+) -> RenderedEmail:
+    """The preview and the test email: sample values (in the email's language), with a real
+    contact's over them. `nonce`: for a page's preview frame (see `render`)."""
     with translation.override(content.language):
-        return render(content, values, allowed=merge_field_names(portal.org))
+        values = sample_context(portal, group)
+        if contact is not None:
+            values.update(contact_context(portal.org, contact))
+        return render(content, values, allowed=merge_field_names(portal.org), preview_nonce=nonce)
 
 
 # --- services -------------------------------------------------------------------------------

@@ -79,6 +79,19 @@ def posted_data(request):
         return None
 
 
+NONCE = re.compile(r"[A-Za-z0-9+/=_-]{8,64}")
+
+
+def nonce_of(request, posted=None) -> str:
+    """The CSP nonce the preview frame's <style> carries (portals.emails): the page's own.
+    A live preview is swapped into a page loaded earlier, whose policy the frame inherits,
+    so the editor sends that page's nonce along; it only ever marks our layout's style."""
+    sent = (posted or {}).get("preview_nonce", "")
+    if isinstance(sent, str) and NONCE.fullmatch(sent):
+        return sent
+    return str(getattr(request, "csp_nonce", "") or "")
+
+
 def too_big_message() -> str:
     return _("The body is too long: at most %(size)d KB.") % {"size": MAX_BODY_BYTES // 1024}
 
@@ -184,14 +197,14 @@ def email_template_edit(request, org_slug, portal_pk, kind, language):
             messages.success(request, _("The email template was saved."))
             return redirect(_edit_url(request, portal, kind, language, group))
     context = _editor_context(request, portal, kind, language, group, form)
-    context["preview"] = render_preview(portal, content, group)
+    context["preview"] = render_preview(portal, content, group, nonce=nonce_of(request))
     return render(request, "portals/templates/edit.html", context)
 
 
 def _too_big(request, portal, kind, language, group, content):
     form = EmailTemplateForm(initial=initial_of(content))
     context = _editor_context(request, portal, kind, language, group, form)
-    context["preview"] = render_preview(portal, content, group)
+    context["preview"] = render_preview(portal, content, group, nonce=nonce_of(request))
     context["refusal"] = too_big_message()
     return render(request, "portals/templates/edit.html", context, status=413)
 
@@ -230,7 +243,12 @@ def email_template_preview(request, org_slug, portal_pk, kind, language):
     return render(
         request,
         "portals/templates/_preview.html",
-        {"preview": render_preview(portal, content, group, contact), "problems": problems},
+        {
+            "preview": render_preview(
+                portal, content, group, contact, nonce=nonce_of(request, data)
+            ),
+            "problems": problems,
+        },
     )
 
 
@@ -254,7 +272,7 @@ def email_template_test(request, org_slug, portal_pk, kind, language):
     if data.get("subject") is not None:
         if not form.is_valid():
             context = _editor_context(request, portal, kind, language, group, form)
-            context["preview"] = render_preview(portal, content, group)
+            context["preview"] = render_preview(portal, content, group, nonce=nonce_of(request))
             return render(request, "portals/templates/edit.html", context)
         content = form.content(kind, language, content.action)
     address = email_template_test_send(

@@ -40,6 +40,12 @@ def test_por6_edit_insert_merge_field_preview_and_send_a_test(
     page.get_by_role("button", name="Insert").click()
     expect(body).to_have_value("<p>Dear {contact_last_name} of {portal_name}</p>")
     expect(frame.locator("body")).to_contain_text("Dear Sample of Alpha Care")
+    # The layout's style applies in the preview too (the frame keeps the page's CSP).
+    expect(frame.locator(".email-button")).to_have_css("display", "inline-block")
+    page.get_by_label("Accept control").select_option("link")
+    expect(frame.locator(".email-link")).to_have_text("Accept the invitation")
+    page.get_by_label("Alignment").select_option("center")
+    expect(frame.locator(".email-body")).to_have_css("text-align", "center")
 
     page.get_by_label("Preview with").select_option(str(contact.pk))
     expect(frame.locator("body")).to_contain_text("Dear Kobayashi of Alpha Care")

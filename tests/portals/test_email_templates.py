@@ -225,9 +225,12 @@ def test_por6_bad_template_is_inert_in_the_preview(
     assert django_settings.SECRET_KEY not in html + text
     if must_not:
         assert must_not not in html
-    # The preview is shown in a sandboxed frame: the page itself carries no live markup.
+    # The preview is shown in a sandboxed frame: the page itself carries no live markup,
+    # the email's own markup only escaped inside the frame's srcdoc.
     assert b"<script>alert" not in response.content
     assert b"sandbox" in response.content
+    assert b'class="email-outer"' not in response.content
+    assert b"class=&quot;email-outer&quot;" in response.content
 
 
 @pytest.mark.parametrize(("name", "body", "must_not", "must_show"), CORPUS, ids=CORPUS_IDS)
