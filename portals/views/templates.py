@@ -89,7 +89,8 @@ def nonce_of(request, posted=None) -> str:
     sent = (posted or {}).get("preview_nonce", "")
     if isinstance(sent, str) and NONCE.fullmatch(sent):
         return sent
-    return str(getattr(request, "csp_nonce", "") or "")
+    nonce = getattr(request, "csp_nonce", None)  # lazy; its truth says "evaluated yet"
+    return "" if nonce is None else str(nonce)
 
 
 def too_big_message() -> str:

@@ -7,6 +7,7 @@ language without a template of its own; reset; who may open the pages (X-6, X-7)
 import email
 import email.policy
 import json
+import re
 import socket
 from html import unescape
 
@@ -491,6 +492,16 @@ def test_por6_save_and_reset_are_audited(client_admin_a, org_a, portal):
     assert audit_sentence(entries[1].action, entries[1].details) == (
         "The “Accept invitation” email of portal “Alpha Care” in English was reset to default."
     )
+
+
+def test_por6_the_editor_preview_style_carries_the_pages_nonce(client_admin_a, portal):
+    """X-7: the preview frame inherits the page's CSP; its one <style> carries the page's
+    nonce, and the email's markup has no style attribute the policy would block."""
+    response = client_admin_a.get(url("email_template_edit", portal))
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+    html_part = response.context["preview"][2]
+    assert f'<style nonce="{nonce}">' in html_part
+    assert " style=" not in html_part
 
 
 def test_por6_style_and_accept_link(client_admin_a, portal):
