@@ -20,7 +20,7 @@ from email.utils import formataddr, parseaddr
 import css_inline
 import nh3
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -449,6 +449,7 @@ def email_template_save(
     loses line breaks, the body is sanitised, the style keeps only allowed values."""
     require_permission(actor, permissions.MANAGE_PORTALS)
     require_same_org(portal.org, portal, group)
+    require_group_of(portal, group)
     template = EmailTemplate.objects.filter(
         portal=portal, kind=kind, language=language, group=group
     ).first() or EmailTemplate(org=portal.org, portal=portal, kind=kind, language=language)
@@ -485,6 +486,7 @@ def email_template_reset(
     """Back to the built-in text: the customised template goes. False when there was none."""
     require_permission(actor, permissions.MANAGE_PORTALS)
     require_same_org(portal.org, portal, group)
+    require_group_of(portal, group)
     deleted, _rows = EmailTemplate.objects.filter(
         portal=portal, kind=kind, language=language, group=group
     ).delete()
@@ -497,6 +499,12 @@ def email_template_reset(
             ip=ip,
         )
     return bool(deleted)
+
+
+def require_group_of(portal: Portal, group: UserGroup | None) -> None:
+    """A group's version belongs to a group of the same portal, whatever a caller passed."""
+    if group is not None and group.portal_id != portal.pk:
+        raise PermissionDenied
 
 
 def _audit_details(portal, kind, language, group) -> dict:

@@ -14,6 +14,7 @@ from html import unescape
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
@@ -21,6 +22,7 @@ from invitations.crm_users import CrmUserInvitations, crm_user_add_and_invite
 from portals.default_emails import DEFAULT_EMAILS
 from portals.emails import (
     content_for,
+    email_template_save,
     email_template_warnings,
     format_placeholders,
     languages_without_template,
@@ -562,6 +564,21 @@ def test_por6_unknown_kind_language_or_group_is_404(client_admin_a, org_b, porta
     preview = url("email_template_preview", portal)
     for odd in ("²", "9" * 30, "\x00"):
         assert client_admin_a.get(preview, {"preview_contact": odd}).status_code == 200
+
+
+def test_por6_service_refuses_a_group_of_another_portal(org_a, admin_a, portal):
+    with scopes_disabled():
+        elsewhere = UserGroupFactory(portal=PortalFactory(org=org_a))
+        with pytest.raises(PermissionDenied):
+            email_template_save(
+                portal=portal,
+                actor=admin_a,
+                kind="accept_invitation",
+                language="en",
+                group=elsewhere,
+                data={"subject": "x", "body_html": "<p>x</p>"},
+            )
+        assert not EmailTemplate.objects.exists()
 
 
 def test_por6_wrong_method_is_405(client_admin_a, portal):
