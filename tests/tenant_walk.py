@@ -11,8 +11,9 @@ from itertools import count
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from portals.models import Portal
 from records.models import Account, ContactImport, ContactImportRow, CustomField
-from tests.portals.factories import PortalFactory
+from tests.portals.factories import PortalFactory, UserGroupFactory
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
@@ -37,13 +38,19 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "fmt": lambda org: "csv",
     "token_pk": lambda org: _api_token(org).pk,
     "module": lambda org: "contacts",
+    # Portals (POR-1, POR-2): a group belongs to the portal made just before it in the URL.
+    "portal_pk": lambda org: PortalFactory(org=org).pk,
+    "group_pk": lambda org: (
+        UserGroupFactory(
+            portal=Portal.objects.filter(org=org).order_by("pk").last() or PortalFactory(org=org)
+        ).pk
+    ),
     "field_pk": lambda org: (
         CustomField.objects.create(
             org=org, module="contacts", key=f"walk-{next(_serial)}", label="Walk", field_type="text"
         ).pk
     ),
-    # portals (pemails): a portal, and one of its emails in its default language (POR-6)
-    "portal_pk": lambda org: PortalFactory(org=org).pk,
+    # portals (pemails): one of a portal's emails, in the walk portal's default language (POR-6)
     "kind": lambda org: "accept_invitation",
     "language": lambda org: "en",
 }

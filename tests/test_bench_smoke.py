@@ -34,10 +34,6 @@ ROW = re.compile(
 
 @pytest.mark.bench
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark needs PostgreSQL")
-@pytest.mark.skipif(
-    not Path(sys.executable).with_name("locust").exists(),
-    reason="locust is not installed: pip install -e '.[bench]' (make bench does)",
-)
 def test_issue21_rec2_lists_vs_admin_benchmark_runs_end_to_end():
     name = f"crm_portal_bench_lists_smoke_{os.getpid()}"
     server = os.environ["DATABASE_URL"]

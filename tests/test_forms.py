@@ -356,3 +356,12 @@ def test_usr6_details_form_summary_links_to_the_bad_field_and_keeps_the_rest(org
     assert 'href="#id_website"' in html
     assert 'value="Nagoya"' in html
     assert legends(html) == ["Personal", "Contact", "Address", "Locale &amp; time"]
+
+
+def test_x1_sign_up_asks_the_family_name_first_in_japanese(client, db):
+    english = client.get(reverse("account_signup")).content.decode()
+    assert position(english, "id_first_name") < position(english, "id_last_name")
+    client.post(reverse("language_set"), {"language": "ja", "next": "/"})
+    japanese = client.get(reverse("account_signup")).content.decode()
+    assert position(japanese, "id_last_name") < position(japanese, "id_first_name")
+    assert position(japanese, "id_organization_name") < position(japanese, "id_last_name")

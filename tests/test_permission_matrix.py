@@ -36,12 +36,14 @@ USER_MANAGER = "user_manager"  # a custom profile with only Manage Users
 ADMIN = "admin"  # the built-in Administrator profile, not the super admin
 SUPER_ADMIN = "super_admin"  # the org's super admin (CEO)
 PORTAL_MANAGER = "portal_manager"  # a custom profile with only Manage Portals
+PORTAL_USER_MANAGER = "portal_user_manager"  # a custom profile with only Manage Portal Users
 
 CUSTOM_PROFILES = {
     READER: [],
     CONTACT_CREATOR: [permissions.record_permission("contacts", "create")],
     USER_MANAGER: [permissions.MANAGE_USERS],
     PORTAL_MANAGER: [permissions.MANAGE_PORTALS],
+    PORTAL_USER_MANAGER: [permissions.MANAGE_PORTAL_USERS],
 }
 
 # (URL name, who, GET status, POST status or None: not asked)
@@ -285,6 +287,63 @@ MATRIX = [
     ("api_token_revoke", OUTSIDER, 404, 404),
     ("api_token_revoke", USER_MANAGER, 403, 403),
     ("api_token_revoke", ADMIN, 200, None),
+    # --- Portals and their user groups (POR-1, POR-2): Manage Portals changes them; Manage
+    # Portal Users sees the portals read-only (to reach their Users tab), not the groups.
+    ("portal_list", ANONYMOUS, 302, 302),
+    ("portal_list", OUTSIDER, 404, 404),
+    ("portal_list", STANDARD, 403, None),
+    ("portal_list", PORTAL_USER_MANAGER, 200, None),
+    ("portal_list", PORTAL_MANAGER, 200, None),
+    ("portal_detail", ANONYMOUS, 302, 302),
+    ("portal_detail", OUTSIDER, 404, 404),
+    ("portal_detail", STANDARD, 403, None),
+    ("portal_detail", PORTAL_USER_MANAGER, 200, None),
+    ("portal_detail", PORTAL_MANAGER, 200, None),
+    ("portal_logo", ANONYMOUS, 302, 302),
+    ("portal_logo", OUTSIDER, 404, 404),
+    ("portal_logo", STANDARD, 403, None),
+    ("portal_logo", PORTAL_USER_MANAGER, 204, None),
+    ("portal_logo", PORTAL_MANAGER, 204, None),
+    ("portal_create", ANONYMOUS, 302, 302),
+    ("portal_create", OUTSIDER, 404, 404),
+    ("portal_create", STANDARD, 403, 403),
+    ("portal_create", PORTAL_USER_MANAGER, 403, 403),
+    ("portal_create", PORTAL_MANAGER, 200, 200),
+    ("portal_edit", ANONYMOUS, 302, 302),
+    ("portal_edit", OUTSIDER, 404, 404),
+    ("portal_edit", STANDARD, 403, 403),
+    ("portal_edit", PORTAL_USER_MANAGER, 403, 403),
+    ("portal_edit", PORTAL_MANAGER, 200, 200),
+    ("portal_toggle", ANONYMOUS, 302, 302),
+    ("portal_toggle", OUTSIDER, 404, 404),
+    ("portal_toggle", STANDARD, 403, 403),
+    ("portal_toggle", PORTAL_USER_MANAGER, 403, 403),
+    ("portal_toggle", PORTAL_MANAGER, 200, 302),
+    ("portal_delete", ANONYMOUS, 302, 302),
+    ("portal_delete", OUTSIDER, 404, 404),
+    ("portal_delete", STANDARD, 403, 403),
+    ("portal_delete", PORTAL_USER_MANAGER, 403, 403),
+    ("portal_delete", PORTAL_MANAGER, 200, 302),
+    ("usergroup_list", ANONYMOUS, 302, 302),
+    ("usergroup_list", OUTSIDER, 404, 404),
+    ("usergroup_list", STANDARD, 403, None),
+    ("usergroup_list", PORTAL_USER_MANAGER, 403, None),
+    ("usergroup_list", PORTAL_MANAGER, 200, None),
+    ("usergroup_create", ANONYMOUS, 302, 302),
+    ("usergroup_create", OUTSIDER, 404, 404),
+    ("usergroup_create", STANDARD, 403, 403),
+    ("usergroup_create", PORTAL_USER_MANAGER, 403, 403),
+    ("usergroup_create", PORTAL_MANAGER, 200, 200),
+    ("usergroup_edit", ANONYMOUS, 302, 302),
+    ("usergroup_edit", OUTSIDER, 404, 404),
+    ("usergroup_edit", STANDARD, 403, 403),
+    ("usergroup_edit", PORTAL_USER_MANAGER, 403, 403),
+    ("usergroup_edit", PORTAL_MANAGER, 200, 200),
+    ("usergroup_delete", ANONYMOUS, 302, 302),
+    ("usergroup_delete", OUTSIDER, 404, 404),
+    ("usergroup_delete", STANDARD, 403, 403),
+    ("usergroup_delete", PORTAL_USER_MANAGER, 403, 403),
+    ("usergroup_delete", PORTAL_MANAGER, 200, 302),
     # --- Contacts and accounts (REC-2, USR-1): every member reads what their role shows
     # (USR-2; here, records they own); create, edit and delete follow the profile, per module.
     # --- The bounded pickers' searches (issue 21): every member for owners, accounts (USR-2
@@ -419,7 +478,16 @@ MATRIX = [
 ]
 
 TENANT_URLS = tenant_url_names()
-MEMBERS = {READER, CONTACT_CREATOR, STANDARD, USER_MANAGER, ADMIN, SUPER_ADMIN, PORTAL_MANAGER}
+MEMBERS = {
+    READER,
+    CONTACT_CREATOR,
+    STANDARD,
+    USER_MANAGER,
+    PORTAL_MANAGER,
+    PORTAL_USER_MANAGER,
+    ADMIN,
+    SUPER_ADMIN,
+}
 
 
 def _rows(*people):

@@ -4,6 +4,7 @@ ports, runs the suite against them, and stops exactly what it started."""
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -109,3 +110,36 @@ def test_issue17_without_apt_get_it_stops_at_once_naming_what_to_install(tmp_pat
     assert "no apt-get" in str(error.value)
     assert "postgresql and redis-server" in str(error.value)
     assert "DATABASE_URL and REDIS_URL" in str(error.value)
+
+
+def test_issue17_ctrl_c_stops_the_suite_and_the_servers_it_started():
+    if test_services.redis_binary() is None:
+        pytest.skip("needs redis-server")
+    dead_redis = f"redis://127.0.0.1:{unused_port()}/0"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "scripts/with_test_services.py",
+            sys.executable,
+            "-c",
+            "import sys, time; print('suite running', flush=True); time.sleep(120)",
+        ],
+        cwd=ROOT,
+        env=clean_env(DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=dead_redis),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    lines = []
+    for line in process.stdout:  # blocks until each line: waits on the readiness lines
+        lines.append(line)
+        if "suite running" in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+    rest, _ = process.communicate(timeout=120)
+    out = "".join(lines) + rest
+    pid = int(re.search(r"Started Redis on 127\.0\.0\.1:\d+ \(pid (\d+)", out)[1])
+    assert process.returncode != 0
+    assert "Stopped Redis" in out, out
+    assert not test_services.pid_alive(pid), "Redis was left running after Ctrl-C"

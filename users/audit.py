@@ -72,6 +72,15 @@ ACTION_LABELS = {
     "org.language_changed": _("Default language changed"),
     "org.idle_timeout_changed": _("Idle sign-out changed"),
     "org.super_admin_transferred": _("Super admin role transferred"),
+    # portals (pconfig): POR-1, POR-2
+    "portal.created": _("Portal created"),
+    "portal.changed": _("Portal changed"),
+    "portal.disabled": _("Portal disabled"),
+    "portal.enabled": _("Portal enabled"),
+    "portal.deleted": _("Portal deleted"),
+    "usergroup.created": _("Portal user group created"),
+    "usergroup.changed": _("Portal user group changed"),
+    "usergroup.deleted": _("Portal user group deleted"),
     # portals (pemails): details hold {"portal", "kind", "language", "group"}.
     "email_template.changed": _("Portal email template changed"),
     "email_template.reset": _("Portal email template reset to default"),
@@ -125,6 +134,16 @@ FIELD_LABELS = {
     "new": _("After"),
     "from": _("From"),
     "to": _("To"),
+    # portals (pconfig)
+    "slug": _("Web address"),
+    "languages": _("Languages offered"),
+    "default_language": _("Default language"),
+    "primary_colour": _("Main colour"),
+    "background_colour": _("Background colour"),
+    "logo": _("Logo"),
+    "modules": _("Shared modules"),
+    "portal": _("Portal"),
+    "group": _("User group"),
 }
 
 MODULE_LABELS = {"contacts": _("Contacts"), "accounts": _("Accounts")}
@@ -339,6 +358,38 @@ SENTENCES = {
     ),
     "org.idle_timeout_changed": _old_new(
         _("Idle members are signed out after %(new)s (before: %(old)s)."), show=_minutes
+    ),
+    # portals (pconfig): POR-1, POR-2
+    "portal.created": lambda d, t: _created(_("Portal “%(name)s” created."), d),
+    "portal.changed": lambda d, t: (
+        gettext("Portal “%(name)s”: %(changes)s")
+        % {"name": d["portal"], "changes": changes_sentence(d["before"], d["after"])}
+    ),
+    "portal.disabled": _named(_("Portal “%(name)s” disabled."), "portal"),
+    "portal.enabled": _named(_("Portal “%(name)s” enabled."), "portal"),
+    "portal.deleted": lambda d, t: (
+        ngettext(
+            "Portal “%(name)s” deleted with %(count)s portal user.",
+            "Portal “%(name)s” deleted with %(count)s portal users.",
+            d.get("users", 0),
+        )
+        % {"name": d["portal"], "count": d.get("users", 0)}
+    ),
+    "usergroup.created": lambda d, t: (
+        gettext("User group “%(name)s” of the portal “%(portal)s” created.")
+        % {"name": (d.get("after") or {}).get("name", "—"), "portal": d["portal"]}
+    ),
+    "usergroup.changed": lambda d, t: (
+        gettext("User group “%(name)s” of the portal “%(portal)s”: %(changes)s")
+        % {
+            "name": d["group"],
+            "portal": d["portal"],
+            "changes": changes_sentence(d["before"], d["after"]),
+        }
+    ),
+    "usergroup.deleted": lambda d, t: (
+        gettext("User group “%(name)s” of the portal “%(portal)s” deleted.")
+        % {"name": d["group"], "portal": d["portal"]}
     ),
     # portals (pemails)
     "email_template.changed": lambda d, t: _email_template(

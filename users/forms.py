@@ -26,7 +26,7 @@ from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 
-from crm_portal.forms import SectionedForm
+from crm_portal.forms import SectionedForm, family_name_field_first
 from crm_portal.widgets import Combobox, ComboboxMultiple
 from invitations.views import invitation_for_signup
 
@@ -65,6 +65,8 @@ class OrganizationSignupForm(SignupForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # 姓 before 名 when the page is in Japanese, as in every other form.
+        self.order_fields(family_name_field_first(list(self.fields)))
         self.invitation = invitation_for_signup(context.request)
         if self.invitation is not None:
             del self.fields["organization_name"]

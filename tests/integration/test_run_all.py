@@ -200,3 +200,21 @@ def test_issue17_run_all_refuses_a_taken_port_with_a_clear_message(tmp_path):
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert f"make run PORT={port + 1}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_issue17_make_run_port_passes_the_address_on():
+    """`make run PORT=8123` hands RUN_ADDR=127.0.0.1:8123 to run_all (which the test above
+    follows through to the mail's links); RUN_ADDR itself wins over PORT."""
+    dry = subprocess.run(
+        ["make", "-n", "run", "PORT=8123"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "RUN_ADDR=127.0.0.1:8123" in dry.stdout and "manage.py run_all" in dry.stdout
+    dry = subprocess.run(
+        ["make", "-n", "run", "RUN_ADDR=0.0.0.0:9000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "RUN_ADDR=0.0.0.0:9000" in dry.stdout

@@ -440,6 +440,19 @@ def test_por6_offered_language_without_template_is_warned(client_admin_a, portal
         assert email_template_warnings(portal) == response.context["email_template_warnings"]
 
 
+def test_por6_the_portal_page_warns_about_languages_without_template(
+    client_admin_a, client_member_a, portal
+):
+    page = reverse("portal_detail", kwargs={"org_slug": portal.org.slug, "portal_pk": portal.pk})
+    shown = client_admin_a.get(page).content.decode()
+    assert 'id="email-template-warnings"' in shown
+    assert "日本語 has no “Confirm email address” template of its own" in shown
+    for kind in ("accept_invitation", "confirm_email"):
+        for language in ("en", "ja"):
+            client_admin_a.post(url("email_template_edit", portal, kind, language), form_data())
+    assert 'id="email-template-warnings"' not in client_admin_a.get(page).content.decode()
+
+
 def test_por6_list_page_runs_a_fixed_number_of_statements(
     client_admin_a, portal, django_assert_max_num_queries
 ):

@@ -86,7 +86,7 @@ def test_rec3_editing_shows_the_change_in_the_history(client_admin_a, org_a, adm
     changed = client_admin_a.post(edit, {**shown, "country": "FR"}, follow=True)
     body = changed.content.decode()
     assert "Mori saved." in body
-    assert "Country: JP → FR" in body
+    assert "Country: Japan → France" in body  # names, not codes (issue 11)
     with scopes_disabled():
         assert [e.kind for e in RecordEvent.objects.order_by("pk")] == ["create", "update"]
 
