@@ -12,6 +12,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from records.models import Account, ContactImport, ContactImportRow, CustomField
+from tests.portals.factories import PortalFactory
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
@@ -22,6 +23,7 @@ TENANT_PREFIX = "o/<slug:org_slug>/"
 _serial = count(1)
 OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "contact_pk": lambda org: ContactFactory(org=org).pk,
+    "portal_pk": lambda org: PortalFactory(org=org).pk,
     "account_pk": lambda org: Account.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
     "profile_pk": lambda org: Profile.objects.create(org=org, name=f"Walk {next(_serial)}").pk,
     "role_pk": lambda org: (

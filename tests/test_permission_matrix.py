@@ -35,11 +35,15 @@ STANDARD = "standard"  # the built-in Standard profile: create, edit, delete rec
 USER_MANAGER = "user_manager"  # a custom profile with only Manage Users
 ADMIN = "admin"  # the built-in Administrator profile, not the super admin
 SUPER_ADMIN = "super_admin"  # the org's super admin (CEO)
+PORTAL_USERS_MANAGER = "portal_users_manager"  # a custom profile with only Manage Portal Users
+PORTALS_ONLY = "portals_only"  # a custom profile with only Manage Portals (not their users)
 
 CUSTOM_PROFILES = {
     READER: [],
     CONTACT_CREATOR: [permissions.record_permission("contacts", "create")],
     USER_MANAGER: [permissions.MANAGE_USERS],
+    PORTAL_USERS_MANAGER: [permissions.MANAGE_PORTAL_USERS],
+    PORTALS_ONLY: [permissions.MANAGE_PORTALS],
 }
 
 # (URL name, who, GET status, POST status or None: not asked)
@@ -387,10 +391,50 @@ MATRIX = [
     ("contact_import_failed_rows", OUTSIDER, 404, 404),
     ("contact_import_failed_rows", READER, 403, None),
     ("contact_import_failed_rows", STANDARD, 200, None),
+    # --- Portal users (POR-3, POR-4, POR-8): Manage Portal Users, not Manage Portals --------
+    ("portal_user_list", ANONYMOUS, 302, 302),
+    ("portal_user_list", OUTSIDER, 404, 404),
+    ("portal_user_list", STANDARD, 403, 403),
+    ("portal_user_list", PORTALS_ONLY, 403, 403),
+    ("portal_user_list", PORTAL_USERS_MANAGER, 200, None),
+    ("portal_user_list", ADMIN, 200, None),
+    ("portal_user_invite", ANONYMOUS, 302, 302),
+    ("portal_user_invite", OUTSIDER, 404, 404),
+    ("portal_user_invite", STANDARD, 403, 403),
+    ("portal_user_invite", PORTALS_ONLY, 403, 403),
+    ("portal_user_invite", PORTAL_USERS_MANAGER, 200, None),
+    ("portal_user_invite", ADMIN, 200, None),
+    ("portal_users_bulk", ANONYMOUS, 302, 302),
+    ("portal_users_bulk", OUTSIDER, 404, 404),
+    ("portal_users_bulk", STANDARD, 403, 403),
+    ("portal_users_bulk", PORTALS_ONLY, 403, 403),
+    ("portal_users_bulk", PORTAL_USERS_MANAGER, 405, 302),
+    ("portal_users_bulk", ADMIN, 405, 302),
+    ("contact_portal_invite", ANONYMOUS, 302, 302),
+    ("contact_portal_invite", OUTSIDER, 404, 404),
+    ("contact_portal_invite", STANDARD, 403, 403),
+    ("contact_portal_invite", PORTALS_ONLY, 403, 403),
+    ("contact_portal_invite", PORTAL_USERS_MANAGER, 302, 302),
+    ("contact_portal_invite", ADMIN, 302, 302),
+    ("contacts_portal_invite", ANONYMOUS, 302, 302),
+    ("contacts_portal_invite", OUTSIDER, 404, 404),
+    ("contacts_portal_invite", STANDARD, 403, 403),
+    ("contacts_portal_invite", PORTALS_ONLY, 403, 403),
+    ("contacts_portal_invite", PORTAL_USERS_MANAGER, 405, 302),
+    ("contacts_portal_invite", ADMIN, 405, 302),
 ]
 
 TENANT_URLS = tenant_url_names()
-MEMBERS = {READER, CONTACT_CREATOR, STANDARD, USER_MANAGER, ADMIN, SUPER_ADMIN}
+MEMBERS = {
+    READER,
+    CONTACT_CREATOR,
+    STANDARD,
+    USER_MANAGER,
+    ADMIN,
+    SUPER_ADMIN,
+    PORTAL_USERS_MANAGER,
+    PORTALS_ONLY,
+}
 
 
 def _rows(*people):
