@@ -130,7 +130,9 @@ def test_por3_another_account_cannot_accept(invite):
     assert stored(portal_user).user is None
 
 
-def test_por8_a_reinvite_kills_the_old_link(invite, admin_a, portal, django_capture_on_commit_callbacks):
+def test_por8_a_reinvite_kills_the_old_link(
+    invite, admin_a, portal, django_capture_on_commit_callbacks
+):
     portal_user, old_link, _message = invite()
     mail.outbox.clear()
     with scope(org=portal.org), django_capture_on_commit_callbacks(execute=True):
