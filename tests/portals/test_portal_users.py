@@ -330,6 +330,9 @@ def test_por4_the_delivery_column_shows_each_pending_invitations_state(
     assert 'data-delivery="retrying"' in page
 
 
+STATEMENTS = 9
+
+
 @pytest.mark.parametrize("how_many", [25, 100])
 def test_por4_the_users_tab_runs_a_pinned_number_of_statements(
     client_admin_a, org_a, portal, group, how_many, django_assert_max_num_queries
@@ -337,9 +340,14 @@ def test_por4_the_users_tab_runs_a_pinned_number_of_statements(
     with scopes_disabled():
         for _ in range(how_many):
             PortalUserFactory(group=group)
-    with django_assert_max_num_queries(16):
+    """The same statements for 25 users as for 100 (session, member, portal, groups, counts,
+    page count, page with its contacts, groups, invitations and delivery states, ...)."""
+    with django_assert_max_num_queries(STATEMENTS):
         response = client_admin_a.get(users_url(portal))
     assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("data-portal-user=") == min(how_many, 50)
+    assert ("Page 1 of 2" in page) == (how_many > 50)
 
 
 def test_por8_the_bulk_bar_disables_and_deletes_with_clear_messages(client_admin_a, portal, people):
@@ -407,3 +415,84 @@ def test_por3_a_standard_member_sees_no_invite_button(org_a, portal, group, cont
         member = CrmUserFactory(org=org_a)
     page = client_for(member).get(f"/o/{org_a.slug}/contacts/{contact.pk}/").content.decode()
     assert "Invite to portal" not in page
+
+
+# --- the constraint is the last word (POR-3; DESIGN: Invitations) -------------------------
+
+
+def _blocked_on_a_lock() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction keeps its snapshot
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _invite_while_another_insert_is_uncommitted(admin_a, portal, group, contact, rival):
+    """`rival` (a PortalUser to insert) is written in an open transaction; the invite runs in
+    another thread, passes its checks (it cannot see the uncommitted row), blocks on the unique
+    index, and meets the constraint when the rival commits. Returns what the invite raised."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    outcome = {}
+
+    def run():
+        try:
+            invite(admin_a, portal, contact, group)
+        except Exception as error:  # noqa: BLE001 - what it raised is the result
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    with transaction.atomic(), scopes_disabled():
+        rival()
+        thread = threading.Thread(target=run)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not _blocked_on_a_lock():
+            if time.monotonic() > deadline:
+                raise AssertionError("the second invite never reached the index")
+            assert thread.is_alive(), f"the invite finished first: {outcome}"
+    thread.join(30)
+    return outcome.get("error")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_por3_two_invites_of_one_contact_at_once_the_constraint_answers_clearly(
+    org_a, admin_a, portal, group, contact
+):
+    error = _invite_while_another_insert_is_uncommitted(
+        admin_a,
+        portal,
+        group,
+        contact,
+        lambda: PortalUserFactory(group=group, contact=contact, email="yuki@example.jp"),
+    )
+    assert isinstance(error, ActionRefused), error
+    assert error.message == "This contact is already a user of this portal."
+    with scopes_disabled():
+        assert PortalUser.objects.filter(contact=contact).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_por3_two_invites_of_one_address_at_once_the_constraint_answers_clearly(
+    org_a, admin_a, portal, group, contact
+):
+    with scopes_disabled():
+        twin = ContactFactory(org=org_a, email="Yuki@Example.jp")
+    error = _invite_while_another_insert_is_uncommitted(
+        admin_a,
+        portal,
+        group,
+        contact,
+        lambda: PortalUserFactory(group=group, contact=twin, email="Yuki@Example.jp"),
+    )
+    assert isinstance(error, ActionRefused), error
+    assert error.message == "This address is already used by another user of this portal."
