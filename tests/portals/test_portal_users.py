@@ -496,3 +496,81 @@ def test_por3_two_invites_of_one_address_at_once_the_constraint_answers_clearly(
     )
     assert isinstance(error, ActionRefused), error
     assert error.message == "This address is already used by another user of this portal."
+
+
+# --- more of the pages (POR-3, POR-8) -----------------------------------------------------
+
+
+def test_por3_invite_from_the_users_tab_with_a_bounded_search(
+    client_admin_a, org_a, portal, group, contact
+):
+    with scopes_disabled():
+        for n in range(15):
+            ContactFactory(org=org_a, first_name="Sam", last_name=f"Many{n}")
+    url = f"/o/{org_a.slug}/portals/{portal.pk}/users/invite/"
+    empty = client_admin_a.get(url).content.decode()
+    assert 'name="contact"' not in empty, "no list of contacts before a search"
+    many = client_admin_a.get(url, {"q": "Many"}).content.decode()
+    assert many.count('name="contact"') == 10, "at most 10 contacts, never all of them"
+    found = client_admin_a.get(url, {"q": "tanaka"}).content.decode()
+    assert "Yuki Tanaka" in found
+    response = client_admin_a.post(
+        url, {"contact": contact.pk, "group": group.pk, "language": ""}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == users_url(portal)
+    assert "Yuki Tanaka was invited to Help centre." in response.content.decode()
+    assert "yuki@example.jp" in response.content.decode()
+
+
+def test_por8_the_bulk_bar_reinvites_enables_and_changes_the_group(
+    client_admin_a, portal, people, django_capture_on_commit_callbacks
+):
+    url = f"/o/{portal.org.slug}/portals/{portal.pk}/users/bulk/"
+    with scopes_disabled():
+        partners = UserGroupFactory(portal=portal, name="Partners")
+    moved = client_admin_a.post(
+        url,
+        {"action": "group", "group": partners.pk, "users": [people["active"].pk]},
+        follow=True,
+    )
+    assert "1 portal user moved to another group." in moved.content.decode()
+    assert stored(people["active"]).group == partners
+    enabled = client_admin_a.post(
+        url, {"action": "enable", "users": [people["disabled"].pk]}, follow=True
+    )
+    assert "1 portal user enabled." in enabled.content.decode()
+    assert stored(people["disabled"]).status == "invited"
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = client_admin_a.post(
+            url, {"action": "reinvite", "users": [people["invited"].pk]}, follow=True
+        )
+    assert "1 invitation sent again." in resent.content.decode()
+    assert [m.to for m in mail.outbox] == [["invited@example.org"]]
+    refused = client_admin_a.post(
+        url, {"action": "reinvite", "users": [people["active"].pk]}, follow=True
+    )
+    assert "Only users who have not confirmed yet can be re-invited" in refused.content.decode()
+
+
+def test_por3_inviting_all_matching_contacts_refuses_a_stale_count(
+    client_admin_a, org_a, portal, group
+):
+    with scopes_disabled():
+        for _ in range(3):
+            ContactFactory(org=org_a, last_name="Stale")
+    url = f"/o/{org_a.slug}/portals/contacts/invite/"
+    stale = client_admin_a.post(
+        url,
+        {"portal_group": group.pk, "all_matching": "1", "query": "q=Stale", "expected_count": 2},
+        follow=True,
+    )
+    assert "The list changed since you loaded it" in stale.content.decode()
+    with scopes_disabled():
+        assert not PortalUser.objects.exists()
+    fresh = client_admin_a.post(
+        url,
+        {"portal_group": group.pk, "all_matching": "1", "query": "q=Stale", "expected_count": 3},
+        follow=True,
+    )
+    assert "3 contacts invited to Help centre." in fresh.content.decode()
