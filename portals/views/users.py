@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,6 +22,7 @@ from users.decorators import permission_required
 
 from ..forms_users import PortalInviteForm
 from ..members import (
+    BULK_LIMIT,
     UNCONFIRMED,
     can_delete,
     delivery_state,
@@ -82,6 +84,7 @@ def portal_user_list(request, org_slug, portal_pk):
             "filtered": bool(params),
             "unconfirmed": UNCONFIRMED,
             "languages": portal.languages,
+            "bulk_limit": BULK_LIMIT,
         },
     )
 
@@ -150,13 +153,31 @@ def portal_user_invite(request, org_slug, portal_pk):
     )
 
 
-def _chosen_users(request, portal):
-    ids = id_list_param(request.POST.getlist("users"))
-    return list(
-        PortalUser.objects.filter(portal=portal, pk__in=ids).select_related(
-            "portal", "group", "contact"
-        )
+def _chosen_users(request, portal) -> tuple[list[PortalUser], str]:
+    """The ticked users, or every user matching the tab's filter when "all matching" was
+    chosen: refused when the list no longer holds the number the person saw, or more than
+    BULK_LIMIT (the same guard as the contacts list)."""
+    if text_param(request.POST, "all_matching") != "1":
+        ids = id_list_param(request.POST.getlist("users"))
+        users = PortalUser.objects.filter(portal=portal, pk__in=ids)
+        return list(users.select_related("portal", "group", "contact")), ""
+    params = QueryDict(text_param(request.POST, "query", max_length=2000))
+    users = portal_users_list(
+        portal=portal,
+        status=choice_param(params, "status", PortalUser.Status.values),
+        group=int_param(params, "group", minimum=1),
+        query=text_param(params, "q", max_length=100),
     )
+    count, seen = users.count(), int_param(request.POST, "expected_count", minimum=0)
+    if count > BULK_LIMIT:
+        too_many = _("At most %(limit)s portal users can be changed at once; narrow the filter.")
+        return [], too_many % {"limit": BULK_LIMIT}
+    if seen != count:
+        return [], _(
+            "The list changed since you loaded it: %(count)s portal users match now, not "
+            "%(seen)s. Check the list and try again."
+        ) % {"count": count, "seen": seen if seen is not None else "?"}
+    return list(users.select_related("portal")), ""
 
 
 @manage_portal_users
@@ -170,7 +191,10 @@ def portal_users_bulk(request, org_slug, portal_pk):
         + text_param(request.POST, "query", max_length=2000)
     )
     action = choice_param(request.POST, "action", BULK_ACTIONS)
-    chosen = _chosen_users(request, portal)
+    chosen, refusal = _chosen_users(request, portal)
+    if refusal:
+        messages.error(request, refusal)
+        return back
     if not action or not chosen:
         messages.error(request, _("Select portal users and an action."))
         return back

@@ -574,3 +574,20 @@ def test_por3_inviting_all_matching_contacts_refuses_a_stale_count(
         follow=True,
     )
     assert "3 contacts invited to Help centre." in fresh.content.decode()
+
+
+def test_por8_all_matching_users_with_the_stale_count_guard(client_admin_a, portal, people):
+    url = f"/o/{portal.org.slug}/portals/{portal.pk}/users/bulk/"
+    stale = client_admin_a.post(
+        url,
+        {"action": "enable", "all_matching": "1", "query": "status=disabled", "expected_count": 3},
+        follow=True,
+    )
+    assert "The list changed since you loaded it" in stale.content.decode()
+    done = client_admin_a.post(
+        url,
+        {"action": "enable", "all_matching": "1", "query": "status=disabled", "expected_count": 1},
+        follow=True,
+    )
+    assert "1 portal user enabled." in done.content.decode()
+    assert stored(people["disabled"]).status == "invited"
