@@ -73,6 +73,7 @@ def test_por3_the_mail_is_in_the_contacts_language_and_names_the_portal(invite):
     assert message.to == ["yuki@example.jp"]
     assert "Help centre" in message.subject and "Help centre" in message.body
     assert "招待を承諾するには、次のリンクを開いてください" in message.body
+    assert "のポータル Help centre への招待" in message.subject
     html = message.alternatives[0][0]
     assert link in html
 
