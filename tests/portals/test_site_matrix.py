@@ -114,7 +114,7 @@ def test_por7_por2_matrix_portal_user_of_a_group(db, scope, write):
     actions = ("view", "create", "edit") if write else ("view",)
     world = make_world(group_modules(scope, actions=actions))
     wrong = []
-    for name, rows in ROWS.items():
+    for rows in ROWS.values():
         for method, address, expected in rows(world, scope, write):
             response = getattr(world.client(), method)(address)
             if response.status_code != expected:
