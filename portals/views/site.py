@@ -90,13 +90,23 @@ def portal_logout(request, portal, portal_user):
 
 
 @require_POST
-@portal_page
+@portal_public
 def portal_language(request, portal, portal_user):
-    """The language switch: one of the portal's languages, kept on the portal user."""
+    """The language switch: one of the portal's languages, kept on the portal user (and in
+    the language cookie, which the sign-in page follows)."""
     language = request.POST.get("language", "")
+    response = HttpResponseRedirect(_safe_next(request, portal))
     if portal.offers(language) and language in dict(settings.LANGUAGES):
-        site.portal_user_language_set(portal_user, language)
-    return HttpResponseRedirect(_safe_next(request, portal))
+        if portal_user is not None:
+            site.portal_user_language_set(portal_user, language)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    return response
 
 
 def _context(portal, portal_user, **more) -> dict:

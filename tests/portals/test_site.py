@@ -19,6 +19,10 @@ from tests.users.factories import CrmUserFactory, UserFactory
 from users import middleware
 from users.models import Organization
 
+# Session, account, portal, portal user, the CRM navigation's membership look-up, the count,
+# the page (the field registry is read once per process and org).
+LIST_STATEMENTS = 7
+
 
 @pytest.fixture
 def world(db):
@@ -235,10 +239,10 @@ def test_por7_list_pages_run_a_fixed_number_of_statements(world, django_assert_n
             response = client.get(world.url("contacts/"), {"page": page})
         assert response.status_code == 200
         counts.append(len(captured))
-    assert len(set(counts)) == 1, counts
-    with django_assert_num_queries(counts[0]):
+    print("statements per list page:", counts)
+    assert counts == [LIST_STATEMENTS] * 3, counts
+    with django_assert_num_queries(LIST_STATEMENTS):
         client.get(world.url("contacts/"), {"page": "2", "sort": "-email", "q": "Mate"})
-    assert counts[0] <= 9, counts
 
 
 def test_por7_detail_outside_the_slice_is_404(world):
@@ -322,6 +326,15 @@ def test_por7_a_portal_user_never_reaches_crm_pages(world):
     assert client.get(f"/o/{world.portal.org.slug}/contacts/").status_code == 404
     assert client.get(f"/o/{world.portal.org.slug}/contacts/{world.me.pk}/").status_code == 404
     assert client.get("/").status_code == 404
+
+
+def test_por7_sign_in_page_offers_the_portals_languages_to_visitors(world):
+    client = Client()
+    assert '<html lang="en">' in text(client.get(world.url("sign-in/")))
+    client.post(world.url("language/"), {"language": "ja"})
+    page = text(client.get(world.url("sign-in/")))
+    assert '<html lang="ja">' in page
+    assert 'name="language"' in page
 
 
 def test_por7_pages_follow_the_portal_users_language_and_the_switch(world):

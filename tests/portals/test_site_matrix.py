@@ -83,7 +83,7 @@ ROWS = {
     ],
 }
 # Routes anyone may open without being a portal user of the portal.
-PUBLIC = {"portal_login", "portal_logout", "portal_theme"}
+PUBLIC = {"portal_login", "portal_logout", "portal_theme", "portal_language"}
 
 
 def route_names() -> set[str]:
@@ -144,7 +144,8 @@ def test_por7_matrix_someone_who_is_no_user_of_the_portal_gets_404(db):
         return c
 
     def expected(name, _status):
-        return {"portal_login": 403, "portal_logout": 302, "portal_theme": 200}.get(name, 404)
+        public = {"portal_login": 403, "portal_logout": 302, "portal_language": 302}
+        return {**public, "portal_theme": 200}.get(name, 404)
 
     assert not check(world, client, expected)
 
