@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from crm_portal.names import person_name
 from records.fields import EMAIL, PHONE, TEXT, FieldSpec
 from records.models import Account
 from records.modules import MODELS, field_specs
@@ -132,6 +133,17 @@ def shown_values(record, module: SharedModule) -> list[tuple[FieldSpec, object]]
         (spec, custom.get(spec.key) if spec.custom else getattr(record, spec.key))
         for spec in module.shown
     ]
+
+
+def record_title(record, module: SharedModule) -> str:
+    """What a record's page calls it, from the shown fields only (a hidden name stays
+    hidden): a contact's shown names, an account's name, else the first shown value."""
+    values = {spec.key: value for spec, value in shown_values(record, module)}
+    if module.key == "contacts" and ("first_name" in values or "last_name" in values):
+        name = person_name(values.get("first_name") or "", values.get("last_name") or "")
+    else:
+        name = next((str(value) for value in values.values() if value not in (None, "")), "")
+    return name or _("Record %(number)s") % {"number": record.pk}
 
 
 def _only_editable(module: SharedModule, data: dict) -> dict:

@@ -167,6 +167,7 @@ def portal_record_detail(request, portal, portal_user, module: str, pk: int):
         module=shared,
         module_label=site.module_label(module),
         record=record,
+        title=site.record_title(record, shared),
         values=site.shown_values(record, shared),
     )
     return render(request, "portals/site/record_detail.html", context)
@@ -219,8 +220,15 @@ def _form_page(request, portal, portal_user, shared, record):
             return redirect(
                 "portal_record_detail", portal_slug=portal.slug, module=shared.key, pk=record.pk
             )
+    title = site.record_title(record, shared) if record is not None else ""
     context = _context(
-        portal, portal_user, module=shared, module_label=legend, record=record, form=form
+        portal,
+        portal_user,
+        module=shared,
+        module_label=legend,
+        record=record,
+        title=title,
+        form=form,
     )
     return render(request, "portals/site/record_form.html", context)
 

@@ -379,3 +379,15 @@ def test_por7_the_accounts_own_sign_in_does_not_need_a_portal_account(db):
     client = Client()
     client.force_login(stranger)
     assert client.get(world.url()).status_code == 404
+
+
+def test_por2_a_record_page_names_the_record_by_shown_fields_only(world):
+    with scopes_disabled():
+        world.group.modules["contacts"]["fields_shown"] = ["phone", "email"]
+        world.group.modules["contacts"]["fields_editable"] = ["phone"]
+        world.group.save()
+    client = world.client()
+    for tail in (f"contacts/{world.me.pk}/", f"contacts/{world.me.pk}/edit/", "contacts/"):
+        page = text(client.get(world.url(tail)))
+        assert "Paula" not in page.split("<main", 1)[1], tail
+        assert world.me.email in page, tail
