@@ -391,3 +391,13 @@ def test_por2_a_record_page_names_the_record_by_shown_fields_only(world):
         page = text(client.get(world.url(tail)))
         assert "Paula" not in page.split("<main", 1)[1], tail
         assert world.me.email in page, tail
+
+
+def test_por7_allauths_rate_limit_guards_the_portal_sign_in(world):
+    client = Client()
+    address = world.url("sign-in/")
+    for _attempt in range(6):
+        client.post(address, {"login": world.portal_user.email, "password": "wrong"})
+    response = client.post(address, {"login": world.portal_user.email, "password": PASSWORD})
+    assert response.status_code in (200, 429)
+    assert client.get(world.url()).status_code == 302  # still not signed in
