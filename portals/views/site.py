@@ -19,6 +19,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_portal.forms import SectionedForm
+from crm_portal.params import page_param, sort_param, text_param
 from records.forms import formfield_for
 
 from .. import site
@@ -34,7 +35,9 @@ def _home_url(portal) -> str:
 
 def _safe_next(request, portal) -> str:
     """A `next` inside this portal, else the portal's home (no open redirect)."""
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    next_url = text_param(request.POST, "next", max_length=2000) or text_param(
+        request.GET, "next", max_length=2000
+    )
     allowed = url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
@@ -94,7 +97,7 @@ def portal_logout(request, portal, portal_user):
 def portal_language(request, portal, portal_user):
     """The language switch: one of the portal's languages, kept on the portal user (and in
     the language cookie, which the sign-in page follows)."""
-    language = request.POST.get("language", "")
+    language = text_param(request.POST, "language")
     response = HttpResponseRedirect(_safe_next(request, portal))
     if portal.offers(language) and language in dict(settings.LANGUAGES):
         if portal_user is not None:
@@ -124,12 +127,12 @@ def portal_record_list(request, portal, portal_user, module: str):
     shared = site.shared_module(portal_user, module)
     if shared is None:
         return not_found_page(request, portal, portal_user)
-    search = request.GET.get("q", "")[: site.MAX_SEARCH]
-    sort = request.GET.get("sort", "")
-    records = site.record_list(portal_user, shared, search=search, sort=sort)
-    page = Paginator(records, site.PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(record, site.shown_values(record, shared)) for record in page.object_list]
+    search = text_param(request.GET, "q", max_length=site.MAX_SEARCH)
     sortable = site.sortable_keys(shared)
+    sort = sort_param(request.GET, [*sortable, *(f"-{key}" for key in sortable)], "")
+    records = site.record_list(portal_user, shared, search=search, sort=sort)
+    page = Paginator(records, site.PAGE_SIZE).get_page(page_param(request.GET))
+    rows = [(record, site.shown_values(record, shared)) for record in page.object_list]
     columns = [
         (spec, spec.key in sortable, f"-{spec.key}" if sort == spec.key else spec.key)
         for spec in shared.shown

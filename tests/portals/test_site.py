@@ -401,3 +401,22 @@ def test_por7_allauths_rate_limit_guards_the_portal_sign_in(world):
     response = client.post(address, {"login": world.portal_user.email, "password": PASSWORD})
     assert response.status_code in (200, 429)
     assert client.get(world.url()).status_code == 302  # still not signed in
+
+
+HOSTILE = ["\x00", "x" * 10_000, "-1", "99999999999999999999999", "1e9", "%00", "<script>"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_por7_hostile_parameters_never_make_a_500(world, value):
+    """X-6 on the portal site: NUL bytes, 10 KB strings, huge and negative numbers."""
+    client = world.client()
+    for name in ("q", "sort", "page", "next"):
+        for tail in ("", "contacts/", "accounts/", f"contacts/{world.me.pk}/"):
+            assert client.get(world.url(tail), {name: value}).status_code == 200, (tail, name)
+    assert client.get(world.url("contacts/99999999999999999999999/")).status_code == 404
+    switched = client.post(world.url("language/"), {"language": value, "next": value})
+    assert switched.status_code == 302
+    edit = client.post(world.url(f"contacts/{world.me.pk}/edit/"), {"phone": value})
+    assert edit.status_code in (200, 302)
+    response = Client().post(world.url("sign-in/"), {"login": value, "password": value})
+    assert response.status_code == 200
