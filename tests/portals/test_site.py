@@ -420,3 +420,16 @@ def test_por7_hostile_parameters_never_make_a_500(world, value):
     assert edit.status_code in (200, 302)
     response = Client().post(world.url("sign-in/"), {"login": value, "password": value})
     assert response.status_code == 200
+
+
+def test_por7_x1_portal_pages_in_japanese_have_no_english_ui_words(world):
+    with scopes_disabled():
+        PortalUser.objects.filter(pk=world.portal_user.pk).update(language="ja")
+    client = world.client()
+    english = ["Sign out", "Home", "Search", "Edit", "Back to the list", "Welcome to", "Save"]
+    for tail in ("", "contacts/", f"contacts/{world.me.pk}/", f"contacts/{world.me.pk}/edit/"):
+        page = text(client.get(world.url(tail)))
+        assert '<html lang="ja">' in page
+        assert not [word for word in english if f">{word}" in page], tail
+    missing = text(client.get(world.url(f"contacts/{world.stranger.pk}/")))
+    assert "ページが見つかりません" in missing
