@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from portals import site
 from portals.models import PortalUser
+from records.field_services import custom_field_create
 from records.models import Contact, RecordEvent
 from tests.portals.site_world import PASSWORD, group_modules, make_world
 from tests.records.factories import ContactFactory
@@ -433,3 +434,23 @@ def test_por7_x1_portal_pages_in_japanese_have_no_english_ui_words(world):
         assert not [word for word in english if f">{word}" in page], tail
     missing = text(client.get(world.url(f"contacts/{world.stranger.pk}/")))
     assert "ページが見つかりません" in missing
+
+
+def test_por2_a_custom_field_is_shown_and_edited_with_the_crms_validation(world):
+    with scopes_disabled():
+        admin = CrmUserFactory(org=world.portal.org, is_super_admin=True)
+        field = custom_field_create(
+            org=world.portal.org, actor=admin, module="contacts", label="Seats", field_type="number"
+        )
+        modules = world.group.modules
+        modules["contacts"]["fields_shown"].append(field.key)
+        modules["contacts"]["fields_editable"].append(field.key)
+        world.group.save()
+    client = world.client()
+    assert "Seats" in text(client.get(world.url("contacts/")))
+    refused = client.post(world.url(f"contacts/{world.me.pk}/edit/"), {field.key: "many"})
+    assert refused.status_code == 200 and 'value="many"' in text(refused)
+    saved = client.post(world.url(f"contacts/{world.me.pk}/edit/"), {field.key: "12"})
+    assert saved.status_code == 302
+    detail = text(client.get(world.url(f"contacts/{world.me.pk}/")))
+    assert f'data-field="{field.key}">12<' in detail
