@@ -26,6 +26,9 @@ def portal_sign_in(page, live_server, world):
     page.locator("#id_password").fill(PASSWORD)
     page.locator("form button[type=submit].primary").click()
     expect(page).to_have_url(f"{live_server.url}{world.url()}")
+    # The URL changes when the navigation commits; the language switch's script (deferred)
+    # runs by the load event.
+    page.wait_for_load_state("load")
 
 
 def test_por7_portal_user_signs_in_sees_their_slice_edits_and_meets_404(page, live_server, world):
