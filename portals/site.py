@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from crm_portal.names import person_name
 from records.fields import EMAIL, PHONE, TEXT, FieldSpec
-from records.models import Account
+from records.models import Account, RecordEvent
 from records.modules import MODELS, field_specs
 from records.services import record_create, record_update
 
@@ -27,7 +27,7 @@ from .models import Portal, PortalUser
 
 # The source of the record events the portal writes (REC-3, AUT-8): auto-invite and the
 # record's history tell a portal user's change by it.
-PORTAL_SOURCE = "portal"
+PORTAL_SOURCE = RecordEvent.Source.PORTAL
 PAGE_SIZE = 25
 MAX_SEARCH = 100
 SEARCHABLE_TYPES = {TEXT, EMAIL, PHONE}
