@@ -239,6 +239,7 @@ ANYMAIL = {
 # A new membership kind adds one line here and its adapter; the invitation core stays as is.
 INVITATION_KINDS = {
     "crm_user": "invitations.crm_users.CrmUserInvitations",
+    "portal_user": "portals.invitations.PortalUserInvitations",
 }
 
 # Celery: Redis in production; a filesystem broker by default, which crosses processes.

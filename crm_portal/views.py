@@ -2,13 +2,14 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_scopes import scopes_disabled
 
 from records.outbox import outbox_backlog
 from users.selectors import organizations_of
@@ -24,6 +25,11 @@ def home(request):
         orgs = organizations_of(user=request.user)
         if orgs:
             return redirect("dashboard", org_slug=orgs[0].slug)
+        with scopes_disabled():
+            portal_only = request.user.portal_memberships.exists()
+        if portal_only:
+            # A portal-only account has no CRM page at all (POR-7): its portal is its home.
+            raise Http404("No organisation")
         return render(request, "no_organization.html")
     return render(request, "landing.html")
 

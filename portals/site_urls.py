@@ -1,3 +1,18 @@
-"""Routes: see portals/urls.py and crm_portal/urls.py."""
+"""The portal site of one portal, under /portal/<portal_slug>/ (POR-7); see crm_portal/urls.py.
+Every route here has rows in tests/portals/test_site_matrix.py (a new one without fails it)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import site as views
+
+urlpatterns = [
+    path("", views.portal_home, name="portal_home"),
+    path("sign-in/", views.portal_login, name="portal_login"),
+    path("sign-out/", views.portal_logout, name="portal_logout"),
+    path("theme.css", views.portal_theme, name="portal_theme"),
+    path("language/", views.portal_language, name="portal_language"),
+    path("<slug:module>/", views.portal_record_list, name="portal_record_list"),
+    path("<slug:module>/new/", views.portal_record_create, name="portal_record_create"),
+    path("<slug:module>/<int:pk>/", views.portal_record_detail, name="portal_record_detail"),
+    path("<slug:module>/<int:pk>/edit/", views.portal_record_edit, name="portal_record_edit"),
+]

@@ -1,3 +1,17 @@
-"""Routes: see portals/urls.py and crm_portal/urls.py."""
+"""Routes of the portal users (POR-3, POR-4, POR-8): see portals/urls.py and crm_portal/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import users
+
+urlpatterns = [
+    path("<int:portal_pk>/users/", users.portal_user_list, name="portal_user_list"),
+    path("<int:portal_pk>/users/invite/", users.portal_user_invite, name="portal_user_invite"),
+    path("<int:portal_pk>/users/bulk/", users.portal_users_bulk, name="portal_users_bulk"),
+    path(
+        "contacts/<int:contact_pk>/invite/",
+        users.contact_portal_invite,
+        name="contact_portal_invite",
+    ),
+    path("contacts/invite/", users.contacts_portal_invite, name="contacts_portal_invite"),
+]

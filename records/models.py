@@ -221,6 +221,7 @@ class RecordEvent(models.Model):
         UI = "ui", _("Web")
         API = "api", _("API")
         IMPORT = "import", _("Import")
+        PORTAL = "portal", _("Portal")
         SYSTEM = "system", _("System")
 
     # No index of its own on org: the (org, module, record_id) index serves org look-ups too.

@@ -81,6 +81,14 @@ ACTION_LABELS = {
     "usergroup.created": _("Portal user group created"),
     "usergroup.changed": _("Portal user group changed"),
     "usergroup.deleted": _("Portal user group deleted"),
+    # portals (pusers)
+    "portal_user.invited": _("Portal user invited"),
+    "portal_user.accepted": _("Portal invitation accepted"),
+    "portal_user.disabled": _("Portal user disabled"),
+    "portal_user.enabled": _("Portal user enabled"),
+    "portal_user.reinvited": _("Portal user re-invited"),
+    "portal_user.group_changed": _("Portal user's group changed"),
+    "portal_user.deleted": _("Portal user deleted"),
     # portals (pemails): details hold {"portal", "kind", "language", "group"}.
     "email_template.changed": _("Portal email template changed"),
     "email_template.reset": _("Portal email template reset to default"),
@@ -391,6 +399,28 @@ SENTENCES = {
         gettext("User group “%(name)s” of the portal “%(portal)s” deleted.")
         % {"name": d["group"], "portal": d["portal"]}
     ),
+    # portals (pusers)
+    "portal_user.invited": lambda d, t: _portal_user(
+        _("%(email)s was invited to the portal %(portal)s (group %(group)s)."), d
+    ),
+    "portal_user.accepted": lambda d, t: _portal_user(
+        _("%(email)s accepted the invitation to the portal %(portal)s."), d
+    ),
+    "portal_user.disabled": lambda d, t: _portal_user(
+        _("%(email)s can no longer use the portal %(portal)s."), d
+    ),
+    "portal_user.enabled": lambda d, t: _portal_user(
+        _("%(email)s can use the portal %(portal)s again."), d
+    ),
+    "portal_user.reinvited": lambda d, t: _portal_user(
+        _("A new invitation to the portal %(portal)s was sent to %(email)s."), d
+    ),
+    "portal_user.group_changed": lambda d, t: _portal_user(
+        _("%(email)s moved from group %(before)s to group %(group)s in the portal %(portal)s."), d
+    ),
+    "portal_user.deleted": lambda d, t: _portal_user(
+        _("%(email)s was removed from the portal %(portal)s."), d
+    ),
     # portals (pemails)
     "email_template.changed": lambda d, t: _email_template(
         _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was customised."), d
@@ -399,6 +429,11 @@ SENTENCES = {
         _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was reset to default."), d
     ),
 }
+
+
+def _portal_user(template, d) -> str:
+    keys = ("email", "portal", "group", "before")
+    return str(template) % {k: d.get(k, "—") for k in keys}
 
 
 def _email_template(template, d) -> str:

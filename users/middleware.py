@@ -64,7 +64,8 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated:
+        # The portal site applies the portal's org itself (portals.site_access).
+        if request.user.is_authenticated and not request.path_info.startswith("/portal/"):
             org = getattr(request, "org", None) or _membership_org(request.user)
             signed_out = idle_timeout_check(request, org)
             if signed_out is not None:

@@ -274,6 +274,12 @@ def _bulk_selection(request):
     return list(records), ""
 
 
+def contacts_bulk_selection(request):
+    """The contacts a bulk action of another app applies to (portal invitations, POR-3), with
+    the same stale-count guard and cap: (contacts, refusal)."""
+    return _bulk_selection(request)
+
+
 @require_POST
 def contacts_bulk_update(request, org_slug):
     """The same change to the selected contacts the member may see: one event per contact

@@ -63,14 +63,14 @@ def stored(membership):
 
 def test_usr4_the_registry_lists_the_kinds_and_crm_users_are_the_first():
     kinds = invitation_kinds()
-    assert list(kinds) == ["crm_user"]
+    assert list(kinds) == ["crm_user", "portal_user"]
     assert isinstance(kinds["crm_user"], CrmUserInvitations)
     assert isinstance(invitation_kind("crm_user"), CrmUserInvitations)
 
 
 def test_usr4_a_kind_that_is_not_listed_fails_loudly_when_looked_up():
-    with pytest.raises(ImproperlyConfigured, match="'portal_user' is not in INVITATION_KINDS"):
-        invitation_kind("portal_user")
+    with pytest.raises(ImproperlyConfigured, match="'team_guest' is not in INVITATION_KINDS"):
+        invitation_kind("team_guest")
 
 
 @pytest.mark.parametrize(

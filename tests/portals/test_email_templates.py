@@ -31,6 +31,7 @@ from portals.emails import (
     render_preview,
     safe_context,
 )
+from portals.members import portal_user_invite
 from portals.models import EmailTemplate, Portal
 from records.models import Contact, CustomField
 from tests.conftest import client_for
@@ -596,3 +597,29 @@ def test_por6_service_refuses_a_group_of_another_portal(org_a, admin_a, portal):
 
 def test_por6_wrong_method_is_405(client_admin_a, portal):
     assert client_admin_a.get(url("email_template_test", portal)).status_code == 405
+
+
+def test_por6_a_portal_invitation_is_sent_with_the_portals_template(
+    client_admin_a, org_a, admin_a, portal, smtp_sink, django_capture_on_commit_callbacks
+):
+    """The portal user kind renders through render_email: the group's language template,
+    the contact's escaped name, one Subject line, no Bcc, a plain-text part (POR-3, POR-6)."""
+    with scopes_disabled():
+        group = UserGroupFactory(portal=portal)
+        contact = ContactFactory(
+            org=org_a,
+            first_name=EVIL_NAME,
+            last_name="Tanaka",
+            email="yuki@example.jp",
+            language="ja",
+        )
+    client_admin_a.post(
+        url("email_template_edit", portal, language="ja"),
+        form_data(subject="ようこそ {contact_first_name}\r\nBcc: x@evil.test"),
+    )
+    with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+        portal_user_invite(actor=admin_a, portal=portal, contact=contact, group=group)
+    ((envelope, message),) = smtp_sink.messages()
+    html, text = assert_inert_message(envelope, message, "yuki@example.jp", "<img", EVIL_NAME)
+    assert message["Subject"].strip() == f"ようこそ {EVIL_NAME} Bcc: x@evil.test"
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "/invite/" in text

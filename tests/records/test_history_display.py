@@ -82,3 +82,18 @@ def test_rec3_a_processed_change_says_nothing_however_old(client_admin_a, org_a,
     contact = created_contact(org_a, admin_a)
     age_events(contact, 3600, processed=True)
     assert "processing…" not in detail(client_admin_a, contact)
+
+
+def test_rec3_x1_a_change_from_the_portal_says_so_in_the_readers_language(
+    client_admin_a, org_a, admin_a
+):
+    """POR-7: a portal user's create is a "portal" event; the CRM history names its source."""
+    with scopes_disabled():
+        contact = record_create(
+            org=org_a, actor=None, module="contacts", data={"last_name": "Ono"}, source="portal"
+        )
+    body = client_admin_a.get(f"/o/{org_a.slug}/contacts/{contact.pk}/").content.decode()
+    assert "· Portal" in body
+    User.objects.filter(pk=admin_a.user_id).update(language="ja")
+    body = client_admin_a.get(f"/o/{org_a.slug}/contacts/{contact.pk}/").content.decode()
+    assert "· ポータル" in body and "· portal" not in body

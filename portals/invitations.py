@@ -1,0 +1,137 @@
+"""Portal users' invitations (POR-3, POR-4): the adapter of the "portal_user" kind of the
+generic invitation core (DESIGN: Invitations). The PortalUser holds a OneToOne to its
+Invitation; accepting binds the portal user to the account and makes them Active."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from crm_portal.exceptions import ActionRefused
+from invitations.kinds import InvitationKind
+from invitations.models import Invitation
+from invitations.services import membership_lock
+from users.audit import audit_log_write
+
+from .default_emails import ACCEPT_INVITATION
+from .emails import render_for_invitation
+from .models import PortalUser
+
+KIND = "portal_user"
+OBSTACLE_TEMPLATE = "portals/users/invitation_obstacle.html"
+
+
+def portal_home_url(portal) -> str:
+    """/portal/<slug>/, by its route name once the portal site has it."""
+    try:
+        return reverse("portal_home", kwargs={"portal_slug": portal.slug})
+    except NoReverseMatch:
+        return f"/portal/{portal.slug}/"
+
+
+def portal_user_obstacle(portal_user: PortalUser) -> str:
+    """Why this portal user cannot accept or use the portal now, as a sentence; "" if nothing."""
+    if not portal_user.portal.is_enabled:
+        return _("The portal %(portal)s is turned off for now. Ask %(org)s for help.") % {
+            "portal": portal_user.portal.name,
+            "org": portal_user.org.name,
+        }
+    if portal_user.status == PortalUser.Status.DISABLED:
+        return _("Your access to the portal %(portal)s was disabled. Ask %(org)s for help.") % {
+            "portal": portal_user.portal.name,
+            "org": portal_user.org.name,
+        }
+    return ""
+
+
+class PortalUserInvitations(InvitationKind):
+    """A contact's access to one portal (POR-3)."""
+
+    kind = KIND
+    email_template = "portals/email/invitation"
+    accept_template = "portals/users/invitation_accept.html"
+
+    def invitation_filter(self, membership: PortalUser) -> Q:
+        return Q(portal_user=membership)
+
+    def invitation_create(self, membership: PortalUser, **fields) -> Invitation:
+        with transaction.atomic():
+            locked = membership_lock(membership)
+            if locked.invitation_id:
+                invitation = Invitation.objects.get(pk=locked.invitation_id)
+            else:
+                invitation = Invitation.objects.create(**fields)
+                locked.invitation = invitation
+                locked.save(update_fields=["invitation", "updated_at"])
+        membership.invitation = invitation
+        return invitation
+
+    def membership_of(self, invitation: Invitation) -> PortalUser | None:
+        try:
+            return invitation.portal_user
+        except PortalUser.DoesNotExist:
+            return None
+
+    def email_of(self, membership: PortalUser) -> str:
+        return membership.email
+
+    def language_of(self, membership: PortalUser) -> str:
+        return membership.language
+
+    def email_context(self, invitation: Invitation) -> dict:
+        portal_user = self.membership_of(invitation)
+        if portal_user is None:
+            return {}
+        return {
+            "portal_name": portal_user.portal.name,
+            "portal_url": portal_home_url(portal_user.portal),
+            "contact_name": str(portal_user.contact),
+        }
+
+    def render_email(self, invitation: Invitation, context: dict) -> tuple[str, str, str] | None:
+        """POR-6: the portal's own "Accept invitation" email (its template for the group and
+        language, else the built-in text; portals.emails), with the contact's merge fields."""
+        portal_user = self.membership_of(invitation)
+        if portal_user is None:
+            return None
+        return render_for_invitation(
+            portal_user.portal,
+            ACCEPT_INVITATION,
+            invitation.language,
+            portal_user.group,
+            {**context, "contact": portal_user.contact},
+        )
+
+    def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:
+        portal_user = self.membership_of(invitation)
+        reason = portal_user_obstacle(portal_user) if portal_user else ""
+        if not reason:
+            return None
+        return OBSTACLE_TEMPLATE, {"reason": reason, "portal_user": portal_user}
+
+    def accept(self, *, invitation: Invitation, membership: PortalUser, user) -> None:
+        """Bind the account (its verified address is the invited one: the core checked), make
+        the portal user Active. A disabled user or portal is refused; an account that already
+        is another user of this portal is refused by the constraint."""
+        reason = portal_user_obstacle(membership)
+        if reason:
+            raise ActionRefused(reason)
+        membership.user = user
+        membership.status = PortalUser.Status.ACTIVE
+        try:
+            with transaction.atomic():
+                membership.save(update_fields=["user", "status", "updated_at"])
+        except IntegrityError:
+            raise ActionRefused(
+                _("This account is already used by another user of this portal.")
+            ) from None
+        audit_log_write(
+            org=invitation.org,
+            actor=None,
+            action="portal_user.accepted",
+            details={"email": membership.email, "portal": membership.portal.name},
+        )
+
+    def landing_url(self, invitation: Invitation) -> str:
+        portal_user = self.membership_of(invitation)
+        return portal_home_url(portal_user.portal) if portal_user else "/"
