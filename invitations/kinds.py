@@ -59,6 +59,20 @@ class InvitationKind:
         expires_at and validity_days."""
         return {}
 
+    def render_email(self, invitation: Invitation, context: dict) -> tuple[str, str, str] | None:
+        """The invitation email as (subject, plain text, HTML), or None (the default) to let
+        the core render the kind's built-in templates (`email_template`).
+
+        `context` is what the core would hand the built-in templates: org_name, inviter_name,
+        link, expires_at, validity_days and this kind's `email_context(invitation)`. A kind
+        whose admins edit their own templates returns them rendered here, e.g. the portal
+        kind: `return portals.emails.render_for_invitation(portal, "accept_invitation",
+        invitation.language, group, context)`. The core still sends to the invited address
+        and strips CR/LF from the subject; it never passes admin text to a template engine.
+        The returned tuple may carry `from_email` and `reply_to` attributes (a tuple subclass,
+        as portals.emails.RenderedEmail): the core then sends with that sender and reply-to."""
+        return None
+
     # Accepting it.
 
     def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:

@@ -105,12 +105,24 @@ def _invitation_message(
         "validity_days": INVITATION_VALIDITY.days,
         **adapter.email_context(invitation),
     }
-    prefix = adapter.email_template
     with translation.override(invitation.language):
-        subject = render_to_string(f"{prefix}.subject.txt", context).strip()
-        text = render_to_string(f"{prefix}.txt", context)
-        html = render_to_string(f"{prefix}.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[invitation.email])
+        rendered = adapter.render_email(invitation, context)
+        if rendered is None:
+            prefix = adapter.email_template
+            rendered = (
+                render_to_string(f"{prefix}.subject.txt", context),
+                render_to_string(f"{prefix}.txt", context),
+                render_to_string(f"{prefix}.html", context),
+            )
+    subject, text, html = rendered
+    subject = " ".join(subject.split())  # one header line, whatever the template held
+    message = EmailMultiAlternatives(
+        subject,
+        text,
+        from_email=getattr(rendered, "from_email", None) or None,
+        to=[invitation.email],
+        reply_to=getattr(rendered, "reply_to", None) or None,
+    )
     message.attach_alternative(html, "text/html")
     return message
 

@@ -13,6 +13,8 @@ from invitations.models import Invitation
 from invitations.services import membership_lock
 from users.audit import audit_log_write
 
+from .default_emails import ACCEPT_INVITATION
+from .emails import render_for_invitation
 from .models import PortalUser
 
 KIND = "portal_user"
@@ -85,6 +87,20 @@ class PortalUserInvitations(InvitationKind):
             "portal_url": portal_home_url(portal_user.portal),
             "contact_name": str(portal_user.contact),
         }
+
+    def render_email(self, invitation: Invitation, context: dict) -> tuple[str, str, str] | None:
+        """POR-6: the portal's own "Accept invitation" email (its template for the group and
+        language, else the built-in text; portals.emails), with the contact's merge fields."""
+        portal_user = self.membership_of(invitation)
+        if portal_user is None:
+            return None
+        return render_for_invitation(
+            portal_user.portal,
+            ACCEPT_INVITATION,
+            invitation.language,
+            portal_user.group,
+            {**context, "contact": portal_user.contact},
+        )
 
     def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:
         portal_user = self.membership_of(invitation)

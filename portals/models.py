@@ -161,3 +161,59 @@ class PortalUser(models.Model):
 
     def __str__(self):
         return self.email
+
+
+class EmailTemplate(models.Model):
+    """An admin's version of one of the portal's emails, per language and optionally per user
+    group (POR-6). Its text is data: portals.emails substitutes `{placeholders}` over an
+    allow-listed context and sanitises the HTML body on save; no template engine reads it."""
+
+    class Kind(models.TextChoices):
+        ACCEPT_INVITATION = "accept_invitation", _("Accept invitation")
+        CONFIRM_EMAIL = "confirm_email", _("Confirm email address")
+
+    class AcceptAs(models.TextChoices):
+        BUTTON = "button", _("A button")
+        LINK = "link", _("A link")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="email_templates")
+    kind = models.CharField(_("email"), max_length=30, choices=Kind.choices)
+    language = models.CharField(_("language"), max_length=10)
+    group = models.ForeignKey(
+        UserGroup,
+        verbose_name=_("user group"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="email_templates",
+    )
+    from_name = models.CharField(_("from name"), max_length=100, blank=True)
+    from_email = models.EmailField(_("from address"), blank=True)
+    reply_to = models.EmailField(_("reply-to address"), blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body_html = models.TextField(_("body"))
+    style = models.JSONField(_("style"), default=dict, blank=True)
+    accept_as = models.CharField(
+        _("accept control"), max_length=10, choices=AcceptAs.choices, default=AcceptAs.BUTTON
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["kind", "language", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portal", "kind", "language", "group"],
+                name="emailtemplate_once_per_group",
+            ),
+            models.UniqueConstraint(
+                fields=["portal", "kind", "language"],
+                condition=Q(group__isnull=True),
+                name="emailtemplate_once_per_language",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.language})"

@@ -50,6 +50,9 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
             org=org, module="contacts", key=f"walk-{next(_serial)}", label="Walk", field_type="text"
         ).pk
     ),
+    # portals (pemails): one of a portal's emails, in the walk portal's default language (POR-6)
+    "kind": lambda org: "accept_invitation",
+    "language": lambda org: "en",
 }
 
 
@@ -104,7 +107,7 @@ def _api_token(org):
 
 
 # Keywords that name no object of the org (a file format, say): the same for every org.
-PLAIN_KEYWORDS = {"fmt", "module"}
+PLAIN_KEYWORDS = {"fmt", "module", "kind", "language"}
 
 # Fields a hostile POST fills in, so a view that forgot the tenant check would write something.
 HOSTILE_POST = {

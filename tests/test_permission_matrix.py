@@ -479,6 +479,33 @@ MATRIX = [
     ("contacts_portal_invite", PORTAL_MANAGER, 403, 403),
     ("contacts_portal_invite", PORTAL_USER_MANAGER, 405, 302),
     ("contacts_portal_invite", ADMIN, 405, 302),
+    # --- Portal email templates (POR-6; pemails): Manage Portals; Manage Users is not enough.
+    # An empty POST to the editor or the preview shows the form's errors (200); the test email
+    # without form data sends the saved text (302).
+    ("email_template_list", ANONYMOUS, 302, 302),
+    ("email_template_list", OUTSIDER, 404, 404),
+    ("email_template_list", STANDARD, 403, 403),
+    ("email_template_list", USER_MANAGER, 403, None),
+    ("email_template_list", PORTAL_MANAGER, 200, None),
+    ("email_template_list", ADMIN, 200, None),
+    ("email_template_edit", ANONYMOUS, 302, 302),
+    ("email_template_edit", OUTSIDER, 404, 404),
+    ("email_template_edit", STANDARD, 403, 403),
+    ("email_template_edit", USER_MANAGER, 403, 403),
+    ("email_template_edit", PORTAL_MANAGER, 200, 200),
+    ("email_template_edit", ADMIN, 200, None),
+    ("email_template_preview", ANONYMOUS, 302, 302),
+    ("email_template_preview", OUTSIDER, 404, 404),
+    ("email_template_preview", STANDARD, 403, 403),
+    ("email_template_preview", PORTAL_MANAGER, 200, 200),
+    ("email_template_test", ANONYMOUS, 302, 302),
+    ("email_template_test", OUTSIDER, 404, 404),
+    ("email_template_test", STANDARD, 403, 403),
+    ("email_template_test", PORTAL_MANAGER, 405, 302),
+    ("email_template_reset", ANONYMOUS, 302, 302),
+    ("email_template_reset", OUTSIDER, 404, 404),
+    ("email_template_reset", STANDARD, 403, 403),
+    ("email_template_reset", PORTAL_MANAGER, 200, 302),
 ]
 
 TENANT_URLS = tenant_url_names()

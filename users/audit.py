@@ -89,6 +89,9 @@ ACTION_LABELS = {
     "portal_user.reinvited": _("Portal user re-invited"),
     "portal_user.group_changed": _("Portal user's group changed"),
     "portal_user.deleted": _("Portal user deleted"),
+    # portals (pemails): details hold {"portal", "kind", "language", "group"}.
+    "email_template.changed": _("Portal email template changed"),
+    "email_template.reset": _("Portal email template reset to default"),
 }
 
 
@@ -418,12 +421,35 @@ SENTENCES = {
     "portal_user.deleted": lambda d, t: _portal_user(
         _("%(email)s was removed from the portal %(portal)s."), d
     ),
+    # portals (pemails)
+    "email_template.changed": lambda d, t: _email_template(
+        _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was customised."), d
+    ),
+    "email_template.reset": lambda d, t: _email_template(
+        _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was reset to default."), d
+    ),
 }
 
 
 def _portal_user(template, d) -> str:
     keys = ("email", "portal", "group", "before")
     return str(template) % {k: d.get(k, "—") for k in keys}
+
+
+def _email_template(template, d) -> str:
+    """POR-6: the email's kind by its label, its language by name; a group override says so."""
+    kinds = {
+        "accept_invitation": _("Accept invitation"),
+        "confirm_email": _("Confirm email address"),
+    }
+    sentence = str(template) % {
+        "kind": str(kinds.get(d["kind"], d["kind"])),
+        "portal": d["portal"],
+        "language": _language(d["language"]),
+    }
+    if d.get("group"):
+        sentence += " " + gettext("(User group: %(group)s)") % {"group": d["group"]}
+    return sentence
 
 
 def _created(template, d) -> str:

@@ -15,6 +15,7 @@ from users import permissions
 from users.decorators import member_passes, permission_required
 
 from .. import config
+from ..emails import email_template_warnings
 from ..forms_config import PortalForm, UserGroupForm
 
 manage_portals = permission_required(permissions.MANAGE_PORTALS)
@@ -96,6 +97,10 @@ def portal_detail(request, org_slug, portal_pk):
                 config.language_names([portal.default_language]) or [portal.default_language]
             )[0],
             "may_configure": _may_configure(request),
+            # POR-6: offered languages whose emails have no template of their own (pemails)
+            "email_template_warnings": (
+                email_template_warnings(portal) if _may_configure(request) else []
+            ),
         },
     )
 
