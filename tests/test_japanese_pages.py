@@ -39,7 +39,7 @@ ALLOWED = {"crm-portal", "CSV", "XLSX", "Excel", "API", "URL", "ID", "English"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")
 # Not read as words: scripts, styles, and <code> (a field's key, a token: identifiers).
 NOT_PROSE = ("script", "style", "template", "code")
-ATTRIBUTES = ("value", "placeholder", "title", "aria-label", "alt")  # value: <input> only
+ATTRIBUTES = ("value", "placeholder", "title", "aria-label", "alt")  # value: buttons only
 
 
 class VisibleText(HTMLParser):
@@ -56,7 +56,8 @@ class VisibleText(HTMLParser):
         attributes = dict(attrs)
         if tag == "input" and attributes.get("type") == "hidden":
             return
-        if tag != "input":  # an <option>'s or <button>'s value is sent, not shown
+        shown_value = tag == "input" and attributes.get("type") in ("submit", "button", "reset")
+        if not shown_value:  # a checkbox's, <option>'s or text box's value is sent, not shown
             attributes.pop("value", None)
         self.pieces.extend(attributes[name] for name in ATTRIBUTES if attributes.get(name))
 
