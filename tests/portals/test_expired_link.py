@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from invitations.crm_users import crm_user_add_and_invite
+from invitations.kinds import InvitationKind, invitation_kind
 from invitations.models import Invitation
 from portals.members import portal_user_invite, portal_users_disable
 from portals.models import Portal, PortalUser
@@ -237,3 +238,19 @@ def test_por9_requests_are_rate_limited_per_address(invite, ask):
     answer = ask(link, "yuki@example.jp")
     assert ANSWER in answer.content.decode()
     assert mail.outbox == [], "over the address's limit: nothing is sent"
+
+
+def test_por9_requests_are_rate_limited_per_client_address(invite, ask):
+    portal_user, link = invite()
+    expire(portal_user)
+    for n in range(20):
+        ask("/invite/not-a-real-token/", f"visitor{n}@example.net")
+    answer = ask(link, "yuki@example.jp")
+    assert ANSWER in answer.content.decode()
+    assert mail.outbox == [], "over the client address's limit: nothing is sent"
+
+
+def test_por9_only_a_kind_that_says_so_offers_self_service_resends():
+    assert InvitationKind.allows_self_service_resend is False
+    assert invitation_kind("crm_user").allows_self_service_resend is False
+    assert invitation_kind("portal_user").allows_self_service_resend is True
