@@ -29,6 +29,9 @@ class InvitationKind:
     kind: str = ""
     email_template: str = ""
     accept_template: str = ""
+    # May the invited person ask for a new link from the invalid-link page once theirs has
+    # expired (POR-9)? Off unless a kind says so; `resend_on_request_allowed` then decides.
+    allows_self_service_resend: bool = False
 
     # Which membership the invitation targets.
 
@@ -72,6 +75,16 @@ class InvitationKind:
         The returned tuple may carry `from_email` and `reply_to` attributes (a tuple subclass,
         as portals.emails.RenderedEmail): the core then sends with that sender and reply-to."""
         return None
+
+    # The invited person asking for a new link (POR-9).
+
+    def resend_on_request_allowed(self, invitation: Invitation) -> bool:
+        """Whether the membership behind this expired invitation may still get a new link
+        when the person asks (only read when `allows_self_service_resend`)."""
+        return False
+
+    def resent_on_request(self, invitation: Invitation, *, ip: str | None = None) -> None:
+        """Record that a new link went out because the invited person asked for it."""
 
     # Accepting it.
 

@@ -6,6 +6,7 @@ same code serves every membership kind: what differs is asked of the kind's adap
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -143,6 +144,60 @@ def invitation_lookup(token: str) -> Invitation | None:
     if invitation is None or not hmac.compare_digest(invitation.token_hash, digest):
         return None
     return invitation
+
+
+# POR-9: at most one new link per invitation in this time when the invited person asks for one
+# (read from the invitation's own last_sent_at, so it holds across processes and restarts).
+RESEND_ON_REQUEST_INTERVAL = timedelta(hours=1)
+
+
+def invitation_resend_on_request(*, token: str, email: str, ip: str | None = None) -> bool:
+    """The invited person asks for a new link from the invalid-link page (POR-9). A new link
+    goes out only when `token` is the current link of an expired invitation whose invited
+    address is `email` (case-insensitive), its kind allows self-service re-sends and still
+    allows this membership one, and no link went out in the last hour. The new mail goes to
+    the membership's address (invitation_send), never to the typed one.
+
+    Returns whether a mail was queued; the caller must answer the same way either way (USR-4).
+    Every known link takes the same reads (its membership, then both locks) whatever the
+    address, so a wrong address answers no faster than a right one."""
+    typed = (email or "").strip().lower()
+    found = invitation_lookup(token)
+    if found is None:
+        return False
+    adapter = invitation_kind(found.kind)
+    with transaction.atomic(), scopes_disabled():
+        membership = adapter.membership_of(found)
+        if membership is None:
+            return False
+        membership_lock(membership)
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("org")
+            .filter(pk=found.pk, token_hash=found.token_hash)
+            .first()
+        )
+        if invitation is None:
+            return False
+        same_address = hmac.compare_digest(invitation.email.lower().encode(), typed.encode())
+        recently_sent = invitation.last_sent_at is not None and (
+            invitation.last_sent_at > timezone.now() - RESEND_ON_REQUEST_INTERVAL
+        )
+        allowed = adapter.allows_self_service_resend and adapter.resend_on_request_allowed(
+            invitation
+        )
+        if not (
+            same_address
+            and allowed
+            and invitation.status == Invitation.Status.SENT
+            and invitation.is_expired
+            and not recently_sent
+        ):
+            return False
+        sent = invitation_send(invitation=invitation, actor=None)
+        if sent:
+            adapter.resent_on_request(invitation, ip=ip)
+        return sent
 
 
 def refuse_invalid_invitation():

@@ -102,6 +102,33 @@ class PortalUserInvitations(InvitationKind):
             {**context, "contact": portal_user.contact},
         )
 
+    # POR-9: a contact whose link expired may ask for a new one from the invalid-link page.
+    allows_self_service_resend = True
+
+    def resend_on_request_allowed(self, invitation: Invitation) -> bool:
+        """Only while the portal user has not accepted yet and the portal is turned on."""
+        portal_user = self.membership_of(invitation)
+        return (
+            portal_user is not None
+            and portal_user.status == PortalUser.Status.INVITED
+            and portal_user.portal.is_enabled
+        )
+
+    def resent_on_request(self, invitation: Invitation, *, ip: str | None = None) -> None:
+        portal_user = self.membership_of(invitation)
+        audit_log_write(
+            org=invitation.org,
+            actor=None,
+            action="portal_user.reinvited",
+            ip=ip,
+            details={
+                "email": portal_user.email,
+                "portal": portal_user.portal.name,
+                "group": portal_user.group.name,
+                "requested_by": "invitee",
+            },
+        )
+
     def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:
         portal_user = self.membership_of(invitation)
         reason = portal_user_obstacle(portal_user) if portal_user else ""

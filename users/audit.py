@@ -413,7 +413,10 @@ SENTENCES = {
         _("%(email)s can use the portal %(portal)s again."), d
     ),
     "portal_user.reinvited": lambda d, t: _portal_user(
-        _("A new invitation to the portal %(portal)s was sent to %(email)s."), d
+        _("%(email)s asked for a new invitation to the portal %(portal)s; it was sent to them.")
+        if d.get("requested_by") == "invitee"  # POR-9 (pexpired)
+        else _("A new invitation to the portal %(portal)s was sent to %(email)s."),
+        d,
     ),
     "portal_user.group_changed": lambda d, t: _portal_user(
         _("%(email)s moved from group %(before)s to group %(group)s in the portal %(portal)s."), d
