@@ -348,8 +348,8 @@ def test_por5_hostile_or_invalid_input_is_refused_keeping_what_was_typed(
     body = page.content.decode()
     assert page.status_code == 400
     assert "Enter a valid email address." in body or "Enter the new email address." in body
-    if hostile and "\r" not in hostile:
-        assert hostile in body
+    if hostile:
+        assert hostile.split("\r\n")[-1] in body, "what was typed stays"
     assert smtp_sink.received == []
     assert stored(portal_user).email == "old@example.com"
     assert stored(portal_user).pending_email == ""
