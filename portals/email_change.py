@@ -223,8 +223,9 @@ def portal_user_email_change(
 
 
 def email_change_after_enable(portal_user: PortalUser, actor) -> None:
-    """The hook of portals.members' enable: a change recorded while disabled goes out now
-    (the portal user's row is locked by the caller)."""
+    """The hook of portals.members' enable (a change recorded while disabled goes out now)
+    and re-invite (the confirmation goes again, with a new link). The caller locked the
+    portal user's row."""
     if not portal_user.pending_email:
         return
     if portal_user.user_id is None:
@@ -273,6 +274,21 @@ def refuse_invalid_link():
     )
 
 
+def _follow_in_other_portals(account, old: str, new: str, portal_user: PortalUser) -> None:
+    """The same account in other portals signs in with its new address too: their portal
+    users show it, where that portal has no other user with it."""
+    others = PortalUser.objects.filter(user=account, email__iexact=old).exclude(pk=portal_user.pk)
+    for other in others.select_for_update():
+        clash = (
+            PortalUser.objects.filter(portal_id=other.portal_id, email__iexact=new)
+            .exclude(pk=other.pk)
+            .exists()
+        )
+        if not clash:
+            other.email = new
+            other.save(update_fields=["email", "updated_at"])
+
+
 def email_change_confirm(*, portal: Portal, token: str, user) -> PortalUser:
     """Follow the link: the account's address (allauth's primary, verified EmailAddress and
     User.email) and the portal user's change together; the person is Active again. Refused
@@ -303,6 +319,7 @@ def email_change_confirm(*, portal: Portal, token: str, user) -> PortalUser:
         )
         account.email = change.new_email
         account.save(update_fields=["email"])
+        _follow_in_other_portals(account, old, change.new_email, portal_user)
         portal_user.email = change.new_email
         portal_user.pending_email = ""
         portal_user.status = PortalUser.Status.ACTIVE

@@ -277,6 +277,12 @@ def portal_users_reinvite(
     sent = 0
     for portal_user in portal_users:
         portal_user = membership_lock(portal_user)
+        if portal_user.user_id and portal_user.pending_email:
+            # POR-5: login pending on an address change: the confirmation goes again.
+            email_change_after_enable(portal_user, actor)
+            sent += 1
+            _audit(portal.org, actor, "portal_user.reinvited", portal_user, ip=ip)
+            continue
         invitation = invitation_for(kind=KIND, membership=portal_user, actor=actor)
         sent += invitation_send(invitation=invitation, actor=actor)
         _audit(portal.org, actor, "portal_user.reinvited", portal_user, ip=ip)

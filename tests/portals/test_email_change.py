@@ -363,3 +363,54 @@ def test_por5_the_users_tab_links_each_row_to_the_change(client_admin_a, portal,
     assert change_url(portal_user) in page.content.decode()
     form = client_admin_a.get(change_url(portal_user))
     assert form.status_code == 200 and "old@example.com" in form.content.decode()
+
+
+def test_por5_signed_in_person_confirms_and_stays_signed_in(
+    client_admin_a, portal, group, smtp_sink, django_capture_on_commit_callbacks
+):
+    portal_user = active_user(group)
+    ask_change(client_admin_a, portal_user, "new@example.com", django_capture_on_commit_callbacks)
+    link = link_in(smtp_sink.to("new@example.com")[0])
+    person = Client()
+    person.force_login(portal_user.user)
+    done = person.post(link)
+    assert done["Location"] == f"/portal/{portal.slug}/"
+    assert person.get(done["Location"]).status_code == 200
+    assert stored(portal_user).email == "new@example.com"
+
+
+def test_por5_reinvite_of_a_login_pending_user_sends_the_confirmation_again(
+    client_admin_a, portal, group, smtp_sink, django_capture_on_commit_callbacks
+):
+    portal_user = active_user(group)
+    ask_change(client_admin_a, portal_user, "new@example.com", django_capture_on_commit_callbacks)
+    first = link_in(smtp_sink.to("new@example.com")[0])
+    bulk = reverse(
+        "portal_users_bulk", kwargs={"org_slug": portal.org.slug, "portal_pk": portal.pk}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client_admin_a.post(bulk, {"action": "reinvite", "users": [portal_user.pk]})
+    first_again, second = smtp_sink.to("new@example.com")
+    again = link_in(second)
+    assert again != first
+    assert Client().post(first).status_code == 404, "the older link died"
+    assert Client().post(again).status_code == 302
+    assert signs_in(portal, "new@example.com")
+
+
+def test_por5_the_same_account_in_another_portal_follows_the_new_address(
+    client_admin_a, org_a, portal, group, smtp_sink, django_capture_on_commit_callbacks
+):
+    portal_user = active_user(group)
+    with scopes_disabled():
+        elsewhere = PortalUserFactory(
+            group=UserGroupFactory(portal=PortalFactory(org=org_a)),
+            contact=portal_user.contact,
+            user=portal_user.user,
+            email="old@example.com",
+            status=PortalUser.Status.ACTIVE,
+        )
+    ask_change(client_admin_a, portal_user, "new@example.com", django_capture_on_commit_callbacks)
+    Client().post(link_in(smtp_sink.to("new@example.com")[0]))
+    assert stored(elsewhere).email == "new@example.com"
+    assert signs_in(elsewhere.portal, "new@example.com")
