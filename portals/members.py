@@ -17,6 +17,7 @@ from users.audit import audit_log_write
 from users.models import CrmUser
 from users.permissions import require_permission, require_same_org
 
+from .email_change import email_change_after_enable
 from .invitations import KIND
 from .models import Portal, PortalUser, UserGroup
 
@@ -254,6 +255,8 @@ def portal_users_enable(
         portal_user.status = _enabled_status(portal_user)
         portal_user.save(update_fields=["status", "updated_at"])
         _audit(portal.org, actor, "portal_user.enabled", portal_user, ip=ip)
+        # POR-5: an address change recorded while disabled goes out now.
+        email_change_after_enable(portal_user, actor)
         changed += 1
     return changed
 
@@ -274,6 +277,12 @@ def portal_users_reinvite(
     sent = 0
     for portal_user in portal_users:
         portal_user = membership_lock(portal_user)
+        if portal_user.user_id and portal_user.pending_email:
+            # POR-5: login pending on an address change: the confirmation goes again.
+            email_change_after_enable(portal_user, actor)
+            sent += 1
+            _audit(portal.org, actor, "portal_user.reinvited", portal_user, ip=ip)
+            continue
         invitation = invitation_for(kind=KIND, membership=portal_user, actor=actor)
         sent += invitation_send(invitation=invitation, actor=actor)
         _audit(portal.org, actor, "portal_user.reinvited", portal_user, ip=ip)

@@ -217,3 +217,27 @@ class EmailTemplate(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.language})"
+
+
+class EmailChange(models.Model):
+    """POR-5: a portal user's new address waiting for confirmation. The link's random token is
+    never stored, only its hash; the link works once, until `expires_at` (7 days, like an
+    invitation). Writers lock the portal user's row first, then this one."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    portal_user = models.ForeignKey(
+        PortalUser, on_delete=models.CASCADE, related_name="email_changes"
+    )
+    new_email = models.EmailField(_("new email address"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.new_email

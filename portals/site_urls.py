@@ -3,6 +3,7 @@ Every route here has rows in tests/portals/test_site_matrix.py (a new one withou
 
 from django.urls import path
 
+from .views import email_change
 from .views import site as views
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("sign-out/", views.portal_logout, name="portal_logout"),
     path("theme.css", views.portal_theme, name="portal_theme"),
     path("language/", views.portal_language, name="portal_language"),
+    path("email/<str:token>/", email_change.portal_email_confirm, name="portal_email_confirm"),
     path("<slug:module>/", views.portal_record_list, name="portal_record_list"),
     path("<slug:module>/new/", views.portal_record_create, name="portal_record_create"),
     path("<slug:module>/<int:pk>/", views.portal_record_detail, name="portal_record_detail"),

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from portals.models import Portal
 from records.models import Account, ContactImport, ContactImportRow, CustomField
-from tests.portals.factories import PortalFactory, UserGroupFactory
+from tests.portals.factories import PortalFactory, PortalUserFactory, UserGroupFactory
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
@@ -53,6 +53,15 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     # portals (pemails): one of a portal's emails, in the walk portal's default language (POR-6)
     "kind": lambda org: "accept_invitation",
     "language": lambda org: "en",
+    # portals (pemailchange): a user of the walk's last portal (POR-5)
+    "portal_user_pk": lambda org: (
+        PortalUserFactory(
+            group=UserGroupFactory(
+                portal=Portal.objects.filter(org=org).order_by("pk").last()
+                or PortalFactory(org=org)
+            )
+        ).pk
+    ),
 }
 
 

@@ -467,6 +467,13 @@ MATRIX = [
     ("portal_users_bulk", PORTAL_MANAGER, 403, 403),
     ("portal_users_bulk", PORTAL_USER_MANAGER, 405, 302),
     ("portal_users_bulk", ADMIN, 405, 302),
+    # portals (pemailchange): POR-5, "Change email address" (an empty POST: the form's error)
+    ("portal_user_email_change", ANONYMOUS, 302, 302),
+    ("portal_user_email_change", OUTSIDER, 404, 404),
+    ("portal_user_email_change", STANDARD, 403, 403),
+    ("portal_user_email_change", PORTAL_MANAGER, 403, 403),
+    ("portal_user_email_change", PORTAL_USER_MANAGER, 200, 400),
+    ("portal_user_email_change", ADMIN, 200, 400),
     ("contact_portal_invite", ANONYMOUS, 302, 302),
     ("contact_portal_invite", OUTSIDER, 404, 404),
     ("contact_portal_invite", STANDARD, 403, 403),

@@ -92,6 +92,9 @@ ACTION_LABELS = {
     # portals (pemails): details hold {"portal", "kind", "language", "group"}.
     "email_template.changed": _("Portal email template changed"),
     "email_template.reset": _("Portal email template reset to default"),
+    # portals (pemailchange): POR-5; details hold {"email", "new_email", "portal"}.
+    "portal_user.email_change_requested": _("Portal user's email change requested"),
+    "portal_user.email_changed": _("Portal user's email changed"),
 }
 
 
@@ -430,6 +433,15 @@ SENTENCES = {
     ),
     "email_template.reset": lambda d, t: _email_template(
         _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was reset to default."), d
+    ),
+    # portals (pemailchange)
+    "portal_user.email_change_requested": lambda d, t: (
+        _("A change of %(email)s to %(new_email)s was asked for in the portal %(portal)s.")
+        % {k: d.get(k, "—") for k in ("email", "new_email", "portal")}
+    ),
+    "portal_user.email_changed": lambda d, t: (
+        _("%(email)s is now %(new_email)s in the portal %(portal)s.")
+        % {k: d.get(k, "—") for k in ("email", "new_email", "portal")}
     ),
 }
 

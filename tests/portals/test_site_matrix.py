@@ -56,6 +56,11 @@ ROWS = {
     "portal_logout": lambda w, scope, write: [("post", url("portal_logout", w), 302)],
     "portal_theme": lambda w, scope, write: [("get", url("portal_theme", w), 200)],
     "portal_language": lambda w, scope, write: [("post", url("portal_language", w), 302)],
+    # POR-5 (pemailchange): an unknown email-change link is the same 404 page for everyone.
+    "portal_email_confirm": lambda w, scope, write: [
+        ("get", url("portal_email_confirm", w, token="no-such-link"), 404),
+        ("post", url("portal_email_confirm", w, token="no-such-link"), 404),
+    ],
     "portal_record_list": lambda w, scope, write: [
         *(("get", url("portal_record_list", w, module=m), 200) for m in MODULES),
         ("get", url("portal_record_list", w, module="deals"), 404),
@@ -83,7 +88,13 @@ ROWS = {
     ],
 }
 # Routes anyone may open without being a portal user of the portal.
-PUBLIC = {"portal_login", "portal_logout", "portal_theme", "portal_language"}
+PUBLIC = {
+    "portal_login",
+    "portal_logout",
+    "portal_theme",
+    "portal_language",
+    "portal_email_confirm",
+}
 
 
 def route_names() -> set[str]:
@@ -128,6 +139,8 @@ def test_por7_matrix_anonymous_visitor_goes_to_sign_in(db):
     def expected(name, _status):
         if name == "portal_login" or name == "portal_theme":
             return 200
+        if name == "portal_email_confirm":
+            return 404  # POR-5: the link's page needs no sign-in; an unknown one is a 404
         return 302  # sign-out just returns to sign-in; every other page asks to sign in
 
     assert not check(world, Client, expected)
