@@ -140,6 +140,8 @@ def note_add(
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": [_("Write a note first.")]})
+    if "\x00" in body:
+        raise ValidationError({"body": [_("Null characters are not allowed.")]})
     if len(body) > NOTE_MAX_CHARS:
         message = _("A note has at most %(limit)s characters (this one has %(count)s).") % {
             "limit": NOTE_MAX_CHARS,
