@@ -216,6 +216,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or VAR_DIR / "media")
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 # Portal logos (POR-1): at most this many bytes.
 PORTAL_LOGO_MAX_BYTES = int(env_str("PORTAL_LOGO_MAX_BYTES", str(512 * 1024)))
+# Notes and attachments on records (POR-7): an attachment has at most this many bytes.
+ATTACHMENT_MAX_BYTES = int(env_str("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 
 # Mail: anymail for providers, SMTP or the console for development.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

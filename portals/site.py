@@ -18,8 +18,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from crm_portal.names import person_name
+from records import notes as record_notes_api
 from records.fields import EMAIL, PHONE, TEXT, FieldSpec
-from records.models import Account, RecordEvent
+from records.models import Account, Attachment, Note, RecordEvent
 from records.modules import MODELS, field_specs
 from records.services import record_create, record_update
 
@@ -44,6 +45,8 @@ class SharedModule:
     editable: list[FieldSpec]
     can_create: bool
     can_edit: bool
+    can_note: bool = False
+    can_attach: bool = False
 
 
 def module_label(key: str) -> str:
@@ -72,6 +75,8 @@ def shared_module(portal_user: PortalUser, key: str) -> SharedModule | None:
         editable=editable,
         can_create="create" in actions and bool(editable),
         can_edit="edit" in actions and bool(editable),
+        can_note="notes" in actions,
+        can_attach="attachments" in actions,
     )
 
 
@@ -175,6 +180,71 @@ def portal_record_update(portal_user: PortalUser, module: SharedModule, record, 
         raise PermissionDenied
     return record_update(
         record=record, actor=None, data=_only_editable(module, data), source=PORTAL_SOURCE
+    )
+
+
+def portal_author_name(portal_user: PortalUser) -> str:
+    """How the CRM names a portal user's note or file: their contact's name."""
+    contact = portal_user.contact
+    return person_name(contact.first_name, contact.last_name) or portal_user.email
+
+
+def record_notes(portal_user: PortalUser, module: SharedModule, record) -> list[Note]:
+    """POR-7: the notes of a reachable record (the group's "view" is enough to read them)."""
+    if record_detail(portal_user, module, record.pk) is None:
+        return []
+    return list(
+        record_notes_api.record_notes(org=portal_user.org, module=module.key, record_id=record.pk)
+    )
+
+
+def record_attachments(portal_user: PortalUser, module: SharedModule, record) -> list[Attachment]:
+    """POR-7: the attachments of a reachable record."""
+    if record_detail(portal_user, module, record.pk) is None:
+        return []
+    return list(
+        record_notes_api.record_attachments(
+            org=portal_user.org, module=module.key, record_id=record.pk
+        )
+    )
+
+
+def record_attachment(
+    portal_user: PortalUser, module: SharedModule, record_pk: int, pk: int
+) -> Attachment | None:
+    """One attachment of a record the portal user reaches, or None (the view answers 404)."""
+    if record_detail(portal_user, module, record_pk) is None:
+        return None
+    return record_notes_api.record_attachment(
+        org=portal_user.org, module=module.key, record_id=record_pk, pk=pk
+    )
+
+
+def portal_note_add(portal_user: PortalUser, module: SharedModule, record, body: str) -> Note:
+    """POR-7: a note from the portal, where the group has "notes" on the module."""
+    if not module.can_note or record_detail(portal_user, module, record.pk) is None:
+        raise PermissionDenied
+    return record_notes_api.note_add(
+        org=portal_user.org,
+        module=module.key,
+        record_id=record.pk,
+        body=body,
+        portal_user_id=portal_user.pk,
+        author_name=portal_author_name(portal_user),
+    )
+
+
+def portal_attachment_add(portal_user: PortalUser, module: SharedModule, record, upload):
+    """POR-7: a file from the portal, where the group has "attachments" on the module."""
+    if not module.can_attach or record_detail(portal_user, module, record.pk) is None:
+        raise PermissionDenied
+    return record_notes_api.attachment_add(
+        org=portal_user.org,
+        module=module.key,
+        record_id=record.pk,
+        upload=upload,
+        portal_user_id=portal_user.pk,
+        author_name=portal_author_name(portal_user),
     )
 
 

@@ -17,4 +17,15 @@ urlpatterns = [
     path("<slug:module>/new/", views.portal_record_create, name="portal_record_create"),
     path("<slug:module>/<int:pk>/", views.portal_record_detail, name="portal_record_detail"),
     path("<slug:module>/<int:pk>/edit/", views.portal_record_edit, name="portal_record_edit"),
+    path("<slug:module>/<int:pk>/notes/", views.portal_note_add, name="portal_note_add"),
+    path(
+        "<slug:module>/<int:pk>/attachments/",
+        views.portal_attachment_add,
+        name="portal_attachment_add",
+    ),
+    path(
+        "<slug:module>/<int:pk>/attachments/<int:att_pk>/",
+        views.portal_attachment_download,
+        name="portal_attachment_download",
+    ),
 ]

@@ -361,3 +361,71 @@ class ContactImportRow(ImportRow):
 
     def __str__(self):
         return f"{self.contact_import_id}:{self.row_number}"
+
+
+def attachment_path(instance, filename: str) -> str:
+    """POR-7: the stored name is ours, never the uploaded one (no `../`, no clash): the
+    caller passes a random name; only its last component is kept."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1] or "file"
+    return f"attachments/{instance.org_id}/{name}"
+
+
+class Note(models.Model):
+    """A note on a contact or account (POR-7), written in the CRM or from a portal. Records
+    are below portals: a portal author is kept by id and display name, with no foreign key."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    module = models.CharField(max_length=30)
+    record_id = models.BigIntegerField()
+    body = models.TextField(_("note"), max_length=10_000)
+    author_crm_user = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_portal_user_id = models.BigIntegerField(null=True, blank=True)
+    author_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["org", "module", "record_id", "-created_at"])]
+
+    def __str__(self):
+        return self.body[:50]
+
+    @property
+    def from_portal(self) -> bool:
+        return self.author_portal_user_id is not None
+
+
+class Attachment(models.Model):
+    """A file on a contact or account (POR-7): its type detected from its content, its
+    uploaded name kept only for display (sanitised)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    module = models.CharField(max_length=30)
+    record_id = models.BigIntegerField()
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    uploaded_by_crm_user = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by_portal_user_id = models.BigIntegerField(null=True, blank=True)
+    uploaded_by_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["org", "module", "record_id", "-created_at"])]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def from_portal(self) -> bool:
+        return self.uploaded_by_portal_user_id is not None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import api_tokens, autocomplete, contact_imports, fields, records
+from .views import api_tokens, autocomplete, contact_imports, fields, notes, records
 
 urlpatterns = [
     # Contacts and accounts (REC-2)
@@ -17,6 +17,19 @@ urlpatterns = [
     path("accounts/<int:account_pk>/", records.account_detail, name="account_detail"),
     path("accounts/<int:account_pk>/edit/", records.account_edit, name="account_edit"),
     path("accounts/<int:account_pk>/delete/", records.account_delete, name="account_delete"),
+    # Notes and attachments on a record (POR-7)
+    path("contacts/<int:contact_pk>/notes/", notes.contact_note_add, name="contact_note_add"),
+    path("accounts/<int:account_pk>/notes/", notes.account_note_add, name="account_note_add"),
+    path(
+        "contacts/<int:contact_pk>/attachments/<int:att_pk>/",
+        notes.contact_attachment,
+        name="contact_attachment",
+    ),
+    path(
+        "accounts/<int:account_pk>/attachments/<int:att_pk>/",
+        notes.account_attachment,
+        name="account_attachment",
+    ),
     # The bounded pickers' searches (issue 21)
     path("autocomplete/members/", autocomplete.autocomplete_members, name="autocomplete_members"),
     path(

@@ -8,11 +8,13 @@ a message naming the keyword until it does.
 from collections.abc import Callable
 from itertools import count
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from portals.models import Portal
-from records.models import Account, ContactImport, ContactImportRow, CustomField
+from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
+from records.notes import attachment_add
 from tests.portals.factories import PortalFactory, PortalUserFactory, UserGroupFactory
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory
@@ -62,7 +64,23 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
             )
         ).pk
     ),
+    # pnotes: a file on the record made just before it in the URL (POR-7)
+    "att_pk": lambda org: _attachment(org).pk,
 }
+
+
+def _attachment(org):
+    contact = Contact.objects.filter(org=org).order_by("-created_at", "-pk").first()
+    account = Account.objects.filter(org=org).order_by("-created_at", "-pk").first()
+    record, module = (contact, "contacts") if contact else (account, "accounts")
+    if account and (not contact or account.created_at > contact.created_at):
+        record, module = account, "accounts"
+    return attachment_add(
+        org=org,
+        module=module,
+        record_id=record.pk,
+        upload=SimpleUploadedFile("walk.pdf", b"%PDF-1.4 walk"),
+    )
 
 
 def _user_import(org):

@@ -101,6 +101,12 @@ def tenant_page_urls(org) -> list[str]:
     return urls
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Attachments made for the pages (POR-7) go to a temporary directory."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def demo_in_japanese(db):
     demo = demo_org_create()

@@ -513,7 +513,30 @@ MATRIX = [
     ("email_template_reset", OUTSIDER, 404, 404),
     ("email_template_reset", STANDARD, 403, 403),
     ("email_template_reset", PORTAL_MANAGER, 200, 302),
+    # --- pnotes: notes and attachments on a record (POR-7). A note needs the record's edit
+    # permission (an empty POST shows the page with the error: 200); a file, seeing it.
+    ("contact_note_add", ANONYMOUS, 302, 302),
+    ("contact_note_add", OUTSIDER, 404, 404),
+    ("contact_note_add", READER, 405, 403),
+    ("contact_note_add", STANDARD, 405, 200),
+    ("account_note_add", ANONYMOUS, 302, 302),
+    ("account_note_add", OUTSIDER, 404, 404),
+    ("account_note_add", READER, 405, 403),
+    ("account_note_add", STANDARD, 405, 200),
+    ("contact_attachment", ANONYMOUS, 302, 302),
+    ("contact_attachment", OUTSIDER, 404, 404),
+    ("contact_attachment", READER, 200, 405),
+    ("account_attachment", ANONYMOUS, 302, 302),
+    ("account_attachment", OUTSIDER, 404, 404),
+    ("account_attachment", READER, 200, 405),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Attachments made for the rows (POR-7) go to a temporary directory."""
+    settings.MEDIA_ROOT = tmp_path
+
 
 TENANT_URLS = tenant_url_names()
 MEMBERS = {

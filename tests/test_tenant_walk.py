@@ -27,6 +27,12 @@ def snapshot(org):
     return data
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Attachments made for the walk (POR-7) go to a temporary directory."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 def objects_of(org, keywords):
     missing = [k for k in keywords if k not in OBJECT_MAKERS]
     assert not missing, f"Register a maker for URL keyword(s) {missing} in tests/tenant_walk.py"

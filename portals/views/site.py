@@ -15,12 +15,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_portal.forms import SectionedForm
 from crm_portal.params import page_param, sort_param, text_param
 from records.forms import formfield_for
+from records.notes import NOTE_MAX_CHARS
+from records.views.notes import attachment_response
 
 from .. import site
 from ..site_access import not_found_page, portal_or_404, portal_page, portal_public
@@ -159,21 +162,104 @@ def _record(request, portal, portal_user, module: str, pk: int):
     return shared, record
 
 
+class NoteForm(forms.Form):
+    """A note from the portal (POR-7); the service checks its length and says so."""
+
+    body = forms.CharField(
+        label=gettext_lazy("New note"),
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX_CHARS}),
+        strip=False,
+    )
+
+
+class UploadForm(forms.Form):
+    """A file from the portal (POR-7); the service checks its size and content."""
+
+    file = forms.FileField(label=gettext_lazy("File"))
+
+
+def _detail_page(request, portal, portal_user, shared, record, *, note_form=None, upload_form=None):
+    context = _context(
+        portal,
+        portal_user,
+        module=shared,
+        module_label=site.module_label(shared.key),
+        record=record,
+        title=site.record_title(record, shared),
+        values=site.shown_values(record, shared),
+        notes=site.record_notes(portal_user, shared, record),
+        attachments=site.record_attachments(portal_user, shared, record),
+        note_form=(note_form or NoteForm()) if shared.can_note else None,
+        upload_form=(upload_form or UploadForm()) if shared.can_attach else None,
+    )
+    return render(request, "portals/site/record_detail.html", context)
+
+
 @portal_page
 def portal_record_detail(request, portal, portal_user, module: str, pk: int):
     shared, record = _record(request, portal, portal_user, module, pk)
     if record is None:
         return not_found_page(request, portal, portal_user)
-    context = _context(
-        portal,
-        portal_user,
-        module=shared,
-        module_label=site.module_label(module),
-        record=record,
-        title=site.record_title(record, shared),
-        values=site.shown_values(record, shared),
+    return _detail_page(request, portal, portal_user, shared, record)
+
+
+def _to_detail(portal, shared, record):
+    return redirect(
+        "portal_record_detail", portal_slug=portal.slug, module=shared.key, pk=record.pk
     )
-    return render(request, "portals/site/record_detail.html", context)
+
+
+@require_POST
+@portal_page
+def portal_note_add(request, portal, portal_user, module: str, pk: int):
+    """POR-7: only where the group has "notes" on the module (404 otherwise)."""
+    shared, record = _record(request, portal, portal_user, module, pk)
+    if record is None or not shared.can_note:
+        return not_found_page(request, portal, portal_user)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            site.portal_note_add(portal_user, shared, record, form.cleaned_data["body"])
+        except ValidationError as error:
+            form.add_error("body", error.message_dict.get("body") or error.messages)
+        except PermissionDenied:
+            return not_found_page(request, portal, portal_user)
+        else:
+            messages.success(request, _("Note added."))
+            return _to_detail(portal, shared, record)
+    return _detail_page(request, portal, portal_user, shared, record, note_form=form)
+
+
+@require_POST
+@portal_page
+def portal_attachment_add(request, portal, portal_user, module: str, pk: int):
+    """POR-7: only where the group has "attachments" on the module (404 otherwise)."""
+    shared, record = _record(request, portal, portal_user, module, pk)
+    if record is None or not shared.can_attach:
+        return not_found_page(request, portal, portal_user)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            site.portal_attachment_add(portal_user, shared, record, form.cleaned_data["file"])
+        except ValidationError as error:
+            form.add_error("file", error.message_dict.get("file") or error.messages)
+        except PermissionDenied:
+            return not_found_page(request, portal, portal_user)
+        else:
+            messages.success(request, _("File attached."))
+            return _to_detail(portal, shared, record)
+    return _detail_page(request, portal, portal_user, shared, record, upload_form=form)
+
+
+@require_GET
+@portal_page
+def portal_attachment_download(request, portal, portal_user, module: str, pk: int, att_pk: int):
+    """POR-7: a record's file, to the portal users who may see the record (404 otherwise)."""
+    shared = site.shared_module(portal_user, module)
+    attachment = site.record_attachment(portal_user, shared, pk, att_pk) if shared else None
+    if attachment is None:
+        return not_found_page(request, portal, portal_user)
+    return attachment_response(attachment)
 
 
 class PortalRecordForm(SectionedForm, forms.Form):

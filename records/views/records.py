@@ -21,6 +21,7 @@ from users.permissions import record_permission
 
 from ..forms import RecordForm
 from ..models import Contact
+from ..notes import NOTE_MAX_CHARS, record_attachments, record_notes
 from ..selectors import (
     contacts_visible_to,
     record_history,
@@ -156,7 +157,7 @@ def record_list(request, module):
     )
 
 
-def record_detail(request, module, pk):
+def record_detail(request, module, pk, note_body="", note_errors=()):
     record = _record(request, module, pk)
     related = None
     if module == "accounts":
@@ -180,6 +181,12 @@ def record_detail(request, module, pk):
             "fields": shown,
             "related": related,
             "history": record_history(record=record),
+            # Notes and attachments (POR-7); a refused note comes back with its text.
+            "notes": record_notes(org=request.org, module=module, record_id=record.pk),
+            "attachments": record_attachments(org=request.org, module=module, record_id=record.pk),
+            "note_body": note_body,
+            "note_errors": note_errors,
+            "note_max": NOTE_MAX_CHARS,
         },
     )
 

@@ -6,11 +6,14 @@ same org outside the slice, another org's) → the status expected. A route with
 fails test_por7_every_portal_route_has_a_row."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from portals import site_urls
+from records.models import Account, Contact
+from records.notes import attachment_add
 from tests.portals.site_world import group_modules, make_world
 from tests.users.factories import CrmUserFactory
 
@@ -87,6 +90,57 @@ ROWS = {
         for t in TARGETS
     ],
 }
+
+
+def attachment_of(world, module: str, target: str) -> int:
+    """A file on the target record (POR-7), for the download rows."""
+    pk = record_of(world, module, target)
+    model = Contact if module == "contacts" else Account
+    with scopes_disabled():
+        org = model.objects.get(pk=pk).org
+        return attachment_add(
+            org=org,
+            module=module,
+            record_id=pk,
+            upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4 matrix"),
+        ).pk
+
+
+# POR-7: notes and attachments. A POST without data from a user whose group has the action
+# shows the form's error (200); without the action, or outside the slice: 404.
+ROWS["portal_note_add"] = lambda w, scope, write: [
+    (
+        "post",
+        url("portal_note_add", w, module=m, pk=record_of(w, m, t)),
+        200 if write and reaches(scope, m, t) else 404,
+    )
+    for m in MODULES
+    for t in TARGETS
+]
+ROWS["portal_attachment_add"] = lambda w, scope, write: [
+    (
+        "post",
+        url("portal_attachment_add", w, module=m, pk=record_of(w, m, t)),
+        200 if write and reaches(scope, m, t) else 404,
+    )
+    for m in MODULES
+    for t in TARGETS
+]
+ROWS["portal_attachment_download"] = lambda w, scope, write: [
+    (
+        "get",
+        url(
+            "portal_attachment_download",
+            w,
+            module=m,
+            pk=record_of(w, m, t),
+            att_pk=attachment_of(w, m, t),
+        ),
+        200 if reaches(scope, m, t) else 404,
+    )
+    for m in MODULES
+    for t in TARGETS
+]
 # Routes anyone may open without being a portal user of the portal.
 PUBLIC = {
     "portal_login",
@@ -113,6 +167,11 @@ def check(world, client_factory, expected_for) -> list[str]:
     return wrong
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
 def test_por7_every_portal_route_has_a_row():
     assert route_names() == set(ROWS)
 
@@ -122,7 +181,7 @@ GROUPS = [(scope, write) for scope in ("own", "related", "account") for write in
 
 @pytest.mark.parametrize(("scope", "write"), GROUPS)
 def test_por7_por2_matrix_portal_user_of_a_group(db, scope, write):
-    actions = ("view", "create", "edit") if write else ("view",)
+    actions = ("view", "create", "edit", "notes", "attachments") if write else ("view",)
     world = make_world(group_modules(scope, actions=actions))
     wrong = []
     for rows in ROWS.values():
