@@ -14,22 +14,7 @@ from dataclasses import dataclass
 from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
-from crm_portal.names import family_name_first
-
-GIVEN_NAME, FAMILY_NAME = "first_name", "last_name"
-
-
-def family_name_field_first(names: list[str], language: str | None = None) -> list[str]:
-    """`names` with the family name field moved before the given name field when the UI
-    language (or `language`) puts the family name first (X-1); otherwise unchanged."""
-    if not family_name_first(language) or GIVEN_NAME not in names or FAMILY_NAME not in names:
-        return list(names)
-    given, family = names.index(GIVEN_NAME), names.index(FAMILY_NAME)
-    if family < given:
-        return list(names)
-    reordered = list(names)
-    reordered[given], reordered[family] = FAMILY_NAME, GIVEN_NAME
-    return reordered
+from crm_portal.names import GIVEN_NAME, family_name_field_first  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from crm_portal.names import person_name
+from crm_portal.names import family_name_field_first, person_name
 from records import notes as record_notes_api
 from records.fields import EMAIL, PHONE, TEXT, FieldSpec
 from records.models import Account, Attachment, Note, RecordEvent
@@ -65,6 +65,7 @@ def shared_module(portal_user: PortalUser, key: str) -> SharedModule | None:
         return None
     specs = {spec.key: spec for spec in field_specs(portal_user.org, key)}
     shown_keys = [k for k in config.get("fields_shown") or [] if k in specs]
+    shown_keys = family_name_field_first(shown_keys)  # 姓 before 名 in Japanese
     shown = [specs[k] for k in shown_keys]
     # A field is editable only when it is shown too: nobody edits what they cannot see.
     editable = [specs[k] for k in config.get("fields_editable") or [] if k in shown_keys]

@@ -48,8 +48,7 @@ def create_portal_and_group(page, live_server):
     contacts = page.locator("#module-contacts")
     contacts.get_by_label("Share Contacts in this portal").check()
     contacts.get_by_role("group", name="Actions").get_by_label("View").check()
-    # TODO(POR-7 notes): also tick "Add notes" and have the portal user add a note on their
-    # record once the portal site's notes are built; they are not on this branch yet.
+    contacts.get_by_role("group", name="Actions").get_by_label("Add notes").check()
     contacts.get_by_role("radiogroup", name="Which records").get_by_label(
         "Their own contact"
     ).check()
@@ -140,6 +139,11 @@ def test_por1_to_por7_x1_admin_sets_up_a_portal_invites_and_contacts_use_it_in_e
     expect(emma_page.locator("dd[data-field=email]")).to_have_text("emma@example.co.uk")
     expect(emma_page.locator("dd[data-field=phone]")).to_have_count(0)
     expect(emma_page.locator("body")).not_to_contain_text("+44 20 7946 0001")
+    emma_page.get_by_label("New note").fill("Please call me about the renewal.")
+    emma_page.get_by_role("button", name="Add note").click()
+    expect(emma_page.locator("#portal-notes .note-body")).to_have_text(
+        "Please call me about the renewal."
+    )
     emma_page.screenshot(path=str(SHOTS / "portal-flow-en.png"), full_page=True)
     response = emma_page.goto(f"{live_server.url}/portal/helpdesk/contacts/{stranger.pk}/")
     assert response.status == 404
@@ -161,7 +165,7 @@ def test_por1_to_por7_x1_admin_sets_up_a_portal_invites_and_contacts_use_it_in_e
     table = yuki_page.locator("table.portal-list")
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table).to_contain_text("yuki@example.jp")
-    expect(table.locator("thead th")).to_have_text(["名", "姓", "メール"])
+    expect(table.locator("thead th")).to_have_text(["姓", "名", "メール"])  # family name first
     expect(yuki_page.locator("body")).not_to_contain_text("+81 3 5555 0002")
     yuki_page.screenshot(path=str(SHOTS / "portal-flow-ja.png"), full_page=True)
     response = yuki_page.goto(f"{live_server.url}/portal/helpdesk/contacts/{stranger.pk}/")
@@ -169,3 +173,7 @@ def test_por1_to_por7_x1_admin_sets_up_a_portal_invites_and_contacts_use_it_in_e
     expect(yuki_page.get_by_role("heading", name="ページが見つかりません")).to_be_visible()
     yuki_page.screenshot(path=str(SHOTS / "portal-flow-ja-404.png"), full_page=True)
     yuki_page.context.close()
+
+    # The admin sees the portal user's note on the contact's CRM page.
+    page.goto(f"{live_server.url}/o/{org_a.slug}/contacts/{emma.pk}/")
+    expect(page.locator("#record-notes")).to_contain_text("Please call me about the renewal.")
