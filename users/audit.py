@@ -92,6 +92,8 @@ ACTION_LABELS = {
     # portals (pemails): details hold {"portal", "kind", "language", "group"}.
     "email_template.changed": _("Portal email template changed"),
     "email_template.reset": _("Portal email template reset to default"),
+    # portals (pprofile): X-2
+    "portal_user.mfa_reset": _("Portal user's two-factor reset"),
 }
 
 
@@ -427,6 +429,10 @@ SENTENCES = {
     ),
     "email_template.reset": lambda d, t: _email_template(
         _("The “%(kind)s” email of portal “%(portal)s” in %(language)s was reset to default."), d
+    ),
+    # portals (pprofile)
+    "portal_user.mfa_reset": lambda d, t: _portal_user(
+        _("Two-factor authentication of %(email)s was reset for the portal %(portal)s."), d
     ),
 }
 
