@@ -11,11 +11,11 @@ from itertools import count
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from portals.models import Portal
+from portals.models import Portal, PortalUser
 from records.models import Account, ContactImport, ContactImportRow, CustomField
-from tests.portals.factories import PortalFactory, UserGroupFactory
+from tests.portals.factories import PortalFactory, PortalUserFactory, UserGroupFactory
 from tests.records.factories import ContactFactory
-from tests.users.factories import CrmUserFactory
+from tests.users.factories import CrmUserFactory, UserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
 
 TENANT_PREFIX = "o/<slug:org_slug>/"
@@ -53,7 +53,20 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     # portals (pemails): one of a portal's emails, in the walk portal's default language (POR-6)
     "kind": lambda org: "accept_invitation",
     "language": lambda org: "en",
+    # portals (pprofile): a portal user with an account, of the walk's last portal
+    "portal_user_pk": lambda org: _portal_user(org).pk,
 }
+
+
+def _portal_user(org):
+    portal = Portal.objects.filter(org=org).order_by("pk").last() or PortalFactory(org=org)
+    contact = ContactFactory(org=org)
+    return PortalUserFactory(
+        group=UserGroupFactory(portal=portal),
+        contact=contact,
+        user=UserFactory(email=contact.email),
+        status=PortalUser.Status.ACTIVE,
+    )
 
 
 def _user_import(org):
