@@ -13,6 +13,7 @@ urlpatterns = [
     path("theme.css", views.portal_theme, name="portal_theme"),
     path("language/", views.portal_language, name="portal_language"),
     # the portal user's own account and the forgotten password (pprofile; POR-7, X-2)
+    path("sign-in/two-factor/", profile.portal_login_mfa, name="portal_login_mfa"),
     path("profile/", profile.portal_profile, name="portal_profile"),
     path("profile/password/", profile.portal_password_change, name="portal_password_change"),
     path("profile/two-factor/", profile.portal_mfa, name="portal_mfa"),

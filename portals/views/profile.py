@@ -5,7 +5,10 @@ allauth's password reset. The admin's "Reset two-factor" of a portal user is her
 from allauth.account.forms import ChangePasswordForm, ResetPasswordKeyForm, UserTokenForm
 from allauth.account.internal.flows.password_change import finalize_password_change
 from allauth.account.internal.flows.password_reset import finalize_password_reset
+from allauth.account.stages import LoginStageController
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.base.forms import AuthenticateForm
+from allauth.mfa.stages import AuthenticateStage
 from allauth.mfa.totp.forms import ActivateTOTPForm
 from allauth.mfa.totp.internal.auth import clear_totp_secret
 from django import forms
@@ -165,6 +168,35 @@ def portal_mfa_off(request, portal, portal_user):
         messages.success(request, _("Two-factor authentication is off."))
         return redirect("portal_profile", portal_slug=portal.slug)
     return render(request, "portals/site/mfa_off.html", _context(portal, portal_user, form=form))
+
+
+# --- signing in with two-factor (X-2) -------------------------------------------------------
+
+
+def mfa_stage_url(portal, response):
+    """allauth's two-factor stage of a portal sign-in continues on the portal's own page."""
+    if response.get("Location") == reverse("mfa_authenticate"):
+        return redirect("portal_login_mfa", portal_slug=portal.slug)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@portal_public
+def portal_login_mfa(request, portal, portal_user):
+    """allauth's MFA stage in the portal's branding: a code from the authenticator app or a
+    recovery code (allauth's AuthenticateForm, its rate limits), then allauth goes on."""
+    stage = (
+        None
+        if request.user.is_authenticated
+        else LoginStageController.enter(request, AuthenticateStage.key)
+    )
+    if stage is None:
+        return redirect("portal_login", portal_slug=portal.slug)
+    form = AuthenticateForm(user=stage.login.user, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return stage.exit()
+    return render(request, "portals/site/login_mfa.html", _context(portal, None, form=form))
 
 
 # --- forgot password (X-2) ------------------------------------------------------------------

@@ -135,9 +135,13 @@ def test_x2_totp_set_up_with_a_code_then_sign_in_requires_the_code(world):
     assert "Two-factor authentication is on." in text(client.get(world.url("profile/")))
 
     visitor, response = sign_in(world)
-    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert response["Location"] == world.url("sign-in/two-factor/")
     assert visitor.get(world.url()).status_code == 302, "not signed in without the code"
-    response = visitor.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    stage_page = text(visitor.get(world.url("sign-in/two-factor/")))
+    assert world.portal.name in stage_page and "portal-site" in stage_page, "the portal's brand"
+    wrong = visitor.post(world.url("sign-in/two-factor/"), {"code": "000000"})
+    assert wrong.status_code == 200 and "Incorrect code." in text(wrong)
+    response = visitor.post(world.url("sign-in/two-factor/"), {"code": totp_code(secret)})
     assert response.status_code == 302
     assert visitor.get(world.url()).status_code == 200
 
@@ -155,9 +159,9 @@ def test_x2_recovery_codes_are_shown_regenerated_and_sign_in(world):
     assert new_codes and not set(new_codes) & set(old_codes)
 
     visitor, _response = sign_in(world)
-    old = visitor.post("/accounts/2fa/authenticate/", {"code": old_codes[0]})
+    old = visitor.post(world.url("sign-in/two-factor/"), {"code": old_codes[0]})
     assert old.status_code == 200, "an old recovery code no longer works"
-    response = visitor.post("/accounts/2fa/authenticate/", {"code": new_codes[0]})
+    response = visitor.post(world.url("sign-in/two-factor/"), {"code": new_codes[0]})
     assert response.status_code == 302
     assert visitor.get(world.url()).status_code == 200
 

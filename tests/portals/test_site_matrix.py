@@ -83,6 +83,7 @@ ROWS = {
     ],
     # pprofile (POR-7, X-2): the portal user's own account; two-factor's pages go to its
     # set-up while it is off; "forgot your password" and its link are public.
+    "portal_login_mfa": lambda w, scope, write: [("get", url("portal_login_mfa", w), 302)],
     "portal_profile": lambda w, scope, write: [("get", url("portal_profile", w), 200)],
     "portal_password_change": lambda w, scope, write: [
         ("get", url("portal_password_change", w), 200)
@@ -160,7 +161,12 @@ def test_por7_matrix_someone_who_is_no_user_of_the_portal_gets_404(db):
         return c
 
     def expected(name, _status):
-        public = {"portal_login": 403, "portal_logout": 302, "portal_language": 302}
+        public = {
+            "portal_login": 403,
+            "portal_logout": 302,
+            "portal_language": 302,
+            "portal_login_mfa": 302,
+        }
         open_pages = {name: 200 for name in ("portal_theme", *PUBLIC_PAGES)}
         return {**public, **open_pages}.get(name, 404)
 
