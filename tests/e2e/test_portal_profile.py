@@ -1,6 +1,7 @@
 """A portal user's own profile in Chromium (POR-7, X-2, X-1; issue 12 Deliver 4): they choose
 Japanese on their profile and see the portal in Japanese; they set up two-factor with a code
-computed from the key the page shows, and get recovery codes."""
+computed from the key the page shows, get recovery codes, and the next sign-in asks for a
+code on the portal's own page."""
 
 import re
 import time
@@ -64,3 +65,14 @@ def test_x2_portal_user_sets_up_two_factor_with_the_displayed_key(page, live_ser
         ).exists()
     page.locator("#back-to-profile").click()
     expect(page.locator("#profile-mfa-state")).to_have_text("Two-factor authentication is on.")
+
+    # Signing in again asks for a code on the portal's own page.
+    page.locator("#portal-sign-out").click()
+    page.locator("#id_login").fill(world.portal_user.user.email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form button[type=submit].primary").click()
+    expect(page).to_have_url(f"{live_server.url}{world.url('sign-in/two-factor/')}")
+    expect(page.locator("#portal-name")).to_have_text("Acme Help Centre")
+    page.get_by_label("Code").fill(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
+    page.locator("#mfa-sign-in").click()
+    expect(page).to_have_url(f"{live_server.url}{world.url()}")
