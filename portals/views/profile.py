@@ -110,6 +110,7 @@ def portal_mfa(request, portal, portal_user):
     adapter = get_mfa_adapter()
     totp_url = adapter.build_totp_url(request.user, form.secret)
     svg = adapter.build_totp_svg(totp_url)
+    svg = svg[svg.find("<svg") :]  # the drawing alone, inline in the page (no XML prologue)
     context = _context(portal, portal_user, form=form, secret=form.secret, totp_svg=svg)
     return render(request, "portals/site/mfa_setup.html", context)
 
