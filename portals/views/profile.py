@@ -6,6 +6,7 @@ from allauth.account.forms import ChangePasswordForm, ResetPasswordKeyForm, User
 from allauth.account.internal.flows.password_change import finalize_password_change
 from allauth.account.internal.flows.password_reset import finalize_password_reset
 from allauth.account.stages import LoginStageController
+from allauth.core import ratelimit
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.stages import AuthenticateStage
@@ -119,7 +120,10 @@ class ConfirmForm(forms.Form):
     """The account's password, or a code from the authenticator app or a recovery code."""
 
     password = forms.CharField(
-        label=gettext_lazy("Current password"), required=False, widget=forms.PasswordInput
+        label=gettext_lazy("Current password"),
+        required=False,
+        max_length=4096,
+        widget=forms.PasswordInput,
     )
     code = forms.CharField(
         label=gettext_lazy("Or a code from your authenticator app or a recovery code"),
@@ -128,12 +132,16 @@ class ConfirmForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
+        self.request = request
+        self.user = request.user
 
     def clean(self):
         data = super().clean()
+        # allauth's limit on re-entering credentials (10 a minute per account).
+        if not ratelimit.consume(self.request, action="reauthenticate", user=self.user):
+            raise forms.ValidationError(_("Too many attempts. Try again in a minute."))
         if not profile.mfa_check(self.user, password=data.get("password"), code=data.get("code")):
             raise forms.ValidationError(_("Enter your current password or a valid code."))
         return data
@@ -145,7 +153,7 @@ def portal_mfa_recovery(request, portal, portal_user):
     """X-2: the unused recovery codes; new ones (after the password or a code) replace them."""
     if profile.totp_of(request.user) is None:
         return redirect("portal_mfa", portal_slug=portal.slug)
-    form = ConfirmForm(request.POST or None, user=request.user)
+    form = ConfirmForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         codes = profile.recovery_codes_regenerate(request.user)
         messages.success(request, _("New recovery codes are made; the old ones no longer work."))
@@ -163,7 +171,7 @@ def portal_mfa_off(request, portal, portal_user):
     """X-2: two-factor off after the password or a code."""
     if profile.totp_of(request.user) is None:
         return redirect("portal_mfa", portal_slug=portal.slug)
-    form = ConfirmForm(request.POST or None, user=request.user)
+    form = ConfirmForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         profile.mfa_deactivate(request.user)
         messages.success(request, _("Two-factor authentication is off."))

@@ -179,6 +179,17 @@ def test_x2_two_factor_off_needs_the_password_or_a_code(world):
     assert sign_in(world)[1]["Location"] == world.url(), "the password alone signs in again"
 
 
+def test_x2_guessing_the_password_to_turn_two_factor_off_is_rate_limited(world):
+    client = world.client()
+    set_up_totp(world, client)
+    for _attempt in range(10):
+        client.post(world.url("profile/two-factor/off/"), {"password": "guess"})
+    response = client.post(world.url("profile/two-factor/off/"), {"password": PASSWORD})
+    assert "Too many attempts. Try again in a minute." in text(response)
+    with scopes_disabled():
+        assert Authenticator.objects.filter(user=world.portal_user.user).exists()
+
+
 # --- forgot password (X-2) ------------------------------------------------------------------
 
 
