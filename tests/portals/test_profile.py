@@ -277,3 +277,43 @@ def test_x2_reset_of_a_user_of_another_portal_is_404(world, admin_a):
         other = PortalUserFactory(group=group, contact=contact, user=account)
     url = reset_url(world).replace(f"/users/{world.portal_user.pk}/", f"/users/{other.pk}/")
     assert client_for(admin_a).post(url).status_code == 404
+
+
+def test_por7_x1_profile_pages_in_japanese_have_no_english_ui_words(world):
+    with scopes_disabled():
+        PortalUser.objects.filter(pk=world.portal_user.pk).update(language="ja")
+    client = world.client()
+    english = [
+        "Your profile",
+        "Save",
+        "Password",
+        "Change your password",
+        "Change password",
+        "Current password",
+        "Set up two-factor authentication",
+        "Two-factor authentication",
+        "Authenticator code",
+        "Turn on",
+        "Turn off",
+        "Cancel",
+        "Recovery codes",
+        "Make new codes",
+        "Back to your profile",
+        "Forgot your password?",
+        "Send the link",
+        "Back to sign-in",
+        "Choose a new password",
+    ]
+
+    def check(tails, visitor):
+        for tail in tails:
+            page = text(visitor.get(world.url(tail)))
+            assert '<html lang="ja">' in page, tail
+            assert not [word for word in english if f">{word}" in page], tail
+
+    check(["profile/", "profile/password/", "profile/two-factor/"], client)
+    set_up_totp(world, client)
+    tails = ["profile/two-factor/", "profile/two-factor/recovery-codes/", "profile/two-factor/off/"]
+    check(tails, client)
+    anonymous = Client(HTTP_ACCEPT_LANGUAGE="ja")
+    check(["password-reset/", "password-reset/key/zz-nope/"], anonymous)
