@@ -12,12 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from portals.models import Portal
+from portals.models import Portal, PortalUser
 from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
 from records.notes import attachment_add
 from tests.portals.factories import PortalFactory, PortalUserFactory, UserGroupFactory
 from tests.records.factories import ContactFactory
-from tests.users.factories import CrmUserFactory
+from tests.users.factories import CrmUserFactory, UserFactory
 from users.models import Organization, Profile, Role, Territory, UserImport, UserImportRow
 
 TENANT_PREFIX = "o/<slug:org_slug>/"
@@ -55,15 +55,8 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     # portals (pemails): one of a portal's emails, in the walk portal's default language (POR-6)
     "kind": lambda org: "accept_invitation",
     "language": lambda org: "en",
-    # portals (pemailchange): a user of the walk's last portal (POR-5)
-    "portal_user_pk": lambda org: (
-        PortalUserFactory(
-            group=UserGroupFactory(
-                portal=Portal.objects.filter(org=org).order_by("pk").last()
-                or PortalFactory(org=org)
-            )
-        ).pk
-    ),
+    # portals (pprofile, pemailchange): a portal user with an account, of the walk's last portal
+    "portal_user_pk": lambda org: _portal_user(org).pk,
     # pnotes: a file on the record made just before it in the URL (POR-7)
     "att_pk": lambda org: _attachment(org).pk,
 }
@@ -80,6 +73,17 @@ def _attachment(org):
         module=module,
         record_id=record.pk,
         upload=SimpleUploadedFile("walk.pdf", b"%PDF-1.4 walk"),
+    )
+
+
+def _portal_user(org):
+    portal = Portal.objects.filter(org=org).order_by("pk").last() or PortalFactory(org=org)
+    contact = ContactFactory(org=org)
+    return PortalUserFactory(
+        group=UserGroupFactory(portal=portal),
+        contact=contact,
+        user=UserFactory(email=contact.email),
+        status=PortalUser.Status.ACTIVE,
     )
 
 

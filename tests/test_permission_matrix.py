@@ -486,6 +486,13 @@ MATRIX = [
     ("contacts_portal_invite", PORTAL_MANAGER, 403, 403),
     ("contacts_portal_invite", PORTAL_USER_MANAGER, 405, 302),
     ("contacts_portal_invite", ADMIN, 405, 302),
+    # --- portals (pprofile; X-2): an admin resets a portal user's two-factor -------------------
+    ("portal_user_mfa_reset", ANONYMOUS, 302, 302),
+    ("portal_user_mfa_reset", OUTSIDER, 404, 404),
+    ("portal_user_mfa_reset", STANDARD, 403, 403),
+    ("portal_user_mfa_reset", PORTAL_MANAGER, 403, 403),
+    ("portal_user_mfa_reset", PORTAL_USER_MANAGER, 200, 302),
+    ("portal_user_mfa_reset", ADMIN, 200, 302),
     # --- Portal email templates (POR-6; pemails): Manage Portals; Manage Users is not enough.
     # An empty POST to the editor or the preview shows the form's errors (200); the test email
     # without form data sends the saved text (302).

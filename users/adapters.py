@@ -1,4 +1,5 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.utils import build_absolute_uri
 from django.contrib.sites.shortcuts import get_current_site
 from django.urls import reverse
 
@@ -29,6 +30,19 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_redirect_url(self, request):
         return self._pending_invitation_url(request) or super().get_login_redirect_url(request)
+
+    def get_reset_password_from_key_url(self, key):
+        """A reset asked for from a portal's page (request.portal, set by the portal site)
+        links to that portal's page for the new password (X-2, POR-7)."""
+        portal = getattr(self.request, "portal", None)
+        if portal is None:
+            return super().get_reset_password_from_key_url(key)
+        uidb36, _sep, token = key.partition("-")
+        path = reverse(
+            "portal_password_reset_key",
+            kwargs={"portal_slug": portal.slug, "uidb36": uidb36, "key": token},
+        )
+        return build_absolute_uri(self.request, path)
 
     def confirm_email(self, request, email_address):
         confirmed = super().confirm_email(request, email_address)

@@ -95,6 +95,8 @@ ACTION_LABELS = {
     # portals (pemailchange): POR-5; details hold {"email", "new_email", "portal"}.
     "portal_user.email_change_requested": _("Portal user's email change requested"),
     "portal_user.email_changed": _("Portal user's email changed"),
+    # portals (pprofile): X-2
+    "portal_user.mfa_reset": _("Portal user's two-factor reset"),
 }
 
 
@@ -442,6 +444,10 @@ SENTENCES = {
     "portal_user.email_changed": lambda d, t: (
         _("%(email)s is now %(new_email)s in the portal %(portal)s.")
         % {k: d.get(k, "—") for k in ("email", "new_email", "portal")}
+    ),
+    # portals (pprofile)
+    "portal_user.mfa_reset": lambda d, t: _portal_user(
+        _("Two-factor authentication of %(email)s was reset for the portal %(portal)s."), d
     ),
 }
 

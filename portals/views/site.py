@@ -27,6 +27,7 @@ from records.views.notes import attachment_response
 
 from .. import site
 from ..site_access import not_found_page, portal_or_404, portal_page, portal_public
+from .profile import mfa_stage_url
 
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 FALLBACK_COLOURS = {"primary": "#2563eb", "background": "#f5f7fb"}
@@ -81,7 +82,8 @@ def portal_login(request, portal, portal_user):
     if request.method == "POST" and form.is_valid():
         member = site.may_sign_in(portal, form.user)
         if member:
-            return form.login(request, redirect_url=_safe_next(request, portal))
+            response = form.login(request, redirect_url=_safe_next(request, portal))
+            return mfa_stage_url(portal, response)  # two-factor on the portal's page
         # The same words as a wrong password: the page tells nobody who has an account.
         form.add_error(None, _("The email address and/or password you specified are not correct."))
     context = {"portal": portal, "form": form, "next": _safe_next(request, portal)}

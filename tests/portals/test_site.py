@@ -155,7 +155,7 @@ def test_x2_an_account_with_totp_goes_through_allauths_two_factor_stage(world):
     TOTP.activate(world.portal_user.user, generate_totp_secret())
     client, response = sign_in(world)
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert response["Location"] == world.url("sign-in/two-factor/")  # in the portal (pprofile)
     assert client.get(world.url()).status_code == 302  # not signed in yet
 
 

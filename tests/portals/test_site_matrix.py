@@ -89,6 +89,22 @@ ROWS = {
         for m in MODULES
         for t in TARGETS
     ],
+    # pprofile (POR-7, X-2): the portal user's own account; two-factor's pages go to its
+    # set-up while it is off; "forgot your password" and its link are public.
+    "portal_login_mfa": lambda w, scope, write: [("get", url("portal_login_mfa", w), 302)],
+    "portal_profile": lambda w, scope, write: [("get", url("portal_profile", w), 200)],
+    "portal_password_change": lambda w, scope, write: [
+        ("get", url("portal_password_change", w), 200)
+    ],
+    "portal_mfa": lambda w, scope, write: [("get", url("portal_mfa", w), 200)],
+    "portal_mfa_recovery": lambda w, scope, write: [("get", url("portal_mfa_recovery", w), 302)],
+    "portal_mfa_off": lambda w, scope, write: [("get", url("portal_mfa_off", w), 302)],
+    "portal_password_reset": lambda w, scope, write: [
+        ("get", url("portal_password_reset", w), 200)
+    ],
+    "portal_password_reset_key": lambda w, scope, write: [
+        ("get", url("portal_password_reset_key", w, uidb36="zz", key="not-a-key"), 200)
+    ],
 }
 
 
@@ -149,6 +165,7 @@ PUBLIC = {
     "portal_language",
     "portal_email_confirm",
 }
+PUBLIC_PAGES = {"portal_password_reset", "portal_password_reset_key"}
 
 
 def route_names() -> set[str]:
@@ -196,7 +213,7 @@ def test_por7_matrix_anonymous_visitor_goes_to_sign_in(db):
     world = make_world()
 
     def expected(name, _status):
-        if name == "portal_login" or name == "portal_theme":
+        if name in ("portal_login", "portal_theme", *PUBLIC_PAGES):
             return 200
         if name == "portal_email_confirm":
             return 404  # POR-5: the link's page needs no sign-in; an unknown one is a 404
@@ -216,8 +233,14 @@ def test_por7_matrix_someone_who_is_no_user_of_the_portal_gets_404(db):
         return c
 
     def expected(name, _status):
-        public = {"portal_login": 403, "portal_logout": 302, "portal_language": 302}
-        return {**public, "portal_theme": 200}.get(name, 404)
+        public = {
+            "portal_login": 403,
+            "portal_logout": 302,
+            "portal_language": 302,
+            "portal_login_mfa": 302,
+        }
+        open_pages = {name: 200 for name in ("portal_theme", *PUBLIC_PAGES)}
+        return {**public, **open_pages}.get(name, 404)
 
     assert not check(world, client, expected)
 
