@@ -18,6 +18,7 @@ from django.urls import path
 from django_scopes import scope, scopes_disabled
 
 from crm_portal.urls import urlpatterns as app_urlpatterns
+from portals.models import PortalUser
 from records.models import Account, Contact
 from users.models import CrmUser, Organization
 
@@ -53,6 +54,18 @@ class CrmUserAdmin(admin.ModelAdmin):
     search_fields = ("first_name", "last_name", "email")
     ordering = ("last_name", "first_name", "pk")
     list_per_page = 25
+
+
+@admin.register(PortalUser, site=site)
+class PortalUserAdmin(admin.ModelAdmin):
+    """The portal's Users tab (issue 12) shows 50 a page, newest first."""
+
+    list_display = ("email", "contact", "group", "status", "created_at")
+    list_select_related = ("contact", "group", "invitation")
+    list_filter = ("status", "portal")
+    search_fields = ("email",)
+    ordering = ("-created_at", "-pk")
+    list_per_page = 50
 
 
 urlpatterns = [*app_urlpatterns, path(ADMIN_PREFIX.strip("/") + "/", site.urls)]

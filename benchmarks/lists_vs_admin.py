@@ -62,6 +62,9 @@ sys.path.insert(0, str(ROOT))
 CONTACTS = int(os.environ.get("BENCH_CONTACTS") or 100_000)
 USERS = int(os.environ.get("BENCH_USERS") or 2000)
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS") or min(2000, max(CONTACTS // 50, 10)))
+# Issue 12's size for the portal's Users tab (issue 21 item 4: every later list gets a row).
+PORTAL_USERS = int(os.environ.get("BENCH_PORTAL_USERS") or min(1000, max(CONTACTS // 10, 10)))
+PORTAL_SLUG = "bench-lists-help"
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 15)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 2)
 SOLO = int(os.environ.get("BENCH_SOLO") or 20)
@@ -109,6 +112,7 @@ def existing_counts() -> dict | None:
     from django.db import DatabaseError
     from django_scopes import scopes_disabled
 
+    from portals.models import PortalUser
     from records.models import Account, Contact
     from users.models import CrmUser, Organization
 
@@ -121,6 +125,7 @@ def existing_counts() -> dict | None:
                 "contacts": Contact.objects.filter(org=org).count(),
                 "users": CrmUser.objects.filter(org=org).count(),
                 "accounts": Account.objects.filter(org=org).count(),
+                "portal_users": PortalUser.objects.filter(org=org).count(),
             }
     except DatabaseError:
         return None
@@ -131,6 +136,7 @@ def build() -> None:
     from django.db import connection
     from django_scopes import scopes_disabled
 
+    from portals.models import Portal, PortalUser, UserGroup
     from records.models import Account, Contact
     from users.models import CrmUser, Profile, Role, User
     from users.services.organizations import organization_create
@@ -198,8 +204,38 @@ def build() -> None:
                     )
                 )
             Contact.objects.bulk_create(batch, batch_size=CHUNK)
+        portal = Portal.objects.create(
+            org=org, name="Help centre", slug=PORTAL_SLUG, languages=["en", "ja"]
+        )
+        group = UserGroup.objects.create(
+            org=org,
+            portal=portal,
+            name="Customers",
+            modules={"contacts": {"actions": ["view"], "records": "own", "fields_shown": []}},
+        )
+        portal_statuses = [(PortalUser.Status.ACTIVE, 60), (PortalUser.Status.INVITED, 30)]
+        portal_statuses.append((PortalUser.Status.DISABLED, 10))
+        PortalUser.objects.bulk_create(
+            [
+                PortalUser(
+                    org=org,
+                    portal=portal,
+                    group=group,
+                    contact=contact,
+                    email=contact.email,
+                    status=rng.choices(*zip(*portal_statuses, strict=True))[0],
+                )
+                for contact in Contact.objects.filter(org=org).order_by("pk")[:PORTAL_USERS]
+            ],
+            batch_size=CHUNK,
+        )
     with connection.cursor() as cursor:
-        for table in ("records_contact", "records_account", "users_crmuser"):
+        for table in (
+            "records_contact",
+            "records_account",
+            "users_crmuser",
+            "portals_portaluser",
+        ):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
@@ -211,6 +247,7 @@ def run_setup(check_only: bool) -> dict:
     from django.test import Client
     from django_scopes import scopes_disabled
 
+    from portals.models import Portal
     from records.models import Contact
     from users.models import Organization, User
 
@@ -224,10 +261,12 @@ def run_setup(check_only: bool) -> dict:
     with scopes_disabled():
         org = Organization.objects.get(name=ORG_NAME)
         paid = Contact.objects.filter(org=org, subscription="paid").count()
+        portal_pk = Portal.objects.get(org=org, slug=PORTAL_SLUG).pk
     client = Client()
     client.force_login(User.objects.get(email=OWNER_EMAIL))
     return {
         "slug": org.slug,
+        "portal_pk": portal_pk,
         "session": client.cookies["sessionid"].value,
         "deep_page": max(1, min(DEEP_PAGE, math.ceil(paid / PAGE_SIZE))),
         "counts": existing_counts(),
@@ -413,7 +452,7 @@ def under_load(base: str, path: str, session: str, pids: list[int], workdir: str
     }
 
 
-def cases(slug: str, deep_page: int) -> list[tuple[str, str, str]]:
+def cases(slug: str, deep_page: int, portal_pk: int) -> list[tuple[str, str, str]]:
     o = f"/o/{slug}"
     a = "/bench-admin"
     return [
@@ -427,6 +466,11 @@ def cases(slug: str, deep_page: int) -> list[tuple[str, str, str]]:
         ("contacts search q=tanaka", f"{o}/contacts/?q=tanaka", f"{a}/records/contact/?q=tanaka"),
         ("accounts page 1", f"{o}/accounts/", f"{a}/records/account/"),
         ("users (active) page 1", f"{o}/users/", f"{a}/users/crmuser/?status__exact=active"),
+        (
+            "portal users page 1",
+            f"{o}/portals/{portal_pk}/users/",
+            f"{a}/portals/portaluser/?portal__id__exact={portal_pk}",
+        ),
     ]
 
 
@@ -520,7 +564,12 @@ def main() -> int:
     database_url = with_database(server_url, DB_NAME)
     with tempfile.TemporaryDirectory(prefix="bench-lists-") as workdir:
         env = child_env(database_url, workdir)
-        wanted = {"contacts": CONTACTS, "users": USERS, "accounts": ACCOUNTS}
+        wanted = {
+            "contacts": CONTACTS,
+            "users": USERS,
+            "accounts": ACCOUNTS,
+            "portal_users": PORTAL_USERS,
+        }
         try:
             found = spawn(env, "check")["counts"]
         except RuntimeError:
@@ -540,7 +589,7 @@ def main() -> int:
                 pids = worker_pids(server.pid)
                 base = f"http://127.0.0.1:{port}"
                 results = []
-                for case in cases(setup["slug"], setup["deep_page"]):
+                for case in cases(setup["slug"], setup["deep_page"], setup["portal_pk"]):
                     print(f"  measuring {case[0]} …", flush=True)
                     results.append((case[0], measure(base, setup["session"], pids, case, workdir)))
             finally:

@@ -25,6 +25,7 @@ PAGES = [
     "contacts search q=tanaka",
     "accounts page 1",
     "users (active) page 1",
+    "portal users page 1",
 ]
 ROW = re.compile(
     r"(?P<side>app|admin)\s+(?P<rps>[\d.]+)\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+ms\s+"
