@@ -135,7 +135,7 @@ def test_por1_to_por7_x1_admin_sets_up_a_portal_invites_and_contacts_use_it_in_e
     expect(table.locator("thead th")).to_have_text(["First name", "Last name", "Email"])
     expect(table).to_contain_text("emma@example.co.uk")
     expect(emma_page.locator("body")).not_to_contain_text("Stranger")
-    emma_page.get_by_role("link", name="Emma").click()
+    table.get_by_role("link", name="Emma", exact=True).click()
     expect(emma_page.locator("dd[data-field=email]")).to_have_text("emma@example.co.uk")
     expect(emma_page.locator("dd[data-field=phone]")).to_have_count(0)
     expect(emma_page.locator("body")).not_to_contain_text("+44 20 7946 0001")

@@ -45,7 +45,7 @@ def test_por7_portal_user_signs_in_sees_their_slice_edits_and_meets_404(page, li
     headers = page.locator("table.portal-list thead th")
     expect(headers).to_have_text(["First name", "Last name", "Email", "Phone"])
 
-    page.get_by_role("link", name="Paula").click()
+    page.locator("table.portal-list").get_by_role("link", name="Paula", exact=True).click()
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("Phone").fill("+81 3 1234 5678")
     page.get_by_role("button", name="Save").click()
