@@ -122,10 +122,12 @@ def test_issue17_ctrl_c_stops_the_suite_and_the_servers_it_started():
             "scripts/with_test_services.py",
             sys.executable,
             "-c",
-            "import sys, time; print('suite running', flush=True); time.sleep(120)",
+            # A suite that runs until interrupted: it blocks on its input, which stays open.
+            "import sys; print('suite running', flush=True); sys.stdin.read()",
         ],
         cwd=ROOT,
         env=clean_env(DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=dead_redis),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
