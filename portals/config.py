@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.files import image_kind
 from records.modules import MODELS, field_specs
 from users import permissions
 from users.audit import audit_log_write
@@ -113,19 +114,9 @@ def check_colour(value: str, field: str) -> str:
     return value.lower()
 
 
-# The logo's type is read from its first bytes, never from its name or the browser's word.
-def logo_kind(head: bytes) -> str | None:
-    """The kind ("png", "jpg", "gif" or "webp") of a file starting with `head`; None for
-    anything else (SVG included: it can carry scripts)."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "gif"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
+# The logo's type is read from its first bytes, never from its name or the browser's word;
+# SVG is refused (it can carry scripts).
+logo_kind = image_kind
 
 
 @dataclass(frozen=True)

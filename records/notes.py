@@ -19,6 +19,8 @@ from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from crm_portal.files import IMAGE_CONTENT_TYPES, image_kind
+
 from .models import Attachment, Note
 from .modules import MODELS
 
@@ -27,20 +29,13 @@ LIST_LIMIT = 50
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 PDF = "application/pdf"
-PNG = "image/png"
-JPEG = "image/jpeg"
-GIF = "image/gif"
-WEBP = "image/webp"
 TEXT = "text/plain"
 CSV = "text/csv"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXTENSIONS = {
     PDF: ".pdf",
-    PNG: ".png",
-    JPEG: ".jpg",
-    GIF: ".gif",
-    WEBP: ".webp",
+    **{content_type: f".{kind}" for kind, content_type in IMAGE_CONTENT_TYPES.items()},
     TEXT: ".txt",
     CSV: ".csv",
     DOCX: ".docx",
@@ -88,14 +83,9 @@ def detect_type(data: bytes, name: str) -> str:
         raise ValidationError(_("Programs cannot be attached."), code="executable")
     if data.startswith(b"%PDF-"):
         return PDF
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PNG
-    if data.startswith(b"\xff\xd8\xff"):
-        return JPEG
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return GIF
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return WEBP
+    image = image_kind(data[:16])
+    if image:
+        return IMAGE_CONTENT_TYPES[image]
     if data.startswith(b"PK\x03\x04"):
         office = _office_type(data)
         if office:
