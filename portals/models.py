@@ -241,3 +241,119 @@ class EmailChange(models.Model):
 
     def __str__(self):
         return self.new_email
+
+
+def empty_condition_set() -> dict:
+    """A condition set as data (AUT-4; records.conditions): no condition, always true."""
+    return {"conditions": [], "pattern": ""}
+
+
+class AutoInviteRule(models.Model):
+    """A portal's automatic invitations (AUT-1 … AUT-3, AUT-6, AUT-11): when a contact is
+    created or updated and meets the common conditions, then the conditions of one of the
+    languages (in `languages`' order, first match wins), the contact becomes a portal user of
+    `group` in that language and is invited. Evaluated by the workers (portals.autoinvite), an
+    outbox consumer; never on the save path.
+
+    Condition sets are records.conditions data: {"conditions": [{"field", "op", "value"}, …],
+    "pattern": "(1 and 2) or 3"}; `languages` is [{"language": "fr", "conditions": {…}}, …]
+    (one entry in single-language mode). `invalid_reason` is set, and the rule disabled, when
+    a field it names was deleted; the portal page shows it."""
+
+    class Trigger(models.TextChoices):
+        CREATE = "create", _("When a contact is created")
+        UPDATE = "update", _("When a contact is updated")
+        BOTH = "both", _("When a contact is created or updated")
+
+    class LanguageMode(models.TextChoices):
+        SINGLE = "single", _("One language")
+        MULTIPLE = "multiple", _("Several languages, each with its own conditions")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="auto_invite")
+    is_enabled = models.BooleanField(_("enabled"), default=False)
+    trigger = models.CharField(
+        _("invite"), max_length=10, choices=Trigger.choices, default=Trigger.BOTH
+    )
+    group = models.ForeignKey(
+        UserGroup, verbose_name=_("user group"), on_delete=models.PROTECT, related_name="+"
+    )
+    language_mode = models.CharField(
+        _("languages"), max_length=10, choices=LanguageMode.choices, default=LanguageMode.SINGLE
+    )
+    common_conditions = models.JSONField(_("common conditions"), default=empty_condition_set)
+    languages = models.JSONField(_("language conditions"), default=list)
+    invalid_reason = models.TextField(_("why the rule was turned off"), blank=True, default="")
+    reminder_enabled = models.BooleanField(_("send one reminder"), default=False)
+    reminder_after_days = models.PositiveSmallIntegerField(_("remind after (days)"), default=5)
+    updated_by = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["portal__name", "pk"]
+
+    def __str__(self):
+        return str(self.portal)
+
+    def fires_on(self, kind: str) -> bool:
+        """Whether a record event of `kind` ("create" / "update") is this rule's trigger."""
+        return self.trigger == self.Trigger.BOTH or self.trigger == kind
+
+
+class FailedInvitation(models.Model):
+    """AUT-7: a contact auto-invite meant to invite and could not, with the reason (a fixed
+    code with a sentence), the provider's words where a provider answered, and the evaluation
+    trace (AUT-10). The contact's name and address are copied: the log outlives the record."""
+
+    class Reason(models.TextChoices):
+        NO_EMAIL = "no_email", _("The contact has no email address.")
+        INVALID_EMAIL = "invalid_email", _("The contact's email address is not valid.")
+        ADDRESS_TAKEN = (
+            "address_taken",
+            _("The address is already used by another user of this portal."),
+        )
+        NO_TEMPLATE = "no_template", _("There is no invitation email for the language.")
+        ORG_NOT_VERIFIED = (
+            "org_not_verified",
+            _("The organisation's email address is not verified yet."),
+        )
+        PORTAL_DISABLED = "portal_disabled", _("The portal is turned off.")
+        PROVIDER_REJECTED = "provider_rejected", _("The mail provider rejected the email.")
+        BOUNCED = "bounced", _("The email bounced.")
+        COMPLAINED = "complained", _("The recipient marked the email as spam.")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="failed_invitations")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    record_name = models.CharField(_("record"), max_length=300)
+    email = models.CharField(_("email address"), max_length=254, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    reason = models.CharField(_("reason"), max_length=30, choices=Reason.choices)
+    detail = models.TextField(_("provider's answer"), blank=True, default="")
+    trace = models.JSONField(default=dict, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), auto_now_add=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["-failed_at", "-pk"]
+        indexes = [
+            models.Index(fields=["portal", "-failed_at", "-id"], name="failedinv_portal_time"),
+            models.Index(
+                fields=["portal", "reason", "-failed_at", "-id"], name="failedinv_portal_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.record_name} ({self.reason})"
