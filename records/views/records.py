@@ -5,6 +5,7 @@ member's role may see (USR-2) and their profile may do (USR-1)."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Window
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm_portal.countries import country_name
 from crm_portal.forms import family_name_field_first
 from crm_portal.params import id_list_param, int_param, page_param, sort_param, text_param
-from crm_portal.search import order_for_search
+from crm_portal.search import TRIGRAM_MIN_LENGTH, order_for_search
 from crm_portal.widgets import Combobox
 from users.permissions import record_permission
 
@@ -37,17 +38,58 @@ class KeysFirstPaginator(Paginator):
     """Deep pages stay fast on large lists (REC-2). A page is read in two statements: first
     its ids (ORDER BY … LIMIT … OFFSET … over the sort's index, which skips the rows before the
     page inside the index), then only those rows with their relations. The plain way fetches
-    and throws away every row before the page."""
+    and throws away every row before the page.
+
+    With `count_with_ids` (a search, issue 21) the total comes with the page's ids, in one
+    statement (COUNT(*) OVER ()): a search's matches are all found and sorted anyway, so
+    counting them apart would run the trigram lookup twice. `rows` (the same records with
+    their relations, unfiltered) reads the page's rows by id alone, so the search's condition
+    is not evaluated a third time."""
+
+    def __init__(self, object_list, per_page, *, count_with_ids: bool = False, rows=None):
+        super().__init__(object_list, per_page)
+        self.count_with_ids = count_with_ids
+        self.rows = rows
+        self._ids_of_page: tuple[int, list] | None = None
+
+    def get_page(self, number):
+        if self.count_with_ids:
+            self._read_ids_and_count(number)
+        return super().get_page(number)
+
+    def _read_ids_and_count(self, number: int) -> None:
+        bottom = (number - 1) * self.per_page
+        rows = list(
+            self.object_list.annotate(_total=Window(Count("pk"))).values_list("pk", "_total")[
+                bottom : bottom + self.per_page
+            ]
+        )
+        if rows:
+            self.__dict__["count"] = rows[0][1]  # Paginator.count is a cached_property
+            self._ids_of_page = (number, [pk for pk, _total in rows])
+        elif number == 1:
+            self.__dict__["count"] = 0
+        # Past the last page: Paginator counts as usual and serves the last page.
 
     def page(self, number):
         number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        rows = list(self.object_list.filter(pk__in=ids)) if ids else []
-        return self._get_page(rows, number, self)
+        if self._ids_of_page and self._ids_of_page[0] == number:
+            ids = self._ids_of_page[1]
+        else:
+            bottom = (number - 1) * self.per_page
+            top = bottom + self.per_page
+            if top + self.orphans >= self.count:
+                top = self.count
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(self._rows(ids), number, self)
+
+    def _rows(self, ids: list) -> list:
+        if not ids:
+            return []
+        if self.rows is None:
+            return list(self.object_list.filter(pk__in=ids))
+        found = {row.pk: row for row in self.rows.filter(pk__in=ids)}
+        return [found[pk] for pk in ids if pk in found]
 
 
 # ?sort= values and their ORDER BY; each is served by an index on (org, …).
@@ -72,6 +114,7 @@ FILTERS = {
     "accounts": ("country", "owner"),
 }
 PK = {"contacts": "contact_pk", "accounts": "account_pk"}
+RELATED = {"contacts": ("owner", "account"), "accounts": ("owner",)}
 
 
 def _require(request, module, action):
@@ -88,9 +131,8 @@ def _record(request, module, pk):
 
 
 def _filtered(params, membership, module):
-    records = records_visible_to(membership=membership, module=module).select_related("owner")
-    if module == "contacts":
-        records = records.select_related("account")
+    records = records_visible_to(membership=membership, module=module)
+    records = records.select_related(*RELATED[module])
     query = text_param(params, "q")
     records = search_records(records, module=module, query=query)
     chosen = {}
@@ -133,7 +175,10 @@ def _combobox(request, kind, name, html_id, value, choices):
 
 def record_list(request, module):
     records, query, chosen, sort = _filtered(request.GET, request.membership, module)
-    page = KeysFirstPaginator(records, PAGE_SIZE).get_page(page_param(request.GET))
+    searching = len(query.strip()) >= TRIGRAM_MIN_LENGTH
+    rows = records.model.objects.select_related(*RELATED[module])
+    paginator = KeysFirstPaginator(records, PAGE_SIZE, count_with_ids=searching, rows=rows)
+    page = paginator.get_page(page_param(request.GET))
     keep = request.GET.copy()
     keep.pop("page", None)
     unsorted = keep.copy()
