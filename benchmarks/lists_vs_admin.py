@@ -34,6 +34,7 @@ Measures, per page and side:
 
 Run:  make bench    or    .venv/bin/python benchmarks/lists_vs_admin.py
 Small run:  BENCH_CONTACTS=3000 BENCH_USERS=100 BENCH_SECONDS=5 BENCH_ROUNDS=1 …
+Some pages only:  BENCH_ONLY="search,users" (pages whose name contains any of the words)
 """
 
 import argparse
@@ -474,6 +475,12 @@ def cases(slug: str, deep_page: int, portal_pk: int) -> list[tuple[str, str, str
     ]
 
 
+def chosen(all_cases: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The pages BENCH_ONLY names (comma-separated words of their names), else all."""
+    words = [w.strip() for w in os.environ.get("BENCH_ONLY", "").split(",") if w.strip()]
+    return [c for c in all_cases if not words or any(w in c[0] for w in words)]
+
+
 def measure(base: str, session: str, pids: list[int], case, workdir: str) -> dict:
     _name, app_path, admin_path = case
     result = {}
@@ -589,7 +596,7 @@ def main() -> int:
                 pids = worker_pids(server.pid)
                 base = f"http://127.0.0.1:{port}"
                 results = []
-                for case in cases(setup["slug"], setup["deep_page"], setup["portal_pk"]):
+                for case in chosen(cases(setup["slug"], setup["deep_page"], setup["portal_pk"])):
                     print(f"  measuring {case[0]} …", flush=True)
                     results.append((case[0], measure(base, setup["session"], pids, case, workdir)))
             finally:

@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from invitations.hooks import tracking_webhook
+
 from . import views
 
 urlpatterns = [
@@ -9,6 +11,7 @@ urlpatterns = [
     path("language/", views.language_set, name="language_set"),
     path("accounts/", include("allauth.urls")),
     path("invite/", include("invitations.urls")),
+    path("hooks/mail/<str:provider>/tracking/", tracking_webhook, name="mail_tracking_webhook"),
     path("api/v1/", include("records.api_urls")),
     path("o/<slug:org_slug>/", include("users.urls")),
     path("o/<slug:org_slug>/", include("records.urls")),

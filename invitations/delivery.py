@@ -16,16 +16,35 @@ from crm_portal.mail import (
 from crm_portal.tenancy import TenantTask
 
 from .models import DeliveryAttempt, Invitation
+from .webhooks import delivery_report_record
 
 
-def delivery_record(*, invitation_id: int, org_id: int, send_number: int, outcome, error=""):
+def delivery_record(
+    *, invitation_id: int, org_id: int, send_number: int, outcome, error="", message_id=""
+):
     DeliveryAttempt.objects.create(
         org_id=org_id,
         invitation_id=invitation_id,
         send_number=send_number,
         outcome=outcome,
         error=str(error)[:2000],
+        provider_message_id=(message_id or "")[:255],
     )
+
+
+def tracked_message(payload: dict, *, invitation_id: int, send_number: int):
+    """The message to send, tagged for the provider's tracking webhook (AUT-9): anymail
+    passes `metadata` to the provider, which hands it back with each delivery report
+    (invitations.webhooks). Other backends ignore it."""
+    message = payload_to_message(payload)
+    message.metadata = {"invitation": str(invitation_id), "send": str(send_number)}
+    return message
+
+
+def provider_message_id(message) -> str:
+    """The provider's id of a message an anymail backend sent; "" for other backends."""
+    status = getattr(message, "anymail_status", None)
+    return (getattr(status, "message_id", None) or "") if status else ""
 
 
 def delivery_is_due(*, invitation_id: int, send_number: int) -> bool:
@@ -48,10 +67,15 @@ def invitation_deliver(
     if not delivery_is_due(invitation_id=invitation_id, send_number=send_number):
         return "skipped"
     record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
+    message = tracked_message(payload, invitation_id=invitation_id, send_number=send_number)
     try:
-        payload_to_message(payload).send()
+        message.send()
     except PERMANENT_MAIL_ERRORS as exc:
-        delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+        with transaction.atomic():
+            delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+            invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+            state = Invitation.Delivery.REJECTED
+            delivery_report_record(invitation=invitation, state=state, detail=str(exc))
         return "failed"
     except TEMPORARY_MAIL_ERRORS as exc:
         if last_try:
@@ -59,7 +83,9 @@ def invitation_deliver(
             return "failed"
         delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
         raise
-    delivery_record(**record, outcome=DeliveryAttempt.Outcome.SENT)
+    delivery_record(
+        **record, outcome=DeliveryAttempt.Outcome.SENT, message_id=provider_message_id(message)
+    )
     return "sent"
 
 

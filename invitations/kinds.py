@@ -86,6 +86,13 @@ class InvitationKind:
     def resent_on_request(self, invitation: Invitation, *, ip: str | None = None) -> None:
         """Record that a new link went out because the invited person asked for it."""
 
+    # What the mail provider reported (AUT-9).
+
+    def delivery_failed(self, invitation: Invitation, *, state: str, detail: str) -> None:
+        """The current send bounced, was rejected or was marked as spam (`state`, one of
+        Invitation.Delivery), with the provider's words; called once per send and state,
+        inside the transaction that records it. Nothing by default."""
+
     # Accepting it.
 
     def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:

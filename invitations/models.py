@@ -26,6 +26,16 @@ class Invitation(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         REVOKED = "revoked", _("Revoked")
 
+    class Delivery(models.TextChoices):
+        """What the mail provider reported about the current send (AUT-9), through its
+        tracking webhook (invitations.webhooks); "" until it reports."""
+
+        UNKNOWN = "", _("No report yet")
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
+        REJECTED = "rejected", _("Rejected by the mail provider")
+        COMPLAINED = "complained", _("Marked as spam by the recipient")
+
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
     kind = models.CharField(max_length=20)
     crm_user = models.OneToOneField(
@@ -46,6 +56,12 @@ class Invitation(models.Model):
         CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # AUT-9: the provider's report on the current send; a new send clears it.
+    delivery = models.CharField(
+        _("delivery"), max_length=12, choices=Delivery.choices, blank=True, default=""
+    )
+    delivery_detail = models.TextField(_("provider's answer"), blank=True, default="")
+    delivery_reported_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(org="org")
 
@@ -83,12 +99,22 @@ class DeliveryAttempt(models.Model):
     send_number = models.PositiveIntegerField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     error = models.TextField(blank=True)
+    # The provider's id of the message this attempt handed over (anymail backends give it):
+    # how a tracking webhook that carries no metadata finds its invitation (AUT-9).
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager(org="org")
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="delivery_provider_message",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["invitation", "send_number"],

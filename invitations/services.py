@@ -86,6 +86,8 @@ def invitation_send(*, invitation: Invitation, actor: CrmUser | None) -> bool:
     invitation.token_hash = token_hash(token)
     invitation.status = Invitation.Status.SENT
     invitation.sent_count += 1
+    invitation.delivery, invitation.delivery_detail = Invitation.Delivery.UNKNOWN, ""
+    invitation.delivery_reported_at = None  # AUT-9: the reports were about the older send
     invitation.last_sent_at = now
     invitation.expires_at = now + INVITATION_VALIDITY
     invitation.save()

@@ -15,10 +15,16 @@ from users.audit import audit_log_write
 
 from .default_emails import ACCEPT_INVITATION
 from .emails import render_for_invitation
-from .models import PortalUser
+from .models import FailedInvitation, PortalUser
 
 KIND = "portal_user"
 OBSTACLE_TEMPLATE = "portals/users/invitation_obstacle.html"
+# What the mail provider reported (Invitation.Delivery) → the failed-invitation log's reason.
+FAILED_BECAUSE = {
+    Invitation.Delivery.BOUNCED: FailedInvitation.Reason.BOUNCED,
+    Invitation.Delivery.REJECTED: FailedInvitation.Reason.PROVIDER_REJECTED,
+    Invitation.Delivery.COMPLAINED: FailedInvitation.Reason.COMPLAINED,
+}
 
 
 def portal_home_url(portal) -> str:
@@ -100,6 +106,23 @@ class PortalUserInvitations(InvitationKind):
             invitation.language,
             portal_user.group,
             {**context, "contact": portal_user.contact},
+        )
+
+    def delivery_failed(self, invitation: Invitation, *, state: str, detail: str) -> None:
+        """AUT-7, AUT-9: the failed-invitation log gets the provider's report."""
+        portal_user = self.membership_of(invitation)
+        if portal_user is None:
+            return
+        FailedInvitation.objects.create(
+            org=invitation.org,
+            portal=portal_user.portal,
+            contact=portal_user.contact,
+            invitation=invitation,
+            record_name=str(portal_user.contact)[:300],
+            email=invitation.email,
+            language=invitation.language,
+            reason=FAILED_BECAUSE[state],
+            detail=detail[:2000],
         )
 
     # POR-9: a contact whose link expired may ask for a new one from the invalid-link page.

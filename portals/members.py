@@ -80,7 +80,8 @@ def portal_user_counts(portal: Portal) -> dict[str, int]:
 
 def delivery_state(portal_user: PortalUser) -> tuple[str, str]:
     """(state, reason) of a pending invitation's mail (POR-4): queued (no attempt yet), sent,
-    retrying, failed, held (org unverified); ("", "") when nothing is pending."""
+    retrying, failed, held (org unverified), or what the provider reported since (AUT-9):
+    delivered, bounced, rejected, complained; ("", "") when nothing is pending."""
     invitation = portal_user.invitation
     if portal_user.status not in UNCONFIRMED or invitation is None:
         return "", ""
@@ -88,6 +89,8 @@ def delivery_state(portal_user: PortalUser) -> tuple[str, str]:
         return "held", ""
     if invitation.status != Invitation.Status.SENT:
         return "", ""
+    if invitation.delivery:
+        return invitation.delivery, invitation.delivery_detail
     outcome = getattr(portal_user, "delivery_outcome", None)
     if outcome is None:
         return "queued", ""
