@@ -48,6 +48,12 @@ machine may be busy with other work). One more untimed run per contender counts 
 statements (django.test.utils.CaptureQueriesContext). Django's query log is off in the timed
 runs (DEBUG is on only so that the settings load without a real secret).
 
+Issue 13 (AUT-8): "Save-path cost with 50 enabled rules versus none: no difference beyond
+noise (rules are never read on the save path)." The fourth contender, "events on, 50 rules",
+is events on in an org that also has 50 portals, each with an enabled auto-invite rule
+(AutoInviteRule: common conditions and two languages' conditions); its statements per contact
+must be exactly those of events on, and its time within the noise of the rounds.
+
 Run:  make bench      or      .venv/bin/python benchmarks/record_events.py
 """
 
@@ -84,7 +90,9 @@ CONTENDERS = {
     "orm": ("plain ORM create", False),
     "off": ("events off", False),
     "on": ("events on", True),
+    "rules": ("events on, 50 rules", True),
 }
+AUTO_INVITE_RULES = 50  # enabled rules in the "rules" contender's org (issue 13)
 ORG_LABELS = [
     *(f"{who}-{n}" for n in range(1, ROUNDS + 1) for who in CONTENDERS),
     *(f"{who}-diag" for who in CONTENDERS),
@@ -143,7 +151,56 @@ def run_setup() -> dict:
     call_command("migrate", verbosity=0, interactive=False)
     with scopes_disabled():
         orgs = {label: create_org(label) for label in ORG_LABELS}
+        for label, org_id in orgs.items():
+            if label.startswith("rules-"):
+                create_auto_invite_rules(org_id, AUTO_INVITE_RULES)
     return {"orgs": orgs}
+
+
+def create_auto_invite_rules(org_id: int, how_many: int) -> None:
+    """`how_many` portals of the org, each with a user group and an enabled auto-invite rule:
+    common conditions, then English and Japanese ones (AUT-1 … AUT-4)."""
+    from portals.models import AutoInviteRule, Portal, UserGroup
+
+    common = {
+        "conditions": [
+            {"field": "subscription", "op": "one_of", "value": ["paid", "trial"]},
+            {"field": "email", "op": "not_empty", "value": None},
+        ],
+        "pattern": "1 and 2",
+    }
+    per_language = [
+        {
+            "language": "en",
+            "conditions": {
+                "conditions": [
+                    {"field": "country", "op": "one_of", "value": ["GB", "FR", "DE", "ES"]}
+                ],
+                "pattern": "",
+            },
+        },
+        {
+            "language": "ja",
+            "conditions": {
+                "conditions": [{"field": "country", "op": "is", "value": "JP"}],
+                "pattern": "",
+            },
+        },
+    ]
+    for n in range(how_many):
+        portal = Portal.objects.create(
+            org_id=org_id, name=f"Portal {n}", slug=f"bench-{org_id}-{n}", languages=["en", "ja"]
+        )
+        group = UserGroup.objects.create(org_id=org_id, portal=portal, name="Customers")
+        AutoInviteRule.objects.create(
+            org_id=org_id,
+            portal=portal,
+            group=group,
+            is_enabled=True,
+            language_mode=AutoInviteRule.LanguageMode.MULTIPLE,
+            common_conditions=common,
+            languages=per_language,
+        )
 
 
 # --- measured children ----------------------------------------------------------------------
@@ -439,6 +496,7 @@ def print_report(who_ran: list[str], timed: dict, diag: dict) -> None:
         "(the least disturbed by other work on the machine)"
     )
     print_floor_ratio(timed, median, cpu)
+    print_rules_cost(timed, median, diag)
     relayed = sum(r["relayed"] for r in timed["on"])
     relay_seconds = sum(r["relay_seconds"] for r in timed["on"])
     print(
@@ -459,6 +517,28 @@ def print_floor_ratio(timed: dict, median: dict, cpu: dict) -> None:
             f"{medians['orm'] / CONTACTS * 1000:.3f} ms = {ratio:.2f}x  "
             f"{verdict(ratio <= FLOOR_TARGET)}   per round: {per_round}"
         )
+
+
+def print_rules_cost(timed: dict, median: dict, diag: dict) -> None:
+    """Issue 13: 50 enabled auto-invite rules against none, on the save path."""
+    rounds = zip(timed["rules"], timed["on"], strict=True)
+    per_round = [rules["seconds"] / on["seconds"] - 1 for rules, on in rounds]
+    spread = [on["seconds"] for on in timed["on"]]
+    noise = (max(spread) - min(spread)) / median["on"]
+    difference = median["rules"] / median["on"] - 1
+    same_statements = diag["rules"]["statements"] == diag["on"]["statements"]
+    print(
+        f"\n  {AUTO_INVITE_RULES} enabled auto-invite rules against none (issue 13): "
+        f"{median['rules'] / CONTACTS * 1000:.3f} vs {median['on'] / CONTACTS * 1000:.3f} "
+        f"ms/contact = {difference:+.1%}; the rounds of events on alone spread {noise:.1%}"
+    )
+    print("    per round: " + ", ".join(f"{c:+.1%}" for c in per_round))
+    print(
+        "    statements per contact the same: "
+        f"{'yes' if same_statements else 'NO'} "
+        f"({statement_difference(diag['rules']['statements'], diag['on']['statements'])})"
+        f"  {verdict(same_statements and abs(difference) <= max(noise, 0.05))}"
+    )
 
 
 def main() -> None:
