@@ -137,6 +137,11 @@ class PortalUser(models.Model):
     invited_by = models.ForeignKey(
         CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Auto-invite (AUT-5, AUT-11, AUT-12): when the rule made this user; whether its invitation
+    # still waits for the org's sending rate; when its one reminder left.
+    auto_invited_at = models.DateTimeField(null=True, blank=True)
+    auto_invite_waiting = models.BooleanField(default=False)
+    reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,7 +162,14 @@ class PortalUser(models.Model):
                 name="portaluser_account_once_per_portal",
             ),
         ]
-        indexes = [models.Index(fields=["portal", "status"], name="portaluser_portal_status")]
+        indexes = [
+            models.Index(fields=["portal", "status"], name="portaluser_portal_status"),
+            models.Index(
+                fields=["org", "auto_invited_at"],
+                condition=Q(auto_invite_waiting=True),
+                name="portaluser_autoinvite_waiting",
+            ),
+        ]
 
     def __str__(self):
         return self.email
@@ -272,6 +284,8 @@ class AutoInviteRule(models.Model):
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="auto_invite")
     is_enabled = models.BooleanField(_("enabled"), default=False)
+    # AUT-6: events saved before the rule was (re-)enabled are never replayed.
+    enabled_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(
         _("invite"), max_length=10, choices=Trigger.choices, default=Trigger.BOTH
     )
@@ -357,3 +371,29 @@ class FailedInvitation(models.Model):
 
     def __str__(self):
         return f"{self.record_name} ({self.reason})"
+
+
+class AutoInviteDay(models.Model):
+    """A portal's auto-invite counts for one day in the org's time zone (AUT-1 visibility,
+    AUT-11): the auto-invite page shows the last seven."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="auto_invite_days")
+    day = models.DateField()
+    evaluated = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    reminded = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "day"], name="autoinviteday_once_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.portal} {self.day}"
