@@ -1,3 +1,9 @@
+from redis.exceptions import RedisError
+
+# What the shared cache raises when Redis (or the file cache's disk) is unreachable.
+CACHE_UNREACHABLE = (RedisError, OSError)
+
+
 class ActionRefused(Exception):
     """A service refused to act; `message` is for the user (already translated),
     `field` names the form field it belongs to, if any. Nothing was written."""

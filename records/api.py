@@ -12,6 +12,7 @@ when the body itself is wrong). Values are checked by their field's JSON type fi
 import hashlib
 import hmac
 import json
+import logging
 import math
 import secrets
 import time
@@ -32,6 +33,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope, scopes_disabled
 
+from crm_portal.exceptions import CACHE_UNREACHABLE
 from crm_portal.params import BadParameter, strict_int_param, strict_text_param
 from users.audit import audit_log_write
 from users.models import CrmUser, Organization
@@ -51,6 +53,8 @@ READ_ONLY_KEYS = ("id", "created_at", "updated_at")
 MAX_NAMED_UNKNOWN_KEYS = 10
 KEY_SHOWN = 100
 SINCE_MESSAGE = gettext_lazy("Give a date and time like 2026-12-31T14:30:00Z.")
+
+logger = logging.getLogger(__name__)
 
 
 # --- tokens (services) ------------------------------------------------------------------------
@@ -147,17 +151,25 @@ def api_token_touch(token: ApiToken) -> None:
 
 def api_rate_count(token: ApiToken) -> tuple[int, int]:
     """Count this request in the token's fixed one-minute window (in the shared cache, so
-    every web process sees the same count): (requests so far, seconds until the window ends)."""
+    every web process sees the same count): (requests so far, seconds until the window ends).
+
+    An unreachable cache (Redis down) counts nothing rather than refusing the request: records
+    keep arriving while Redis is away (issue 16), at the price of an unmetered minute."""
     now = time.time()
     window = int(now // 60)
+    resets_in = max(1, math.ceil((window + 1) * 60 - now))
     key = f"api-rate:{token.pk}:{window}"
-    cache.add(key, 0, timeout=120)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=120)
-        count = 1
-    return count, max(1, math.ceil((window + 1) * 60 - now))
+        cache.add(key, 0, timeout=120)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=120)
+            count = 1
+    except CACHE_UNREACHABLE as error:
+        logger.warning("API rate limit not counted, the cache is unreachable: %s", error)
+        return 0, resets_in
+    return count, resets_in
 
 
 # --- request plumbing -----------------------------------------------------------------------

@@ -391,6 +391,23 @@ def test_rec4_rate_limit_per_token_answers_429_with_retry_after(
     assert other.get(API).status_code == 200, "the limit is per token"
 
 
+def test_rec4_api_keeps_taking_records_while_the_cache_is_down(settings, org_a, admin_a):
+    """Issue 16 (AUT-8): with Redis unreachable the rate limit counts nothing, and the API
+    still stores the record and its event instead of answering 500."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    client = bearer(new_token(org_a, admin_a)[1])
+
+    response = post(client, API, {"last_name": "Mori"})
+
+    assert response.status_code == 201, response.content
+    assert [c.last_name for c in contacts(org_a)] == ["Mori"]
+
+
 def test_rec4_last_used_is_written_at_most_once_a_minute(org_a, admin_a):
     token, secret = new_token(org_a, admin_a)
     client = bearer(secret)
