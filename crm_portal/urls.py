@@ -4,6 +4,8 @@ from invitations.hooks import tracking_webhook
 
 from . import views
 
+handler500 = views.server_error
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -1,12 +1,21 @@
 import logging
+import sys
 
 from django.conf import settings
-from django.db import connection
-from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
@@ -110,3 +119,31 @@ def healthz(request):
             failing.append("outbox")
     body["status"] = "ok" if not failing else "failing: " + ", ".join(failing)
     return JsonResponse(body, status=200 if not failing else 503)
+
+
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request):
+    """handler500. The database gone for a moment (a restart, a failover) is not our bug: 503
+    with Retry-After, so clients and load balancers try again (issue 16). Anything else: 500.
+    JSON under /api/, otherwise a page that needs no database (not even for the signed-in
+    user) to render."""
+    down = isinstance(sys.exc_info()[1], DATABASE_DOWN)
+    if down:
+        status = 503
+        title = _("Briefly unavailable")
+        message = _("The service is briefly unavailable. Try again in a minute.")
+    else:
+        status = 500
+        title = _("Something went wrong")
+        message = _("Something went wrong on our side. We have been told; try again later.")
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"error": message}, status=status)
+    else:
+        body = loader.get_template("500.html").render({"title": title, "message": message})
+        response = HttpResponse(body, status=status)
+    if down:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

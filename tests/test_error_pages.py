@@ -1,6 +1,8 @@
 """Issue 11, bug 4: a 404 and a 403 are pages of the app — its shell, a sentence saying what
 happened, a way back — in the viewer's language; /favicon.ico leads to the icon."""
 
+import json
+
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
@@ -53,3 +55,31 @@ def test_issue17_a_404_and_a_403_are_logged_as_one_line_without_a_traceback(
     assert [r.status_code for r in records] == [404, 403]
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in records)
     assert "Traceback" not in caplog.text
+
+
+def _answer_to(path, error):
+    from django.test import RequestFactory
+
+    from crm_portal.views import server_error
+
+    request = RequestFactory().get(path)
+    try:
+        raise error
+    except Exception:
+        return server_error(request)
+
+
+def test_issue16_database_gone_answers_503_with_retry_after_not_500():
+    """Issue 16 drill: while PostgreSQL restarts a request answers 503 with Retry-After — a
+    JSON body under /api/, a page that needs no database elsewhere; other errors stay 500."""
+    from django.db import OperationalError
+
+    api = _answer_to("/api/v1/contacts/", OperationalError("server closed the connection"))
+    page = _answer_to("/o/acme/contacts/", OperationalError("connection refused"))
+    bug = _answer_to("/o/acme/contacts/", ZeroDivisionError())
+
+    assert api.status_code == 503 and api["Retry-After"] == "30"
+    assert "briefly unavailable" in json.loads(api.content)["error"]
+    assert page.status_code == 503 and "Briefly unavailable" in page.content.decode()
+    assert bug.status_code == 500 and not bug.has_header("Retry-After")
+    assert "Something went wrong" in bug.content.decode()
