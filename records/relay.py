@@ -19,6 +19,7 @@ import select
 import signal
 import threading
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -30,6 +31,8 @@ from .outbox import broker_producer, log_backlog, record_events_publish
 
 logger = logging.getLogger(__name__)
 
+# The heartbeat file is touched at most this often; the healthcheck allows several times it.
+HEARTBEAT_EVERY_SECONDS = 5
 CHANNEL = "record_events"  # the trigger in migration 0008 notifies this channel
 
 
@@ -68,6 +71,7 @@ class Relay:
         self._stopping = threading.Event()
         self._listening = False
         self._last_backlog_log, self._handed_over = 0.0, 0
+        self._last_heartbeat = -HEARTBEAT_EVERY_SECONDS
         # stop() writes here, so a wait (select) ends at once, even from a signal handler.
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
@@ -89,6 +93,7 @@ class Relay:
             try:
                 self._listen()
                 published = record_events_relay()
+                self._heartbeat()
                 self._log_backlog_now_and_then(published)
                 # A full batch means there may be more: go again at once.
                 if published < settings.OUTBOX_RELAY_BATCH_SIZE:
@@ -104,6 +109,21 @@ class Relay:
         os.close(self._wake_read)
         os.close(self._wake_write)
         logger.info("Outbox relay stopped")
+
+    def _heartbeat(self) -> None:
+        """Touch OUTBOX_RELAY_HEARTBEAT_FILE, at most every few seconds, after a round that
+        reached the database (and the broker, when events waited): the container's healthcheck
+        reads its age, so a relay stuck or cut off turns unhealthy (issue 16)."""
+        now = time.monotonic()
+        if now - self._last_heartbeat < HEARTBEAT_EVERY_SECONDS:
+            return
+        self._last_heartbeat = now
+        path = Path(settings.OUTBOX_RELAY_HEARTBEAT_FILE)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+        except OSError as error:
+            logger.warning("Outbox relay could not touch its heartbeat file %s: %s", path, error)
 
     def _log_backlog_now_and_then(self, published: int) -> None:
         """How far behind the workers are (AUT-8), at most every OUTBOX_LOG_SECONDS."""

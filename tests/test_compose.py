@@ -9,11 +9,13 @@ empty env file, so neither the test settings nor a developer's .env leak into th
 
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -163,6 +165,8 @@ def test_foundation_operators_get_web_relay_worker_beat_db_redis_and_mail(servic
         ("web", "/healthz"),
         ("mail", "readyz"),
         ("worker", "inspect ping"),
+        ("relay", "outbox-relay.alive"),
+        ("beat", "celerybeat-schedule"),
     ],
 )
 def test_foundation_services_have_healthchecks(services, service, probe):
@@ -177,9 +181,47 @@ def test_foundation_web_healthcheck_is_the_image_healthcheck(services):
 
 def test_foundation_one_shot_services_do_not_inherit_the_web_healthcheck(services):
     # The image's check probes :8000, where only web listens; elsewhere it would report unhealthy.
-    assert healthcheck_test(services["beat"]) == ["NONE"]
-    assert healthcheck_test(services["relay"]) == ["NONE"]
     assert healthcheck_test(services["migrate"]) == ["NONE"]
+    for name in ("relay", "beat"):
+        assert "8000" not in " ".join(healthcheck_test(services[name]))
+
+
+def file_age_check(service: dict) -> str:
+    test = healthcheck_test(service)
+    assert test[:3] == ["CMD", "python", "-c"], test
+    return test[3]
+
+
+@pytest.mark.parametrize(
+    ("service", "name", "fresh_for"),
+    [("relay", "outbox-relay.alive", 60), ("beat", "celerybeat-schedule", 600)],
+)
+def test_issue16_relay_and_beat_checks_read_the_age_of_the_file_they_keep_fresh(
+    services, tmp_path, service, name, fresh_for
+):
+    """Issue 16: every service has a healthcheck. The relay's and beat's read the age of a
+    file the process keeps fresh: missing or stale is unhealthy, fresh is healthy."""
+    code = file_age_check(services[service]).replace("/app/var/", f"{tmp_path}/")
+
+    def healthy() -> bool:
+        return subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0
+
+    assert not healthy(), "no file yet: unhealthy"
+    path = tmp_path / name
+    path.touch()
+    assert healthy()
+    stale = time.time() - fresh_for - 5
+    os.utime(path, (stale, stale))
+    assert not healthy()
+
+
+def test_issue16_relay_healthcheck_reads_the_file_the_relay_touches(services):
+    """The container's VAR_DIR is /app/var: the relay's default heartbeat file is the one the
+    check reads."""
+    from django.conf import settings
+
+    assert settings.OUTBOX_RELAY_HEARTBEAT_FILE == f"{settings.VAR_DIR}/outbox-relay.alive"
+    assert "/app/var/outbox-relay.alive" in file_age_check(services["relay"])
 
 
 def test_foundation_data_lives_in_named_volumes(config, services):
