@@ -1,6 +1,8 @@
 """Logging helpers: what an operator reads on the console."""
 
+import json
 import logging
+from datetime import UTC, datetime
 
 
 class ClientErrorsOneLine(logging.Filter):
@@ -13,3 +15,24 @@ class ClientErrorsOneLine(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class JsonLines(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object a line, for a log collector — time (UTC, ISO 8601),
+    level, logger, process, message, and the traceback when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+    def formatTime(self, record, datefmt=None) -> str:  # noqa: N802 - logging's name
+        moment = datetime.fromtimestamp(record.created, tz=UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -376,7 +376,17 @@ LOGGING = {
     "disable_existing_loggers": False,
     # A 403 or 404 is one line ("Not Found: /path"), never a traceback.
     "filters": {"client_errors_one_line": {"()": "crm_portal.logs.ClientErrorsOneLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # LOG_FORMAT=text (default): "time LEVEL logger [pid] message"; json: one object a line.
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+        "json": {"()": "crm_portal.logs.JsonLines"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if env_str("LOG_FORMAT", "text") == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
