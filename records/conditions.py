@@ -29,6 +29,7 @@ operator or value that does not fit, is false — never an error; condition_set_
 such a set when it is saved, and condition_set_missing_fields says which fields went."""
 
 import datetime
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -251,14 +252,14 @@ class _Parser:
         while self.peek() == "or":
             self.at += 1
             nodes.append(self.both())
-        return nodes[0] if len(nodes) == 1 else ("or", nodes)
+        return nodes[0] if len(nodes) == 1 else ("or", tuple(nodes))
 
     def both(self):
         nodes = [self.one()]
         while self.peek() == "and":
             self.at += 1
             nodes.append(self.one())
-        return nodes[0] if len(nodes) == 1 else ("and", nodes)
+        return nodes[0] if len(nodes) == 1 else ("and", tuple(nodes))
 
     def one(self):
         kind = self.peek()
@@ -304,10 +305,12 @@ def _no_such_condition(number: int, count: int) -> str:
     ) % {"number": number if number < 10**9 else "…", "count": count}
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse(pattern: str, count: int):
-    """The pattern's tree, or _PatternError. "" ANDs every condition (None when none)."""
+    """The pattern's tree, or _PatternError. "" ANDs every condition (None when none).
+    Cached: a worker evaluates the same few rules over many records."""
     if not pattern.strip():
-        return ("and", list(range(1, count + 1))) if count else None
+        return ("and", tuple(range(1, count + 1))) if count else None
     return _Parser(_tokens(pattern), count).parse()
 
 
