@@ -33,7 +33,7 @@ import functools
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -168,8 +168,10 @@ def operators_for(spec: FieldSpec) -> list[str]:
 
 
 def value_kind(spec: FieldSpec, op: str) -> str:
-    """What value the operator takes on this field: "none", "text", "number", "number_pair",
-    "date", "date_pair", "days", "choice" (one of spec.choices) or "choices" (several)."""
+    """What value the operator takes on this field: "none", "text", "number", "number_pair"
+    ([low, high]), "date" ("YYYY-MM-DD"), "date_pair", "days" (a whole number), "choice" (one
+    of spec.choices) or "choices" (a list: of spec.choices when the field has choices, else
+    free values — country codes for a country)."""
     if op in ("is", "is_not"):
         return "choice" if spec.type == PICKLIST else "text"
     return _KINDS.get(op, "none")
@@ -603,8 +605,12 @@ def _is_empty(spec: FieldSpec, value) -> bool:
 
 
 def _zone(tz) -> datetime.tzinfo:
+    """A zoneinfo, or its name; an unknown name counts as UTC rather than failing a worker."""
     if isinstance(tz, str):
-        return ZoneInfo(tz)
+        try:
+            return ZoneInfo(tz)
+        except (ValueError, ZoneInfoNotFoundError):
+            return datetime.UTC
     return tz or datetime.UTC
 
 

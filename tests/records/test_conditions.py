@@ -364,6 +364,7 @@ def test_aut4_time_zone_given_by_name(org_a):
     contact = stored_contact(org_a, "seen", "2026-12-05T16:30:00+00:00")
     data = condition_set_clean(one("seen", "on", "2026-12-06"), specs=SPECS)
     assert both_answers(org_a, contact, data, tz="Asia/Tokyo") == (True, True)
+    assert both_answers(org_a, contact, data, tz="Mars/Olympus_Mons") == (False, False)  # UTC
 
 
 # --- the criteria pattern ---------------------------------------------------------------------
