@@ -248,8 +248,8 @@ INVITATION_KINDS = {
 # The tenant: every tenant-owned row points at one of these (DESIGN: Tenancy).
 TENANT_MODEL = "users.Organization"
 
-# Who consumes a record event (AUT-8), in order: dotted paths of `consumer(event)` callables,
-# called in the worker inside the transaction that marks the event done. Auto-invite joins here.
+# Who consumes record events (AUT-8), in order: dotted paths of `consumer(events)` callables,
+# handed one org's batch in the worker inside the transaction that marks the events done.
 RECORD_EVENT_CONSUMERS: list[str] = []
 
 # The parts of an organisation's final export (ORG-4), in order: each app adds its own.
@@ -319,6 +319,8 @@ API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "120"))
 # PostgreSQL's NOTIFY, it also looks every OUTBOX_RELAY_POLL_SECONDS (the only way on SQLite).
 OUTBOX_RELAY_POLL_SECONDS = float(env_str("OUTBOX_RELAY_POLL_SECONDS", "1"))
 OUTBOX_RELAY_BATCH_SIZE = int(env_str("OUTBOX_RELAY_BATCH_SIZE", "500"))
+# Events per worker task (AUT-8): the relay and the sweeper publish one task per org and batch.
+OUTBOX_TASK_BATCH_SIZE = int(env_str("OUTBOX_TASK_BATCH_SIZE", "100"))
 # The sweeper re-sends an event still unprocessed this long after it was written and after it
 # was last handed over (AUT-8), at most OUTBOX_SWEEP_LIMIT a sweep.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
