@@ -2,8 +2,8 @@
 table `drill_seen`, in the transaction that marks the event done — as auto-invite writes its
 portal user. A row twice for one event is an event processed twice.
 
-The first worker handed the contact named SLOW (in a batch) stays inside that transaction for a while,
-after saying so in the log: the drill SIGKILLs it there, mid-event. (A marker file in
+The first worker handed the contact named SLOW (in a batch) stays inside that transaction for
+a while, after saying so in the log: the drill SIGKILLs it there, mid-event. (A marker file in
 $DRILL_DIR, created exclusively, says it happened: the next delivery goes through.)"""
 
 import logging
