@@ -250,7 +250,7 @@ TENANT_MODEL = "users.Organization"
 
 # Who consumes record events (AUT-8), in order: dotted paths of `consumer(events)` callables,
 # handed one org's batch in the worker inside the transaction that marks the events done.
-RECORD_EVENT_CONSUMERS: list[str] = []
+RECORD_EVENT_CONSUMERS: list[str] = ["portals.autoinvite.auto_invite_events_consume"]
 
 # The parts of an organisation's final export (ORG-4), in order: each app adds its own.
 ORGANIZATION_EXPORT_SECTIONS = [
@@ -300,6 +300,18 @@ CELERY_BEAT_SCHEDULE = {
             "expires": int(env_str("OUTBOX_SWEEP_SECONDS", "30")),
         },
     },
+}
+# Auto-invite (AUT-11, AUT-12): every org's waiting invitations leave at its own rate; reminders.
+AUTO_INVITE_SENDS_PER_MINUTE = int(env_str("AUTO_INVITE_SENDS_PER_MINUTE", "300"))
+AUTO_INVITE_SEND_SWEEP_SECONDS = int(env_str("AUTO_INVITE_SEND_SWEEP_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE["autoinvite-send-sweep"] = {
+    "task": "portals.tasks.auto_invite_send_sweep_task",
+    "schedule": timedelta(seconds=AUTO_INVITE_SEND_SWEEP_SECONDS),
+    "options": {"expires": AUTO_INVITE_SEND_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["autoinvite-reminders"] = {
+    "task": "portals.tasks.auto_invite_reminders_task",
+    "schedule": timedelta(minutes=int(env_str("AUTO_INVITE_REMINDER_MINUTES", "15"))),
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The kinds of spreadsheet import (IMP-1 … IMP-7): a worker handed a kind's key finds it here.

@@ -23,13 +23,21 @@ class Trace:
     rows: list[TraceRow] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"result": self.result, "pattern": self.pattern, "rows": [asdict(r) for r in self.rows]}
+        return {
+            "result": self.result,
+            "pattern": self.pattern,
+            "rows": [asdict(r) for r in self.rows],
+        }
 
 
 def contact_values(contact, specs) -> dict:
     values = {}
     for spec in specs:
-        values[spec.key] = (contact.custom or {}).get(spec.key) if spec.custom else getattr(contact, spec.key, None)
+        values[spec.key] = (
+            (contact.custom or {}).get(spec.key)
+            if spec.custom
+            else getattr(contact, spec.key, None)
+        )
     return values
 
 
@@ -64,7 +72,16 @@ def condition_set_evaluate(data, values, *, specs, tz) -> bool:
 
 def condition_set_explain(data, values, *, specs, tz) -> Trace:
     rows = [
-        TraceRow(n, c["field"], c["op"], str(c.get("value", "")), str(values.get(c["field"]) or ""), _test(c, values))
+        TraceRow(
+            n,
+            c["field"],
+            c["op"],
+            str(c.get("value", "")),
+            str(values.get(c["field"]) or ""),
+            _test(c, values),
+        )
         for n, c in enumerate((data or {}).get("conditions", []), start=1)
     ]
-    return Trace(result=all(r.result for r in rows), pattern=(data or {}).get("pattern", ""), rows=rows)
+    return Trace(
+        result=all(r.result for r in rows), pattern=(data or {}).get("pattern", ""), rows=rows
+    )
