@@ -132,7 +132,7 @@ _OPS_BY_TYPE = {
     CURRENCY: ["eq", "ne", "lt", "le", "gt", "ge", "between"] + _EMPTY_OPS,
     DATE: ["on", "before", "after", "between_dates", "last_days"] + _EMPTY_OPS,
     DATETIME: ["on", "before", "after", "between_dates", "last_days"] + _EMPTY_OPS,
-    CHECKBOX: ["true", "false"],
+    CHECKBOX: ["true", "false"] + _EMPTY_OPS,  # empty: not ticked
 }
 _NUMBER_OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
 _DATE_OPS = {"on", "before", "after"}
@@ -176,7 +176,9 @@ def value_kind(spec: FieldSpec, op: str) -> str:
 
 # --- the criteria pattern -------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:([0-9]+)|(and|or)(?![a-z0-9_])|([()])|(\S))", re.IGNORECASE)
+_TOKEN = re.compile(
+    r"\s*(?:([0-9]+)(?![^\s()])|(and|or)(?![^\s()])|([()])|([^\s()]+))", re.IGNORECASE
+)
 
 
 class _PatternError(Exception):
@@ -837,6 +839,8 @@ def _shown_actual(spec: FieldSpec, value, tz) -> str:
 # --- the same meaning as a query ------------------------------------------------------------------
 
 _NOTHING = Q(pk__in=[])
+# True for every row; unlike Q(), its negation (~) is false for every row.
+_EVERYTHING = Q(pk__isnull=False)
 
 
 def condition_set_q(data, *, specs: list[FieldSpec], tz, now=None) -> Q:
@@ -857,7 +861,7 @@ def condition_set_q(data, *, specs: list[FieldSpec], tz, now=None) -> Q:
 
 def _tree_q(node, parts: list[Q]) -> Q:
     if node is None:
-        return Q()
+        return _EVERYTHING
     if node is False:
         return _NOTHING
     if isinstance(node, int):
