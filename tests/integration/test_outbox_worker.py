@@ -53,7 +53,7 @@ def test_aut8_commit_wakes_relay_which_hands_event_to_real_worker(
     assert len(events_of(org_a)) == 2
     event = events_of(org_a)[-1]
     assert event.attempts == 1 and event.enqueued_at is not None
-    assert "process_record_event_task" in worker.log()
+    assert "process_record_events_task" in worker.log()
 
 
 def test_aut8_web_saves_while_broker_is_down(org_a, admin_a):
