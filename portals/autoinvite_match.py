@@ -4,6 +4,8 @@ engine (portals.autoinvite.auto_invite_contacts) in batches and keeps its progre
 page polls it. The engine decides each contact exactly once: a contact already a portal user
 is skipped and counted."""
 
+import functools
+import operator
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -47,9 +49,14 @@ def _tz(org: Organization):
 def rule_q(rule: AutoInviteRule) -> Q:
     """Contacts the rule matches now: the common conditions and one language's."""
     specs, tz = field_specs(rule.org, "contacts"), _tz(rule.org)
-    languages = Q(pk__in=[])
-    for entry in rule.languages:
-        languages |= condition_set_q(entry.get("conditions", {}), specs=specs, tz=tz)
+    each = [condition_set_q(e.get("conditions", {}), specs=specs, tz=tz) for e in rule.languages]
+    # An empty Q is "every contact"; Q's | would drop it rather than let it win.
+    if not each:
+        languages = Q(pk__in=[])
+    elif any(not q for q in each):
+        languages = Q()
+    else:
+        languages = functools.reduce(operator.or_, each)
     return condition_set_q(rule.common_conditions, specs=specs, tz=tz) & languages
 
 
@@ -104,8 +111,9 @@ def match_run(*, rule_id: int, contact_ids: list[int] | None, actor_id: int | No
     if rule is None:
         return
     actor = CrmUser.objects.filter(org_id=rule.org_id, pk=actor_id).first() if actor_id else None
-    if contact_ids is None:
-        contact_ids = list(matching_contacts(rule).order_by("pk").values_list("pk", flat=True))
+    if contact_ids is None:  # portal users among them too: the engine skips and counts them
+        matching = Contact.objects.filter(org_id=rule.org_id).filter(rule_q(rule))
+        contact_ids = list(matching.order_by("pk").values_list("pk", flat=True))
     key = _progress_key(rule.portal_id)
     state = {"run": run, "state": "running", "total": len(contact_ids), "done": 0}
     state.update(dict.fromkeys(COUNTS, 0))
