@@ -133,8 +133,8 @@ def _value(spec: FieldSpec | None, row: DraftRow):
     first = row.value[0] if row.value else ""
     if kind == "none":
         return None
-    if kind == "choices":
-        return [v for v in row.value if v]
+    if kind == "choices":  # a list of the field's choices, or free texts split at ";"
+        return [v for v in row.value if v] if spec.choices else first
     if kind in PAIR_KINDS:
         pair = (row.value + ["", ""])[:2]
         return [_number(v) for v in pair] if kind == "number_pair" else pair
@@ -259,16 +259,20 @@ def row_views(conditions: DraftSet, specs: list[FieldSpec]) -> list[RowView]:
         spec = by_key.get(row.field)
         ops = operators_for(spec) if spec else []
         op = row.op if row.op in ops else (ops[0] if ops else "")
+        kind = value_kind(spec, op) if spec else "none"
+        texts = row.value
+        if kind == "choices" and not spec.choices and len(texts) > 1:
+            texts = [";".join(texts)]  # free texts show in one box
         views.append(
             RowView(
                 index=i,
                 number=i + 1,
                 field=row.field if spec else "",
                 op=op,
-                kind=value_kind(spec, op) if spec else "none",
+                kind=kind,
                 operators=[(code, str(OPERATORS[code])) for code in ops],
                 choices=spec.choices if spec else (),
-                value=row.value + ["", ""],
+                value=texts + ["", ""],
             )
         )
     return views

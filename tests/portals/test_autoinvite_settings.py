@@ -371,3 +371,19 @@ def test_aut1_page_in_japanese(portal_manager, portal_a, group_a):
     user.save(update_fields=["language"])
     html = client_for(portal_manager).get(_url("autoinvite_settings", portal_a)).content.decode()
     assert "自動招待" in html and "共通条件" in html
+
+
+def test_aut4_one_of_on_a_text_field_takes_values_separated_by_semicolons(
+    portal_manager, portal_a, group_a
+):
+    client = client_for(portal_manager)
+    post = _form_post(
+        group_a,
+        **{"common-0-field": "city", "common-0-op": "one_of", "common-0-value": "Osaka;Kyoto"},
+    )
+    assert client.post(_url("autoinvite_settings", portal_a), post).status_code == 302
+    with scopes_disabled():
+        rule = AutoInviteRule.objects.get(portal=portal_a)
+    assert rule.common_conditions["conditions"][0]["value"] == ["Osaka", "Kyoto"]
+    html = client.get(_url("autoinvite_settings", portal_a)).content.decode()
+    assert 'value="Osaka;Kyoto"' in html

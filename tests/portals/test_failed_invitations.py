@@ -7,10 +7,13 @@ import io
 import openpyxl
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from crm_portal.celery import app as celery_app
 from portals.failed_invitations import PAGE_SIZE
-from portals.models import AutoInviteRule, FailedInvitation
+from portals.models import AutoInviteRule, FailedInvitation, PortalUser
+from records.models import Contact
 from tests.conftest import client_for
 from tests.portals.factories import PortalFactory, UserGroupFactory
 from tests.records.factories import ContactFactory
@@ -191,3 +194,43 @@ def test_aut7_reason_sentences_in_japanese(portal_manager, portal_a):
     user.save(update_fields=["language"])
     html = client_for(portal_manager).get(_url("failed_invitation_list", portal_a)).content.decode()
     assert "The email bounced." not in html and "失敗した招待" in html
+
+
+@pytest.fixture
+def eager_tasks():
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def test_aut7_retry_invites_only_contacts_that_now_can_be(
+    org_a, portal_manager, portal_a, eager_tasks, django_capture_on_commit_callbacks
+):
+    """AUT-7: retry re-evaluates: the contact whose address was fixed is invited, the one
+    still without an address fails again and is logged again."""
+    with scopes_disabled():
+        org_a.verified_at = timezone.now()
+        org_a.save(update_fields=["verified_at"])
+        AutoInviteRule.objects.create(
+            org=org_a,
+            portal=portal_a,
+            group=UserGroupFactory(portal=portal_a),
+            is_enabled=True,
+            enabled_at=timezone.now(),
+            languages=[{"language": "en", "conditions": {"conditions": [], "pattern": ""}}],
+        )
+    fixed, still = _failed(portal_a, name="Fixed Fay"), _failed(portal_a, name="Still Stan")
+    with scopes_disabled():
+        Contact.objects.filter(pk=still.contact_id).update(email="")
+    client = client_for(portal_manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            _url("failed_invitation_retry", portal_a), {"ids": [fixed.pk, still.pk]}
+        )
+    assert response.status_code == 302
+    with scopes_disabled():
+        invited = set(PortalUser.objects.filter(portal=portal_a).values_list("contact", flat=True))
+        assert invited == {fixed.contact_id}
+        again = FailedInvitation.objects.filter(portal=portal_a, contact_id=still.contact_id)
+        assert again.count() == 2 and again.filter(retried_at=None).count() == 1
