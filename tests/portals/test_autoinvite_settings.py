@@ -338,6 +338,8 @@ def test_aut6_banner_while_editing_an_enabled_rule_and_invalid_reason(
         )
     html = client.get(_url("autoinvite_settings", portal_a)).content.decode()
     assert "The field Tier was deleted." in html
+    portal_page = client.get(_url("portal_detail", portal_a)).content.decode()
+    assert 'id="autoinvite-invalid"' in portal_page and "The field Tier was deleted." in portal_page
 
 
 def test_aut6_delete_asks_first(org_a, portal_manager, portal_a, group_a):
