@@ -29,10 +29,11 @@ operator or value that does not fit, is false — never an error; condition_set_
 such a set when it is saved, and condition_set_missing_fields says which fields went."""
 
 import datetime
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -132,7 +133,7 @@ _OPS_BY_TYPE = {
     CURRENCY: ["eq", "ne", "lt", "le", "gt", "ge", "between"] + _EMPTY_OPS,
     DATE: ["on", "before", "after", "between_dates", "last_days"] + _EMPTY_OPS,
     DATETIME: ["on", "before", "after", "between_dates", "last_days"] + _EMPTY_OPS,
-    CHECKBOX: ["true", "false"],
+    CHECKBOX: ["true", "false"] + _EMPTY_OPS,  # empty: not ticked
 }
 _NUMBER_OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
 _DATE_OPS = {"on", "before", "after"}
@@ -167,8 +168,10 @@ def operators_for(spec: FieldSpec) -> list[str]:
 
 
 def value_kind(spec: FieldSpec, op: str) -> str:
-    """What value the operator takes on this field: "none", "text", "number", "number_pair",
-    "date", "date_pair", "days", "choice" (one of spec.choices) or "choices" (several)."""
+    """What value the operator takes on this field: "none", "text", "number", "number_pair"
+    ([low, high]), "date" ("YYYY-MM-DD"), "date_pair", "days" (a whole number), "choice" (one
+    of spec.choices) or "choices" (a list: of spec.choices when the field has choices, else
+    free values — country codes for a country)."""
     if op in ("is", "is_not"):
         return "choice" if spec.type == PICKLIST else "text"
     return _KINDS.get(op, "none")
@@ -176,7 +179,9 @@ def value_kind(spec: FieldSpec, op: str) -> str:
 
 # --- the criteria pattern -------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:([0-9]+)|(and|or)(?![a-z0-9_])|([()])|(\S))", re.IGNORECASE)
+_TOKEN = re.compile(
+    r"\s*(?:([0-9]+)(?![^\s()])|(and|or)(?![^\s()])|([()])|([^\s()]+))", re.IGNORECASE
+)
 
 
 class _PatternError(Exception):
@@ -249,14 +254,14 @@ class _Parser:
         while self.peek() == "or":
             self.at += 1
             nodes.append(self.both())
-        return nodes[0] if len(nodes) == 1 else ("or", nodes)
+        return nodes[0] if len(nodes) == 1 else ("or", tuple(nodes))
 
     def both(self):
         nodes = [self.one()]
         while self.peek() == "and":
             self.at += 1
             nodes.append(self.one())
-        return nodes[0] if len(nodes) == 1 else ("and", nodes)
+        return nodes[0] if len(nodes) == 1 else ("and", tuple(nodes))
 
     def one(self):
         kind = self.peek()
@@ -302,10 +307,12 @@ def _no_such_condition(number: int, count: int) -> str:
     ) % {"number": number if number < 10**9 else "…", "count": count}
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse(pattern: str, count: int):
-    """The pattern's tree, or _PatternError. "" ANDs every condition (None when none)."""
+    """The pattern's tree, or _PatternError. "" ANDs every condition (None when none).
+    Cached: a worker evaluates the same few rules over many records."""
     if not pattern.strip():
-        return ("and", list(range(1, count + 1))) if count else None
+        return ("and", tuple(range(1, count + 1))) if count else None
     return _Parser(_tokens(pattern), count).parse()
 
 
@@ -598,8 +605,12 @@ def _is_empty(spec: FieldSpec, value) -> bool:
 
 
 def _zone(tz) -> datetime.tzinfo:
+    """A zoneinfo, or its name; an unknown name counts as UTC rather than failing a worker."""
     if isinstance(tz, str):
-        return ZoneInfo(tz)
+        try:
+            return ZoneInfo(tz)
+        except (ValueError, ZoneInfoNotFoundError):
+            return datetime.UTC
     return tz or datetime.UTC
 
 
@@ -837,6 +848,8 @@ def _shown_actual(spec: FieldSpec, value, tz) -> str:
 # --- the same meaning as a query ------------------------------------------------------------------
 
 _NOTHING = Q(pk__in=[])
+# True for every row; unlike Q(), its negation (~) is false for every row.
+_EVERYTHING = Q(pk__isnull=False)
 
 
 def condition_set_q(data, *, specs: list[FieldSpec], tz, now=None) -> Q:
@@ -857,7 +870,7 @@ def condition_set_q(data, *, specs: list[FieldSpec], tz, now=None) -> Q:
 
 def _tree_q(node, parts: list[Q]) -> Q:
     if node is None:
-        return Q()
+        return _EVERYTHING
     if node is False:
         return _NOTHING
     if isinstance(node, int):
