@@ -15,6 +15,7 @@ from django_scopes import scope, scopes_disabled
 from portals.autoinvite import (
     auto_invite_contacts,
     auto_invite_events_consume,
+    auto_invite_reminders_send,
     auto_invite_rules_changed,
     auto_invite_send_sweep_task,
     auto_invites_send,
@@ -398,3 +399,41 @@ def test_aut6_invite_existing_records_counts_invited_already_failed(org_a, admin
         assert (again.invited, again.already, again.failed) == (0, 2, 1)
     assert [u.invited_by_id for u in portal_users(portal)] == [None, None]
     assert len(portal_users(portal)) == 2
+
+
+# --- reminders (AUT-11) ------------------------------------------------------------------------
+
+
+def test_aut11_one_reminder_with_a_fresh_link_never_a_second(
+    org_a, admin_a, rule, portal, django_capture_on_commit_callbacks
+):
+    rule_set(rule, reminder_enabled=True, reminder_after_days=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        create_and_process(org_a, admin_a, contact_data(1))
+    [user] = portal_users(portal)
+    first_link = user.invitation.token_hash
+    mail.outbox.clear()
+    four_days, six_days = (timezone.now() + timedelta(days=d) for d in (4, 6))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert auto_invite_reminders_send(now=four_days) == 0, "not due yet"
+        assert auto_invite_reminders_send(now=six_days) == 1
+        assert auto_invite_reminders_send(now=six_days) == 0, "never a second"
+        assert auto_invite_reminders_send(now=six_days + timedelta(days=30)) == 0
+    [reminder] = mail.outbox
+    assert reminder.to == ["t1@example.jp"]
+    [user] = portal_users(portal)
+    assert user.reminded_at == six_days
+    assert user.invitation.sent_count == 2 and user.invitation.token_hash != first_link
+    assert day_of(portal).reminded == 1
+
+
+def test_aut11_no_reminder_when_off_or_accepted(org_a, admin_a, rule, portal):
+    with scopes_disabled():
+        create_and_process(org_a, admin_a, contact_data(1), contact_data(2))
+        auto_invites_send(org=org_a)
+    later = timezone.now() + timedelta(days=10)
+    assert auto_invite_reminders_send(now=later) == 0, "reminders are off"
+    rule_set(rule, reminder_enabled=True)
+    with scopes_disabled():
+        PortalUser.objects.filter(email="t1@example.jp").update(status=PortalUser.Status.ACTIVE)
+    assert auto_invite_reminders_send(now=later) == 1, "only the one still invited"

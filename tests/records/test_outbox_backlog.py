@@ -71,7 +71,7 @@ def test_aut8_a_sweep_resends_at_most_its_cap(org_a, admin_a, real_broker, setti
 def test_aut8_sweeps_run_in_their_own_queue_and_expire():
     """A backlog in the events' queue never delays a sweep, and a sweep not started within one
     interval expires: sweeps never pile up behind the backlog."""
-    [entry] = settings.CELERY_BEAT_SCHEDULE.values()
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-record-events"]
     assert entry["options"]["queue"] == settings.OUTBOX_SWEEP_QUEUE != "celery"
     assert entry["options"]["expires"] == entry["schedule"].total_seconds()
     assert settings.OUTBOX_SWEEP_QUEUE in {q.name for q in settings.CELERY_TASK_QUEUES}
