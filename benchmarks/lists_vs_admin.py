@@ -8,7 +8,8 @@ and a 25-row page weighs < 40 KB of HTML — at 100,000 contacts and 2,000 CRM u
 Pages, each this app's and the admin's, same org, rows, order and page size (25):
 contacts page 1; contacts filtered (subscription paid) and sorted (newest first), page 50;
 contacts search (q=tanaka); accounts list; users list (active members); a portal's failed
-invitations (BENCH_FAILED_INVITATIONS, default 100,000 rows), page 1 and filtered by reason.
+invitations (BENCH_FAILED_INVITATIONS, default as many as contacts, at most 100,000), page 1
+and filtered by reason.
 
 Data: the PostgreSQL database `crm_portal_bench_lists` (BENCH_DB_NAME) on the server of
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), kept between runs and
@@ -67,7 +68,9 @@ ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS") or min(2000, max(CONTACTS // 50,
 # Issue 12's size for the portal's Users tab (issue 21 item 4: every later list gets a row).
 PORTAL_USERS = int(os.environ.get("BENCH_PORTAL_USERS") or min(1000, max(CONTACTS // 10, 10)))
 # The portal's failed-invitation log (issue 13, AUT-7): 100,000 rows must page fast.
-FAILED_INVITATIONS = int(os.environ.get("BENCH_FAILED_INVITATIONS") or 100_000)
+FAILED_INVITATIONS = int(
+    os.environ.get("BENCH_FAILED_INVITATIONS") or min(100_000, max(CONTACTS, 10))
+)
 PORTAL_SLUG = "bench-lists-help"
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 15)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 2)
