@@ -27,6 +27,8 @@ PAGES = [
     "accounts page 1",
     "users (active) page 1",
     "portal users page 1",
+    "failed invitations page 1",
+    "failed invitations reason bounced",
 ]
 ROW = re.compile(
     r"(?P<side>app|admin)\s+(?P<rps>[\d.]+)\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+[\d.]+ms\s+"
