@@ -1,7 +1,10 @@
+from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
 # What the shared cache raises when Redis (or the file cache's disk) is unreachable.
 CACHE_UNREACHABLE = (RedisError, OSError)
+# What a database that is briefly away (restarting, failing over) raises.
+DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
 class ActionRefused(Exception):

@@ -2,7 +2,7 @@ import logging
 import sys
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.http import (
     Http404,
     HttpResponse,
@@ -24,6 +24,7 @@ from records.outbox import outbox_backlog
 from users.selectors import organizations_of
 
 from .celery import app as celery_app
+from .exceptions import DATABASE_AWAY
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,6 @@ def healthz(request):
     return JsonResponse(body, status=200 if not failing else 503)
 
 
-DATABASE_DOWN = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30
 
 
@@ -130,7 +130,7 @@ def server_error(request):
     with Retry-After, so clients and load balancers try again (issue 16). Anything else: 500.
     JSON under /api/, otherwise a page that needs no database (not even for the signed-in
     user) to render."""
-    down = isinstance(sys.exc_info()[1], DATABASE_DOWN)
+    down = isinstance(sys.exc_info()[1], DATABASE_AWAY)
     if down:
         status = 503
         title = _("Briefly unavailable")

@@ -6,6 +6,7 @@ errors are retried with backoff, a rejected address is not, and a send that alre
 from celery import shared_task
 from django.db import transaction
 
+from crm_portal.exceptions import DATABASE_AWAY
 from crm_portal.mail import (
     MAX_RETRIES,
     PERMANENT_MAIL_ERRORS,
@@ -106,7 +107,9 @@ def deliver_invitation_task(self, org_id, invitation_id, send_number, payload) -
             payload=payload,
             last_try=self.request.retries >= MAX_RETRIES,
         )
-    except TEMPORARY_MAIL_ERRORS as exc:
+    except (*TEMPORARY_MAIL_ERRORS, *DATABASE_AWAY) as exc:
+        # The database away for a moment loses no mail either (issue 16): the attempt is tried
+        # again; delivery_is_due keeps a send recorded as gone out from going twice.
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 

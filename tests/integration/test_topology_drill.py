@@ -18,7 +18,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -28,19 +30,37 @@ from tests.integration.topology import (
     PrivateRedis,
     Topology,
     kill,
+    percentile,
 )
 from tests.workers import wait_for
 
 pytestmark = pytest.mark.integration
 
 CATCH_UP_SECONDS = 180  # a loaded 2-core machine: waiting it out only costs time when broken
+# One org with a portal whose auto-invite rule matches every contact with an email address:
+# paid contacts in Japan get the Japanese invitation, the others the English one.
 SETUP = """
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
+from portals.models import AutoInviteRule
 from records.api import api_token_create
+from tests.portals.factories import PortalFactory, UserGroupFactory
 from tests.users.factories import CrmUserFactory, OrganizationFactory
 with scopes_disabled():
     org = OrganizationFactory(name="Drill", slug="drill")
     admin = CrmUserFactory(org=org, is_super_admin=True)
+    portal = PortalFactory(org=org, name="Help", slug="help", languages=["en", "ja"])
+    group = UserGroupFactory(portal=portal, name="Customers")
+    japan = {"conditions": [{"field": "country", "op": "is", "value": "JP"}], "pattern": ""}
+    AutoInviteRule.objects.create(
+        org=org, portal=portal, group=group, is_enabled=True, enabled_at=timezone.now(),
+        trigger=AutoInviteRule.Trigger.CREATE,
+        language_mode=AutoInviteRule.LanguageMode.MULTIPLE,
+        common_conditions={"conditions": [{"field": "email", "op": "not_empty", "value": None}],
+                           "pattern": ""},
+        languages=[{"language": "ja", "conditions": japan},
+                   {"language": "en", "conditions": {"conditions": [], "pattern": ""}}],
+    )
 with scope(org=org):
     print("TOKEN=" + api_token_create(org=org, actor=admin, name="Drill")[1])
 """
@@ -56,10 +76,11 @@ class Phase:
 
 
 class Drill:
-    def __init__(self, topology: Topology, postgres: PrivatePostgres, token: str):
+    def __init__(self, topology: Topology, postgres: PrivatePostgres, token: str, sink: MailSink):
         self.topology = topology
         self.postgres = postgres
         self.token = token
+        self.sink = sink
         self.phases: list[Phase] = []
         self.serial = 0
         self._lock = threading.Lock()
@@ -92,9 +113,14 @@ class Drill:
         with self._lock:
             self.serial += 1
             serial = self.serial
+        country = "JP" if serial % 2 else "FR"
         status, _body = self.request(
             "/api/v1/contacts/",
-            {"last_name": f"Drill{serial}", "email": f"drill{serial}@example.com"},
+            {
+                "last_name": f"Drill{serial}",
+                "email": f"drill{serial}@example.com",
+                "country": country,
+            },
         )
         with self._lock:
             phase.answers[status] = phase.answers.get(status, 0) + 1
@@ -137,7 +163,19 @@ class Drill:
             events, processed, failed = self.counts(phase)
         except Exception:  # the database is restarting
             return False
-        return events >= phase.created and processed + failed == events
+        if events < phase.created or processed + failed != events:
+            return False
+        return self.invited_addresses(phase) <= set(self.sink.recipients())
+
+    def invited_addresses(self, phase: Phase) -> set[str]:
+        """The addresses of the contacts created in the phase: each must get its invitation."""
+        rows = self.postgres.execute(
+            "SELECT lower(c.email) FROM records_recordevent e "
+            "JOIN records_contact c ON c.id = e.record_id "
+            "WHERE e.id > %s AND e.kind = 'create' AND e.module = 'contacts'",
+            [phase.first_event],
+        )
+        return {row[0] for row in rows}
 
     # --- phases --------------------------------------------------------------------------------
 
@@ -156,8 +194,23 @@ class Drill:
             "FROM records_recordevent WHERE id > %s AND processed_at IS NOT NULL",
             [phase.first_event],
         )[0]
+        wanted = self.invited_addresses(phase)
+        mails = Counter(a for a in self.sink.recipients() if a in wanted)
+        arrivals = self.sink.arrivals()
+        commits = dict(
+            self.postgres.execute(
+                "SELECT lower(c.email), extract(epoch FROM e.created_at) "
+                "FROM records_recordevent e JOIN records_contact c ON c.id = e.record_id "
+                "WHERE e.id > %s AND e.kind = 'create' AND e.module = 'contacts'",
+                [phase.first_event],
+            )
+        )
+        delays = [arrivals[a] - float(commits[a]) for a in wanted if a in arrivals]
         phase.figures = {
             "created": phase.created,
+            "invited": len(mails),
+            "duplicates": sum(n - 1 for n in mails.values()),
+            "mail_p95_s": round(percentile(delays, 0.95), 2),
             "events": events,
             "processed": processed,
             "failed": failed,
@@ -169,6 +222,7 @@ class Drill:
         assert settled, (phase.name, phase.figures, self.logs())
         assert events == phase.created, ("an answered 201 without its event", phase.figures)
         assert failed == 0 and processed == events, (phase.name, phase.figures)
+        assert phase.figures["invited"] == len(wanted), ("an invitation lost", phase.figures)
 
     def logs(self) -> str:
         return "\n".join(
@@ -176,12 +230,16 @@ class Drill:
         )
 
     def report(self) -> str:
-        lines = ["phase                    created events processed lost redeliv p95(s) answers"]
+        lines = [
+            "phase                created events processed lost redeliv p95(s) invited dup "
+            "mail p95(s) answers"
+        ]
         for phase in self.phases:
             f = phase.figures
             lines.append(
-                f"{phase.name:<24} {f['created']:>7} {f['events']:>6} {f['processed']:>9} "
-                f"{f['lost']:>4} {f['redelivered']:>7} {f['p95_s']:>6} {f['answers']}"
+                f"{phase.name:<20} {f['created']:>7} {f['events']:>6} {f['processed']:>9} "
+                f"{f['lost']:>4} {f['redelivered']:>7} {f['p95_s']:>6} {f['invited']:>7} "
+                f"{f['duplicates']:>3} {f['mail_p95_s']:>11} {f['answers']}"
             )
         return "\n".join(lines)
 
@@ -217,8 +275,8 @@ def topology(tmp_path):
 def test_issue16_topology_drill_loses_nothing(topology):
     """Issue 16 (AUT-8, X-5): Redis down, a worker SIGKILLed mid-batch, PostgreSQL restarted
     under load, the relay killed, and a backup restored — no event lost, no 500 answered."""
-    topo, postgres, broker, _sink, token = topology
-    drill = Drill(topo, postgres, token)
+    topo, postgres, broker, sink, token = topology
+    drill = Drill(topo, postgres, token, sink)
     assert wait_for(lambda: drill.health()[0] == 200, timeout=60), drill.health()
 
     # 1. Redis stopped: the API still takes records; /healthz names the broker.
@@ -240,6 +298,8 @@ def test_issue16_topology_drill_loses_nothing(topology):
     topo.start_worker()
     feeder.join()
     drill.finish(phase)
+    kills = 1
+    assert phase.figures["duplicates"] <= kills, phase.figures
 
     # 3. PostgreSQL restarted under load: 503 while it is down (never 500), back by itself.
     phase = drill.begin("PostgreSQL restart")
@@ -273,7 +333,8 @@ def test_issue16_topology_drill_loses_nothing(topology):
     drill.finish(phase)
 
     # 5. Backup and restore: pg_dump, pg_restore into a new database, every row there.
-    tables = ["records_contact", "records_recordevent", "users_crmuser", "records_apitoken"]
+    tables = ["records_contact", "records_recordevent", "portals_portaluser"]
+    tables += ["invitations_invitation", "users_crmuser", "records_apitoken"]
     started = time.monotonic()
     size = postgres.dump_and_restore("drill", "drill_restored")
     restore_seconds = time.monotonic() - started
@@ -283,6 +344,11 @@ def test_issue16_topology_drill_loses_nothing(topology):
         assert restored[0][0] == original, (table, original, restored)
 
     contacts = postgres.execute("SELECT count(*) FROM records_contact")[0][0]
+    japanese = [m for m in sink.messages if str(m["To"]).startswith("drill1@")]
+    subject = str(make_header(decode_header(japanese[0]["Subject"]))) if japanese else ""
+    assert "招待" in subject, ("contact 1 is in Japan: the Japanese invitation", subject)
+    for other in (p for p in drill.phases if p.name != "worker SIGKILL"):
+        assert other.figures["duplicates"] == 0, other.figures
     print()
     print(drill.report())
     print(

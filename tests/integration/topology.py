@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from email import message_from_bytes
 from pathlib import Path
 
@@ -129,17 +130,27 @@ class MailSink:
 
     def __init__(self):
         self.messages: list = []
+        self._arrived: dict[str, float] = {}
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message = message_from_bytes(envelope.content)
         with self._lock:
-            self.messages.append(message_from_bytes(envelope.content))
+            self.messages.append(message)
+            for address in envelope.rcpt_tos:
+                self._arrived.setdefault(address.lower(), time.time())
         return "250 OK"
 
     def recipients(self) -> list[str]:
+        """One entry per message and recipient: an address twice is a duplicate."""
         with self._lock:
             return [str(m["To"]).lower() for m in self.messages]
+
+    def arrivals(self) -> dict[str, float]:
+        """When each address got its first message (epoch seconds)."""
+        with self._lock:
+            return dict(self._arrived)
 
 
 class Topology:
@@ -168,6 +179,8 @@ class Topology:
             "OUTBOX_RETRY_MAX_SECONDS": "8",
             "MAIL_RETRY_BASE_SECONDS": "1",
             "OUTBOX_LOG_SECONDS": "2",
+            "AUTO_INVITE_SENDS_PER_MINUTE": "100000",
+            "AUTO_INVITE_SEND_SWEEP_SECONDS": "2",
         }
         self.processes: dict[str, Process] = {}
         self._count: dict[str, int] = {}
@@ -230,3 +243,10 @@ def kill(proc: Process) -> None:
     """SIGKILL: no goodbye, no ack, mid-transaction."""
     proc.popen.send_signal(signal.SIGKILL)
     proc.popen.wait(timeout=30)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
