@@ -97,6 +97,23 @@ ACTION_LABELS = {
     "portal_user.email_changed": _("Portal user's email changed"),
     # portals (pprofile): X-2
     "portal_user.mfa_reset": _("Portal user's two-factor reset"),
+    # campaigns_users (issue 15): details hold {"email", "role", …}.
+    "campaigns.team_started": _("Campaigns team started"),
+    "campaigns.member_invited": _("Campaigns member invited"),
+    "campaigns.member_resent": _("Campaigns invitation sent again"),
+    "campaigns.member_retargeted": _("Campaigns invitation re-targeted"),
+    "campaigns.member_accepted": _("Campaigns invitation accepted"),
+    "campaigns.member_declined": _("Campaigns invitation declined"),
+    "campaigns.member_expired": _("Campaigns invitation expired"),
+    "campaigns.member_activated": _("Campaigns member active"),
+    "campaigns.member_deactivated": _("Campaigns member deactivated"),
+    "campaigns.member_reactivated": _("Campaigns member reactivated"),
+    "campaigns.member_removed": _("Campaigns member removed"),
+    "campaigns.member_left": _("Campaigns member left the team"),
+    "campaigns.member_role_changed": _("Campaigns member's role changed"),
+    "campaigns.address_unblocked": _("Campaigns address unblocked"),
+    "campaigns.role_created": _("Campaigns role created"),
+    "campaigns.role_deleted": _("Campaigns role deleted"),
 }
 
 
@@ -449,7 +466,25 @@ SENTENCES = {
     "portal_user.mfa_reset": lambda d, t: _portal_user(
         _("Two-factor authentication of %(email)s was reset for the portal %(portal)s."), d
     ),
+    # campaigns_users (issue 15)
+    "campaigns.member_invited": lambda d, t: _campaigns(
+        _("%(email)s was invited to the Campaigns team as %(role)s."), d
+    ),
+    "campaigns.member_retargeted": lambda d, t: _campaigns(
+        _("The Campaigns invitation to %(old)s now goes to %(new)s."), d
+    ),
+    "campaigns.member_role_changed": lambda d, t: _campaigns(
+        _("%(email)s's Campaigns role changed from %(before)s to %(role)s."), d
+    ),
+    "campaigns.address_unblocked": lambda d, t: _campaigns(
+        _("%(operator)s let %(email)s be invited to the Campaigns team again."), d
+    ),
 }
+
+
+def _campaigns(template, d) -> str:
+    keys = ("email", "role", "old", "new", "before", "operator")
+    return str(template) % {k: d.get(k, "—") for k in keys}
 
 
 def _portal_user(template, d) -> str:
