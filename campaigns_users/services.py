@@ -22,7 +22,7 @@ from invitations.services import (
     membership_lock,
 )
 from users.audit import audit_log_write
-from users.models import CrmUser, Organization
+from users.models import CrmUser, Organization, User
 
 from . import permissions
 from .models import CampaignMember, CampaignRole
@@ -231,7 +231,7 @@ def member_accept(*, invitation: Invitation, member: CampaignMember, user) -> No
     deactivated or removed meanwhile has a dead link (CAM-6). Counts start again (CAM-4)."""
     if member.status != Status.INVITED:
         raise ActionRefused(_("This invitation is no longer valid."))
-    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    User.objects.select_for_update().filter(pk=user.pk).first()
     elsewhere = team_of_elsewhere(user=user, org=member.org)
     if elsewhere is not None:
         raise ActionRefused(other_team_sentence(elsewhere))
