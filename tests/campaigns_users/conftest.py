@@ -52,3 +52,8 @@ def team_snapshot(org):
                 "email", "status", "role_id", "send_count", "decline_count", "user_id"
             )
         )
+
+
+@pytest.fixture
+def capture(django_capture_on_commit_callbacks):
+    return django_capture_on_commit_callbacks

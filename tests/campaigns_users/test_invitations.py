@@ -125,11 +125,9 @@ def test_cam4_decline_then_reinvite_then_decline_blocks_the_address(invite, org_
     assert team_snapshot(org_a) == before
 
 
-def test_cam4_a_third_send_is_refused(
-    invite, org_a, team_admin, django_capture_on_commit_callbacks
-):
+def test_cam4_a_third_send_is_refused(invite, org_a, team_admin, capture):
     member, _link = invite()
-    with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+    with scope(org=org_a), capture(execute=True):
         member_resend(org=org_a, actor=team_admin, member=member)
     assert fresh(member).send_count == 2
     before = team_snapshot(org_a)
@@ -175,21 +173,19 @@ def test_cam4_a_forged_decline_link_looks_like_a_dead_link(invite, client):
     assert fresh(member).status == S.INVITED
 
 
-def test_cam4_a_crm_user_invitation_cannot_be_declined(
-    org_a, admin_a, client, django_capture_on_commit_callbacks
-):
+def test_cam4_a_crm_user_invitation_cannot_be_declined(org_a, admin_a, client, capture):
     """Declining is an option of the Campaigns kind, not of every kind: a CRM user's link
     gets the invalid-link page on /decline/ and stays open."""
     from tests.invitations.test_kinds import invite_kenji
 
-    membership, link = invite_kenji(org_a, admin_a, django_capture_on_commit_callbacks)
+    membership, link = invite_kenji(org_a, admin_a, capture)
     assert client.get(f"{link}decline/").status_code == 404
     assert client.post(f"{link}decline/").status_code == 404
     assert client.get(link).status_code == 200
 
 
 def test_cam5_acceptance_is_refused_while_in_another_orgs_team(
-    invite, org_a, org_b, admin_b, django_capture_on_commit_callbacks
+    invite, org_a, org_b, admin_b, capture
 ):
     with scope(org=org_b):
         admin_team_b = team_start(org=org_b, crm_user=admin_b)
@@ -216,12 +212,10 @@ def test_cam6_a_removed_members_link_is_refused(invite, org_a, team_admin):
     assert fresh(member).status == S.REMOVED
 
 
-def test_cam9_retarget_kills_the_old_link_at_once(
-    invite, org_a, team_admin, django_capture_on_commit_callbacks
-):
+def test_cam9_retarget_kills_the_old_link_at_once(invite, org_a, team_admin, capture):
     member, old_link = invite()
     mail.outbox.clear()
-    with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+    with scope(org=org_a), capture(execute=True):
         member_retarget(org=org_a, actor=team_admin, member=member, email="ken@example.org")
     [message] = mail.outbox
     assert message.to == ["ken@example.org"]
