@@ -71,4 +71,6 @@ class CampaignMemberInvitations(InvitationKind):
         member_decline(member=membership)
 
     def landing_url(self, invitation: Invitation) -> str:
-        return reverse("campaigns_home", kwargs={"org_slug": invitation.org.slug})
+        """Home, not the Campaigns area: the member stays Associated until they first open
+        Campaigns (CAM-3)."""
+        return reverse("home")
