@@ -169,18 +169,25 @@ def test_cam2_members_page_pins_its_query_count(
     assert response.content.decode().count("data-member=") == 30
 
 
-def test_cam2_invite_page_form_errors_are_shown_in_japanese(org_a, team_admin, client_admin_a):
+def test_cam2_a_refused_invitation_is_explained_in_japanese(
+    org_a, admin_a, team_admin, client_admin_a, settings
+):
+    """Bad input: a clear error in the user's language, nothing written, never a 500."""
+    settings.CAMPAIGNS_TEAM_LIMITS = {"free": 1}
     with scopes_disabled():
-        client_admin_a.get(url(org_a, "campaigns_members"))
+        admin_a.user.language = "ja"
+        admin_a.user.save()
+    before = team_snapshot(org_a)
+    invite_url = url(org_a, "campaigns_member_invite")
     response = client_admin_a.post(
-        url(org_a, "campaigns_member_invite"),
-        {"email": "not-an-address", "language": "en"},
-        HTTP_ACCEPT_LANGUAGE="ja",
+        invite_url, {"email": "kenji@example.jp", "language": "ja", "role": team_admin.role_id}
     )
     assert response.status_code == 200
-    assert team_snapshot(org_a) == [
-        (team_admin.email, "active", team_admin.role_id, 0, 0, team_admin.user_id)
-    ]
+    assert "Campaigns チームのメンバーはすでに 1 人中 1 人です。" in response.content.decode()
+    response = client_admin_a.post(invite_url, {"email": "not-an-address", "language": "xx"})
+    assert response.status_code == 200
+    assert "有効なメールアドレスを入力してください。" in response.content.decode()
+    assert team_snapshot(org_a) == before
 
 
 def test_cam_point10_crm_user_page_shows_campaigns_role(org_a, joined, client_admin_a):
