@@ -36,3 +36,7 @@ class CampaignRoleForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+
+
+class SenderForm(forms.Form):
+    email = forms.EmailField(label=_("Sender address"), max_length=254)

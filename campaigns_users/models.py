@@ -126,3 +126,32 @@ class CampaignMember(models.Model):
 
     def can(self, permission: str) -> bool:
         return self.status in IN_TEAM and self.role.allows(permission)
+
+
+class SenderAddress(models.Model):
+    """An address the team sends campaigns from (CAM-7): added by one member, usable once its
+    mailbox followed the verification link. Only its adder deletes it; it goes with them."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(
+        CampaignMember, on_delete=models.CASCADE, related_name="sender_addresses"
+    )
+    email = models.EmailField(_("email address"))
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["email", "pk"]
+        constraints = [
+            models.UniqueConstraint("org", Lower("email"), name="senderaddress_once_per_org"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None

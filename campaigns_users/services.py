@@ -25,7 +25,7 @@ from users.audit import audit_log_write
 from users.models import CrmUser, Organization, User
 
 from . import permissions
-from .models import CampaignMember, CampaignRole
+from .models import CampaignMember, CampaignRole, SenderAddress
 from .selectors import (
     admins_in_team,
     block_reason,
@@ -329,6 +329,7 @@ def member_remove(
     member = membership_lock(member)
     set_status(member, "remove")
     revoke_pending(member)
+    senders_delete(member)
     audit(org=org, actor=actor, action="campaigns.member_removed", member=member, ip=ip)
     return member
 
@@ -337,6 +338,11 @@ def revoke_pending(member: CampaignMember) -> None:
     invitation = invitation_of(kind=KIND, membership=member, lock=True)
     if invitation and invitation.status in (Invitation.Status.SENT, Invitation.Status.HELD):
         invitation_revoke(invitation=invitation)
+
+
+def senders_delete(member: CampaignMember) -> None:
+    """CAM-7: a member who leaves the team takes the sender addresses they added."""
+    SenderAddress.objects.filter(org=member.org, added_by=member).delete()
 
 
 def refuse_last_admin(member: CampaignMember, sentence: str) -> None:
@@ -354,6 +360,7 @@ def member_leave(*, member: CampaignMember, ip: str | None = None) -> CampaignMe
         member, _("You are the team's only admin: make someone else an admin before leaving.")
     )
     set_status(member, "leave")
+    senders_delete(member)
     audit(org=member.org, actor=member, action="campaigns.member_left", member=member, ip=ip)
     return member
 

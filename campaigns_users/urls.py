@@ -39,6 +39,12 @@ urlpatterns = [
         views.campaigns_member_remove,
         name="campaigns_member_remove",
     ),
+    path("senders/", views.campaigns_senders, name="campaigns_senders"),
+    path(
+        "senders/<int:sender_pk>/delete/",
+        views.campaigns_sender_delete,
+        name="campaigns_sender_delete",
+    ),
     path("roles/", views.campaigns_roles, name="campaigns_roles"),
     path(
         "roles/<int:campaign_role_pk>/delete/",

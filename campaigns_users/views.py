@@ -9,15 +9,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip
 from crm_portal.params import choice_param, page_param
 
-from . import services
-from .forms import CampaignRoleForm, InviteForm, RetargetForm, RoleChoiceForm
-from .models import CampaignMember, CampaignRole
+from . import permissions, senders, services
+from .forms import CampaignRoleForm, InviteForm, RetargetForm, RoleChoiceForm, SenderForm
+from .models import CampaignMember, CampaignRole, SenderAddress
 from .selectors import (
     block_reason,
     member_of,
@@ -32,10 +33,11 @@ from .statuses import IN_TEAM, Status, can
 PAGE_SIZE = 50
 
 
-def team_member(admin: bool = False):
-    """The view runs for a member of the org's Campaigns team (an admin when `admin`), set as
-    request.campaign_member; 403 otherwise. The first CRM administrator of a team without an
-    admin becomes its Standard Admin (services.team_start)."""
+def team_member(admin: bool = False, permission: str | None = None):
+    """The view runs for a member of the org's Campaigns team (an admin when `admin`, one
+    whose role allows `permission` when given), set as request.campaign_member; 403
+    otherwise. The first CRM administrator of a team without an admin becomes its Standard
+    Admin (services.team_start)."""
 
     def decorator(view):
         @wraps(view)
@@ -48,6 +50,8 @@ def team_member(admin: bool = False):
             if member.status == Status.ASSOCIATED:
                 member = services.member_first_visit(member=member)
             if admin and not member.is_admin:
+                raise PermissionDenied
+            if permission and not member.can(permission):
                 raise PermissionDenied
             request.campaign_member = member
             return view(request, *args, **kwargs)
@@ -69,7 +73,9 @@ def _to_members(request):
 @require_GET
 def campaigns_home(request, org_slug):
     """The Campaigns area: where an accepted invitation lands (CAM-3)."""
-    return render(request, "campaigns_users/home.html", {"me": request.campaign_member})
+    me = request.campaign_member
+    context = {"me": me, "can_manage_senders": me.can(permissions.MANAGE_SENDERS)}
+    return render(request, "campaigns_users/home.html", context)
 
 
 @team_member(admin=True)
@@ -285,3 +291,59 @@ def campaigns_role_delete(request, org_slug, campaign_role_pk):
     else:
         messages.success(request, _("Role deleted."))
     return redirect("campaigns_roles", org_slug=org_slug)
+
+
+@team_member(permission=permissions.MANAGE_SENDERS)
+@require_http_methods(["GET", "POST"])
+def campaigns_senders(request, org_slug):
+    """CAM-7: the org's sender addresses; a new one gets a verification mail."""
+    form = SenderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sender = senders.sender_add(
+                org=request.org, actor=request.campaign_member, email=form.cleaned_data["email"]
+            )
+        except ActionRefused as refusal:
+            form.add_error("email", refusal.message)
+        else:
+            messages.success(
+                request,
+                _("We sent a verification link to %(email)s.") % {"email": sender.email},
+            )
+            return redirect("campaigns_senders", org_slug=org_slug)
+    listed = SenderAddress.objects.filter(org=request.org).select_related("added_by")
+    return render(request, "campaigns_users/senders.html", {"senders": listed, "form": form})
+
+
+@team_member(permission=permissions.MANAGE_SENDERS)
+@require_http_methods(["GET", "POST"])
+def campaigns_sender_delete(request, org_slug, sender_pk):
+    sender = get_object_or_404(
+        SenderAddress.objects.filter(org=request.org).select_related("added_by"), pk=sender_pk
+    )
+    if request.method != "POST":
+        return render(request, "campaigns_users/sender_delete.html", {"sender": sender})
+    try:
+        senders.sender_delete(org=request.org, actor=request.campaign_member, sender=sender)
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Sender address deleted."))
+    return redirect("campaigns_senders", org_slug=org_slug)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def sender_verify(request, token):
+    """CAM-7: the verification link. GET only shows (mail scanners prefetch links); POST
+    verifies. Unknown and used links get the same 404 page."""
+    sender = senders.sender_lookup(token)
+    if sender is None:
+        return render(request, "campaigns_users/sender_invalid.html", status=404)
+    if request.method == "POST":
+        try:
+            senders.sender_verify(token=token)
+        except ActionRefused:
+            return render(request, "campaigns_users/sender_invalid.html", status=404)
+        return render(request, "campaigns_users/sender_verified.html", {"sender": sender})
+    return render(request, "campaigns_users/sender_verify.html", {"sender": sender})

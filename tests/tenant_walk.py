@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from campaigns_users.models import CampaignMember, CampaignRole
+from campaigns_users.models import CampaignMember, CampaignRole, SenderAddress
 from campaigns_users.services import campaign_roles_ensure
 from portals.models import Portal, PortalUser
 from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
@@ -63,6 +63,11 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "att_pk": lambda org: _attachment(org).pk,
     # campaigns_users (issue 15): an invited Standard User, a custom role no one holds
     "campaign_member_pk": lambda org: _campaign_member(org).pk,
+    "sender_pk": lambda org: (
+        SenderAddress.objects.create(
+            org=org, added_by=_campaign_member(org), email=f"walk{next(_serial)}@example.com"
+        ).pk
+    ),
     "campaign_role_pk": lambda org: (
         CampaignRole.objects.create(org=org, name=f"Walk {next(_serial)}", permissions=[]).pk
     ),

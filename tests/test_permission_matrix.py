@@ -599,6 +599,16 @@ MATRIX = [
     ("campaigns_role_delete", READER, 403, 403),
     ("campaigns_role_delete", STANDARD, 403, 403),
     ("campaigns_role_delete", SUPER_ADMIN, 200, 302),
+    ("campaigns_senders", ANONYMOUS, 302, 302),
+    ("campaigns_senders", OUTSIDER, 404, 404),
+    ("campaigns_senders", READER, 403, 403),
+    ("campaigns_senders", STANDARD, 403, 403),
+    ("campaigns_senders", SUPER_ADMIN, 200, 200),
+    ("campaigns_sender_delete", ANONYMOUS, 302, 302),
+    ("campaigns_sender_delete", OUTSIDER, 404, 404),
+    ("campaigns_sender_delete", READER, 403, 403),
+    ("campaigns_sender_delete", STANDARD, 403, 403),
+    ("campaigns_sender_delete", SUPER_ADMIN, 200, 302),
 ]
 
 

@@ -114,6 +114,9 @@ ACTION_LABELS = {
     "campaigns.address_unblocked": _("Campaigns address unblocked"),
     "campaigns.role_created": _("Campaigns role created"),
     "campaigns.role_deleted": _("Campaigns role deleted"),
+    "campaigns.sender_added": _("Campaigns sender address added"),
+    "campaigns.sender_verified": _("Campaigns sender address verified"),
+    "campaigns.sender_deleted": _("Campaigns sender address deleted"),
 }
 
 
