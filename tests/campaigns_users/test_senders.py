@@ -7,12 +7,16 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.test import Client
+from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from campaigns_users.models import CampaignRole, SenderAddress
 from campaigns_users.senders import sender_add, sender_delete, verified_senders
 from campaigns_users.services import member_leave, member_remove, team_start
 from crm_portal.exceptions import ActionRefused
+from portals.models import EmailTemplate
+from tests.portals.factories import PortalFactory
+from tests.portals.test_email_templates import form_data
 from tests.users.factories import UserFactory
 
 from .conftest import fresh
@@ -119,3 +123,32 @@ def test_cam7_senders_page_adds_and_lists(org_a, team_admin, client_admin_a, cap
     page = client_admin_a.get(url).content.decode()
     assert 'data-sender="news@alpha.example"' in page
     assert "Waiting for verification" in page
+
+
+def test_cam7_por6_a_template_may_send_from_a_verified_sender_only(
+    org_a, admin_a, team_admin, client_admin_a, capture
+):
+    """POR-6, CAM-7: the portal email editor refuses an unverified sender of the org (a clear
+    error on the field, nothing saved) and takes a verified one."""
+    with scopes_disabled():
+        portal = PortalFactory(org=org_a, name="Alpha Care", languages=["en"])
+    _sender, link = add(org_a, team_admin, "news@alpha.example", capture)
+    edit = reverse(
+        "email_template_edit",
+        kwargs={
+            "org_slug": org_a.slug,
+            "portal_pk": portal.pk,
+            "kind": "accept_invitation",
+            "language": "en",
+        },
+    )
+    response = client_admin_a.post(edit, form_data(from_email="news@alpha.example"))
+    assert response.status_code == 200
+    assert "news@alpha.example is not verified yet" in response.content.decode()
+    with scopes_disabled():
+        assert not EmailTemplate.objects.filter(portal=portal).exists()
+    Client().post(link)
+    response = client_admin_a.post(edit, form_data(from_email="news@alpha.example"))
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert EmailTemplate.objects.get(portal=portal).from_email == "news@alpha.example"
