@@ -95,6 +95,12 @@ class CampaignMember(models.Model):
         CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # CAM-8, CAM-10: the member deleted their Campaigns account; its data waits for purge_at
+    # (six months later), with notices 30 and 7 days before, unless they join again.
+    account_deleted_at = models.DateTimeField(null=True, blank=True)
+    purge_at = models.DateTimeField(null=True, blank=True)
+    notified_30_days_at = models.DateTimeField(null=True, blank=True)
+    notified_7_days_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager(org="org")

@@ -139,10 +139,13 @@ def sender_delete(*, org: Organization, actor: CampaignMember, sender: SenderAdd
 
 def verified_senders(org: Organization):
     """The org's verified sender addresses: what a template may send from (POR-6)."""
-    return SenderAddress.objects.filter(org=org, verified_at__isnull=False)
+    return SenderAddress.objects.filter(
+        org=org, verified_at__isnull=False, added_by__account_deleted_at__isnull=True
+    )
 
 
 def org_sender_addresses(org: Organization) -> dict[str, bool]:
     """POR-6: the org's sender addresses (lower case) → verified (EMAIL_SENDER_ADDRESSES)."""
-    rows = SenderAddress.objects.filter(org=org).values_list("email", "verified_at")
+    rows = SenderAddress.objects.filter(org=org, added_by__account_deleted_at__isnull=True)
+    rows = rows.values_list("email", "verified_at")
     return {email.lower(): verified_at is not None for email, verified_at in rows}

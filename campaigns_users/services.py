@@ -235,12 +235,25 @@ def member_accept(*, invitation: Invitation, member: CampaignMember, user) -> No
     elsewhere = team_of_elsewhere(user=user, org=member.org)
     if elsewhere is not None:
         raise ActionRefused(other_team_sentence(elsewhere))
+    restored = member.account_deleted_at is not None  # CAM-8: joining again restores
     try:
         with transaction.atomic():
-            set_status(member, "accept", user=user, send_count=0, decline_count=0)
+            set_status(
+                member,
+                "accept",
+                user=user,
+                send_count=0,
+                decline_count=0,
+                account_deleted_at=None,
+                purge_at=None,
+                notified_30_days_at=None,
+                notified_7_days_at=None,
+            )
     except IntegrityError:
         raise ActionRefused(_("This account is already in a Campaigns team.")) from None
     audit(org=member.org, actor=member, action="campaigns.member_accepted", member=member)
+    if restored:
+        audit(org=member.org, actor=member, action="campaigns.account_restored", member=member)
 
 
 def other_team_sentence(elsewhere: CampaignMember) -> str:

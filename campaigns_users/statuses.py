@@ -34,6 +34,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "reactivate": (frozenset({S.DEACTIVATED}), S.ACTIVE),
     "remove": (frozenset({S.INVITED, S.ASSOCIATED, S.ACTIVE, S.DEACTIVATED}), S.REMOVED),
     "leave": (frozenset({S.ASSOCIATED, S.ACTIVE}), S.REMOVED),
+    "delete_account": (frozenset({S.ASSOCIATED, S.ACTIVE}), S.REMOVED),  # CAM-8
 }
 
 # Who holds a seat of the team limit (CAM-2) and who may use the Campaigns area.

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .retention import deleted_accounts_notify, deleted_accounts_purge
 from .services import members_expire
 
 
@@ -9,3 +10,9 @@ from .services import members_expire
 def expire_campaign_invitations_task() -> int:
     """CAM-3: Invited members past their invitation's validity become Expired."""
     return members_expire()
+
+
+@shared_task(name="campaigns_users.tasks.deleted_campaign_accounts_task")
+def deleted_campaign_accounts_task() -> int:
+    """CAM-8, CAM-10: the notices 30 and 7 days before, then the purge of deleted accounts."""
+    return deleted_accounts_notify() + deleted_accounts_purge()

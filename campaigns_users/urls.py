@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("", views.campaigns_home, name="campaigns_home"),
     path("leave/", views.campaigns_leave, name="campaigns_leave"),
+    path("account/delete/", views.campaigns_account_delete, name="campaigns_account_delete"),
     path("team/", views.campaigns_members, name="campaigns_members"),
     path("team/invite/", views.campaigns_member_invite, name="campaigns_member_invite"),
     path(

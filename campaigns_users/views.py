@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -16,7 +17,7 @@ from crm_portal.exceptions import ActionRefused
 from crm_portal.http import client_ip
 from crm_portal.params import choice_param, page_param
 
-from . import permissions, senders, services
+from . import permissions, retention, senders, services
 from .forms import CampaignRoleForm, InviteForm, RetargetForm, RoleChoiceForm, SenderForm
 from .models import CampaignMember, CampaignRole, SenderAddress
 from .selectors import (
@@ -347,3 +348,22 @@ def sender_verify(request, token):
             return render(request, "campaigns_users/sender_invalid.html", status=404)
         return render(request, "campaigns_users/sender_verified.html", {"sender": sender})
     return render(request, "campaigns_users/sender_verify.html", {"sender": sender})
+
+
+@team_member()
+@require_http_methods(["GET", "POST"])
+def campaigns_account_delete(request, org_slug):
+    """CAM-8: a member deletes their Campaigns account; its data is kept six months."""
+    if request.method != "POST":
+        context = {"purge_on": timezone.now() + retention.RETENTION}
+        return render(request, "campaigns_users/account_delete.html", context)
+    try:
+        retention.member_account_delete(member=request.campaign_member, ip=client_ip(request))
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect("campaigns_home", org_slug=org_slug)
+    messages.success(
+        request,
+        _("Your Campaigns account is deleted. Join again within six months to get it back."),
+    )
+    return redirect("dashboard", org_slug=org_slug)

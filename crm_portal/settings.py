@@ -307,6 +307,11 @@ CELERY_BEAT_SCHEDULE["expire-campaign-invitations"] = {
     "task": "campaigns_users.tasks.expire_campaign_invitations_task",
     "schedule": timedelta(minutes=int(env_str("CAMPAIGNS_EXPIRE_MINUTES", "15"))),
 }
+# CAM-8, CAM-10: notices before, then the purge of deleted Campaigns accounts.
+CELERY_BEAT_SCHEDULE["deleted-campaign-accounts"] = {
+    "task": "campaigns_users.tasks.deleted_campaign_accounts_task",
+    "schedule": timedelta(hours=int(env_str("CAMPAIGNS_RETENTION_HOURS", "6"))),
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The kinds of spreadsheet import (IMP-1 … IMP-7): a worker handed a kind's key finds it here.
 IMPORT_KINDS = {

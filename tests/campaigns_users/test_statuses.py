@@ -27,6 +27,8 @@ EXPECTED = {
     ("remove", S.DEACTIVATED): S.REMOVED,
     ("leave", S.ASSOCIATED): S.REMOVED,
     ("leave", S.ACTIVE): S.REMOVED,
+    ("delete_account", S.ASSOCIATED): S.REMOVED,
+    ("delete_account", S.ACTIVE): S.REMOVED,
 }
 EVERY_PAIR = [(action, status) for action in TRANSITIONS for status in Status.values]
 
