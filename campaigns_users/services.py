@@ -100,6 +100,12 @@ def role_of(org: Organization, role: CampaignRole | None) -> CampaignRole:
     return role
 
 
+def lock_team(org: Organization) -> None:
+    """Invitations to one org's team take turns (the org row's lock): the seat count and the
+    address's row are read by one invitation at a time (CAM-2, CAM-4)."""
+    Organization.objects.select_for_update().filter(pk=org.pk).first()
+
+
 def refuse_full_team(org: Organization) -> None:
     limit = team_limit(org)
     if seats_used(org) >= limit:
@@ -140,6 +146,7 @@ def member_invite(
     ended). Only admins; not past the team limit; not an address that is blocked."""
     require_admin(org, actor)
     email, role = clean_address(email), role_of(org, role)
+    lock_team(org)
     existing = member_for_address(org=org, email=email)
     if existing is not None:
         existing = membership_lock(existing)
@@ -199,6 +206,7 @@ def member_retarget(
     new send draws a new token)."""
     require_admin(org, actor, member)
     email = clean_address(email)
+    lock_team(org)
     member = membership_lock(member)
     transition("retarget", member.status)
     other = member_for_address(org=org, email=email)
