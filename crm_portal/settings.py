@@ -242,6 +242,7 @@ ANYMAIL = {
 INVITATION_KINDS = {
     "crm_user": "invitations.crm_users.CrmUserInvitations",
     "portal_user": "portals.invitations.PortalUserInvitations",
+    "campaigns_member": "campaigns_users.invitations.CampaignMemberInvitations",
 }
 
 # Celery: Redis in production; a filesystem broker by default, which crosses processes.
@@ -312,6 +313,16 @@ CELERY_BEAT_SCHEDULE["autoinvite-send-sweep"] = {
 CELERY_BEAT_SCHEDULE["autoinvite-reminders"] = {
     "task": "portals.tasks.auto_invite_reminders_task",
     "schedule": timedelta(minutes=int(env_str("AUTO_INVITE_REMINDER_MINUTES", "15"))),
+}
+# CAM-3: Campaigns invitations past their validity become Expired.
+CELERY_BEAT_SCHEDULE["expire-campaign-invitations"] = {
+    "task": "campaigns_users.tasks.expire_campaign_invitations_task",
+    "schedule": timedelta(minutes=int(env_str("CAMPAIGNS_EXPIRE_MINUTES", "15"))),
+}
+# CAM-8, CAM-10: notices before, then the purge of deleted Campaigns accounts.
+CELERY_BEAT_SCHEDULE["deleted-campaign-accounts"] = {
+    "task": "campaigns_users.tasks.deleted_campaign_accounts_task",
+    "schedule": timedelta(hours=int(env_str("CAMPAIGNS_RETENTION_HOURS", "6"))),
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The kinds of spreadsheet import (IMP-1 … IMP-7): a worker handed a kind's key finds it here.
@@ -407,3 +418,18 @@ LOGGING = {
         "django.request": {"filters": ["client_errors_one_line"]},
     },
 }
+
+# The Campaigns team (CAM-2): members per org, by plan (CAMPAIGNS_TEAM_LIMIT_<PLAN>), else
+# CAMPAIGNS_TEAM_LIMIT.
+CAMPAIGNS_TEAM_LIMIT = int(env_str("CAMPAIGNS_TEAM_LIMIT", "5"))
+CAMPAIGNS_TEAM_LIMITS = {
+    plan: int(os.environ[f"CAMPAIGNS_TEAM_LIMIT_{plan.upper()}"])
+    for plan in ("free", "paid")
+    if os.environ.get(f"CAMPAIGNS_TEAM_LIMIT_{plan.upper()}")
+}
+# Panels the CRM user's detail page shows below its own (point 10 of issue 15): dotted paths of
+# `panel(membership) -> (template, context) | None`.
+CRM_USER_DETAIL_PANELS = ["campaigns_users.selectors.crm_user_campaigns_panel"]
+# POR-6, CAM-7: `addresses(org) -> {email: verified}`, the sender addresses a portal email
+# template may send from; one listed but unverified is refused.
+EMAIL_SENDER_ADDRESSES = "campaigns_users.senders.org_sender_addresses"

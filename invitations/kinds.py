@@ -93,6 +93,15 @@ class InvitationKind:
         Invitation.Delivery), with the provider's words; called once per send and state,
         inside the transaction that records it. Nothing by default."""
 
+    # Declining it (CAM-4): only a kind that says so offers /invite/<token>/decline/.
+    allows_decline: bool = False
+
+    def decline(self, *, invitation: Invitation, membership: Model) -> None:
+        """Record that the invited person declined. Called with the membership and the
+        invitation locked, in that order, after the core checked the link; the core then
+        revokes the invitation, so its link dies."""
+        raise NotImplementedError
+
     # Accepting it.
 
     def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:

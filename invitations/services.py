@@ -220,6 +220,51 @@ def verified_emails_of(user) -> set[str]:
     }
 
 
+def _open_invitation_locked(digest: str) -> tuple[Invitation, Model]:
+    """The open invitation of this token hash and its membership, locked in that order
+    (DESIGN: Invitations); refused as an invalid link otherwise."""
+    found = Invitation.objects.filter(token_hash=digest).first()
+    if found is None:
+        refuse_invalid_invitation()
+    membership = invitation_kind(found.kind).membership_of(found)
+    if membership is None:
+        refuse_invalid_invitation()
+    membership = membership_lock(membership)
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("org")
+        .filter(pk=found.pk, token_hash=digest)
+        .first()
+    )
+    if invitation is None or not invitation.is_open:
+        refuse_invalid_invitation()
+    return invitation, membership
+
+
+def invitation_declinable(invitation: Invitation | None) -> bool:
+    """Whether this looked-up invitation's link may be declined now (CAM-4)."""
+    return (
+        invitation is not None
+        and invitation.is_open
+        and invitation_kind(invitation.kind).allows_decline
+    )
+
+
+def invitation_decline(*, token: str) -> Invitation:
+    """The invited person declines (CAM-4): no sign-in needed, the link is the proof. Refused
+    as an invalid link unless the link is current and open and its kind allows declining;
+    the kind records it and the link dies."""
+    digest = token_hash(token or "")
+    with transaction.atomic(), scopes_disabled():
+        invitation, membership = _open_invitation_locked(digest)
+        adapter = invitation_kind(invitation.kind)
+        if not adapter.allows_decline:
+            refuse_invalid_invitation()
+        adapter.decline(invitation=invitation, membership=membership)
+        invitation_revoke(invitation=invitation)
+    return invitation
+
+
 def invitation_accept(*, token: str, user) -> Invitation:
     """Accept the invitation for `user` (USR-4). Refused unless the link is the current one,
     unexpired and unused, and the account's verified email is the invited one; then the kind
@@ -227,22 +272,8 @@ def invitation_accept(*, token: str, user) -> Invitation:
     then the invitation: two accepts at once, exactly one wins."""
     digest = token_hash(token or "")
     with transaction.atomic(), scopes_disabled():
-        found = Invitation.objects.filter(token_hash=digest).first()
-        if found is None:
-            refuse_invalid_invitation()
-        adapter = invitation_kind(found.kind)
-        membership = adapter.membership_of(found)
-        if membership is None:
-            refuse_invalid_invitation()
-        membership = membership_lock(membership)
-        invitation = (
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("org")
-            .filter(pk=found.pk, token_hash=digest)
-            .first()
-        )
-        if invitation is None or not invitation.is_open:
-            refuse_invalid_invitation()
+        invitation, membership = _open_invitation_locked(digest)
+        adapter = invitation_kind(invitation.kind)
         if invitation.email.lower() not in verified_emails_of(user):
             raise ActionRefused(
                 _("This invitation is for %(email)s. Sign in with that address to accept it.")

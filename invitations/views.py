@@ -23,6 +23,8 @@ from crm_portal.http import client_ip
 from .kinds import invitation_kind
 from .services import (
     invitation_accept,
+    invitation_declinable,
+    invitation_decline,
     invitation_lookup,
     invitation_resend_on_request,
     verified_emails_of,
@@ -136,6 +138,23 @@ def invitation_accept_view(request, token):
     request.session.pop(SESSION_KEY, None)
     messages.success(request, _("Welcome to %(org)s!") % {"org": invitation.org.name})
     return redirect(invitation_kind(invitation.kind).landing_url(invitation))
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation_decline_view(request, token):
+    """CAM-4: GET asks, POST declines; no sign-in needed. A link that cannot be declined
+    (unknown, dead, or of a kind without declining) gets the one invalid-link page."""
+    if not invitation_declinable(invitation_lookup(token)):
+        return _invalid(request, token)
+    if request.method != "POST":
+        return render(request, "invitations/decline.html", {"token": token})
+    try:
+        invitation = invitation_decline(token=token)
+    except ActionRefused:
+        return _invalid(request, token)
+    request.session.pop(SESSION_KEY, None)
+    return render(request, "invitations/declined.html", {"invitation": invitation})
 
 
 @require_POST

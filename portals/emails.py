@@ -26,6 +26,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -434,6 +435,28 @@ def _kind_label(kind: str) -> str:
     return str(EmailTemplate.Kind(kind).label)
 
 
+def sender_addresses(org) -> dict[str, bool]:
+    """The org's listed sender addresses (lower case) → verified, from the app the
+    EMAIL_SENDER_ADDRESSES setting names (the Campaigns team's, CAM-7); {} when none does."""
+    path = getattr(settings, "EMAIL_SENDER_ADDRESSES", "")
+    return import_string(path)(org) if path else {}
+
+
+def refuse_unverified_sender(org, from_email: str) -> None:
+    """POR-6, CAM-7: a template may send from one of the org's verified sender addresses;
+    one still waiting for its verification is refused."""
+    if from_email and sender_addresses(org).get(from_email.lower()) is False:
+        raise ValidationError(
+            {
+                "from_email": _(
+                    "%(email)s is not verified yet: follow the link in its verification "
+                    "email first, or choose a verified sender address."
+                )
+                % {"email": from_email}
+            }
+        )
+
+
 @transaction.atomic
 def email_template_save(
     *,
@@ -461,6 +484,7 @@ def email_template_save(
     template.from_name = subject_clean(data.get("from_name", ""))
     template.from_email = data.get("from_email", "")
     template.reply_to = data.get("reply_to", "")
+    refuse_unverified_sender(portal.org, template.from_email)
     template.full_clean(exclude=["org", "portal", "group"], validate_unique=False)
     template.save()
     audit_log_write(

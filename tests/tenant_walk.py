@@ -12,6 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from campaigns_users.models import CampaignMember, CampaignRole, SenderAddress
+from campaigns_users.services import campaign_roles_ensure
 from portals.models import Portal, PortalUser
 from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
 from records.notes import attachment_add
@@ -59,7 +61,27 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "portal_user_pk": lambda org: _portal_user(org).pk,
     # pnotes: a file on the record made just before it in the URL (POR-7)
     "att_pk": lambda org: _attachment(org).pk,
+    # campaigns_users (issue 15): an invited Standard User, a custom role no one holds
+    "campaign_member_pk": lambda org: _campaign_member(org).pk,
+    "sender_pk": lambda org: (
+        SenderAddress.objects.create(
+            org=org, added_by=_campaign_member(org), email=f"walk{next(_serial)}@example.com"
+        ).pk
+    ),
+    "campaign_role_pk": lambda org: (
+        CampaignRole.objects.create(org=org, name=f"Walk {next(_serial)}", permissions=[]).pk
+    ),
 }
+
+
+def _campaign_member(org):
+    roles = campaign_roles_ensure(org=org)
+    return CampaignMember.objects.create(
+        org=org,
+        email=f"walk{next(_serial)}@example.com",
+        role=roles[CampaignRole.STANDARD_USER],
+        status=CampaignMember.Status.INVITED,
+    )
 
 
 def _attachment(org):

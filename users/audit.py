@@ -104,6 +104,29 @@ ACTION_LABELS = {
     "autoinvite.deleted": _("Auto-invite settings deleted"),
     "autoinvite.matched_now": _("Existing contacts invited by auto-invite"),
     "autoinvite.retried": _("Failed invitations retried"),
+    # campaigns_users (issue 15): details hold {"email", "role", …}.
+    "campaigns.team_started": _("Campaigns team started"),
+    "campaigns.member_invited": _("Campaigns member invited"),
+    "campaigns.member_resent": _("Campaigns invitation sent again"),
+    "campaigns.member_retargeted": _("Campaigns invitation re-targeted"),
+    "campaigns.member_accepted": _("Campaigns invitation accepted"),
+    "campaigns.member_declined": _("Campaigns invitation declined"),
+    "campaigns.member_expired": _("Campaigns invitation expired"),
+    "campaigns.member_activated": _("Campaigns member active"),
+    "campaigns.member_deactivated": _("Campaigns member deactivated"),
+    "campaigns.member_reactivated": _("Campaigns member reactivated"),
+    "campaigns.member_removed": _("Campaigns member removed"),
+    "campaigns.member_left": _("Campaigns member left the team"),
+    "campaigns.member_role_changed": _("Campaigns member's role changed"),
+    "campaigns.address_unblocked": _("Campaigns address unblocked"),
+    "campaigns.role_created": _("Campaigns role created"),
+    "campaigns.role_deleted": _("Campaigns role deleted"),
+    "campaigns.sender_added": _("Campaigns sender address added"),
+    "campaigns.sender_verified": _("Campaigns sender address verified"),
+    "campaigns.sender_deleted": _("Campaigns sender address deleted"),
+    "campaigns.account_deleted": _("Campaigns account deleted"),
+    "campaigns.account_restored": _("Campaigns account restored"),
+    "campaigns.account_purged": _("Campaigns account's data purged"),
 }
 
 
@@ -456,7 +479,71 @@ SENTENCES = {
     "portal_user.mfa_reset": lambda d, t: _portal_user(
         _("Two-factor authentication of %(email)s was reset for the portal %(portal)s."), d
     ),
+    # campaigns_users (issue 15)
+    "campaigns.team_started": lambda d, t: _campaigns(
+        _("%(email)s started the Campaigns team as %(role)s."), d
+    ),
+    "campaigns.member_resent": lambda d, t: _campaigns(
+        _("The Campaigns invitation was sent again to %(email)s."), d
+    ),
+    "campaigns.member_accepted": lambda d, t: _campaigns(
+        _("%(email)s accepted the invitation to the Campaigns team."), d
+    ),
+    "campaigns.member_declined": lambda d, t: _campaigns(
+        _("%(email)s declined the invitation to the Campaigns team."), d
+    ),
+    "campaigns.member_expired": lambda d, t: _campaigns(
+        _("The Campaigns invitation to %(email)s expired."), d
+    ),
+    "campaigns.member_activated": lambda d, t: _campaigns(
+        _("%(email)s opened Campaigns for the first time and is now active."), d
+    ),
+    "campaigns.member_deactivated": lambda d, t: _campaigns(
+        _("%(email)s was deactivated in the Campaigns team."), d
+    ),
+    "campaigns.member_reactivated": lambda d, t: _campaigns(
+        _("%(email)s was reactivated in the Campaigns team."), d
+    ),
+    "campaigns.member_removed": lambda d, t: _campaigns(
+        _("%(email)s was removed from the Campaigns team."), d
+    ),
+    "campaigns.member_left": lambda d, t: _campaigns(_("%(email)s left the Campaigns team."), d),
+    "campaigns.role_created": lambda d, t: _campaigns(_("Campaigns role “%(name)s” created."), d),
+    "campaigns.role_deleted": lambda d, t: _campaigns(_("Campaigns role “%(name)s” deleted."), d),
+    "campaigns.sender_added": lambda d, t: _campaigns(
+        _("Sender address %(email)s added by %(added_by)s."), d
+    ),
+    "campaigns.sender_verified": lambda d, t: _campaigns(
+        _("Sender address %(email)s verified."), d
+    ),
+    "campaigns.sender_deleted": lambda d, t: _campaigns(_("Sender address %(email)s deleted."), d),
+    "campaigns.account_deleted": lambda d, t: _campaigns(
+        _("%(email)s deleted their Campaigns account; its data is kept six months."), d
+    ),
+    "campaigns.account_restored": lambda d, t: _campaigns(
+        _("%(email)s joined again and got their Campaigns data back."), d
+    ),
+    "campaigns.account_purged": lambda d, t: _campaigns(
+        _("The kept Campaigns data of %(email)s was erased."), d
+    ),
+    "campaigns.member_invited": lambda d, t: _campaigns(
+        _("%(email)s was invited to the Campaigns team as %(role)s."), d
+    ),
+    "campaigns.member_retargeted": lambda d, t: _campaigns(
+        _("The Campaigns invitation to %(old)s now goes to %(new)s."), d
+    ),
+    "campaigns.member_role_changed": lambda d, t: _campaigns(
+        _("%(email)s's Campaigns role changed from %(before)s to %(role)s."), d
+    ),
+    "campaigns.address_unblocked": lambda d, t: _campaigns(
+        _("%(operator)s let %(email)s be invited to the Campaigns team again."), d
+    ),
 }
+
+
+def _campaigns(template, d) -> str:
+    keys = ("email", "role", "old", "new", "before", "operator", "name", "added_by")
+    return str(template) % {k: d.get(k, "—") for k in keys}
 
 
 def _portal_user(template, d) -> str:

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
+from campaigns_users.invitations import CampaignMemberInvitations
 from crm_portal.celery import app as celery_app
 from crm_portal.exceptions import ActionRefused
 from invitations.crm_users import (
@@ -63,8 +64,9 @@ def stored(membership):
 
 def test_usr4_the_registry_lists_the_kinds_and_crm_users_are_the_first():
     kinds = invitation_kinds()
-    assert list(kinds) == ["crm_user", "portal_user"]
+    assert list(kinds) == ["crm_user", "portal_user", "campaigns_member"]
     assert isinstance(kinds["crm_user"], CrmUserInvitations)
+    assert isinstance(kinds["campaigns_member"], CampaignMemberInvitations)
     assert isinstance(invitation_kind("crm_user"), CrmUserInvitations)
 
 
@@ -187,7 +189,13 @@ CORE_MODULES = sorted(
 )
 CORE_TEMPLATES = [
     ROOT / "templates/invitations" / name
-    for name in ("welcome.html", "wrong_account.html", "invalid.html")
+    for name in (
+        "welcome.html",
+        "wrong_account.html",
+        "invalid.html",
+        "decline.html",
+        "declined.html",
+    )
 ]
 KIND_BRANCH = re.compile(
     r"crm_user|CRM_USER|CRM user|CrmUser\.|\bKind\."

@@ -2,11 +2,13 @@
 (USR-3, USR-5, USR-7, ORG-2, ORG-5). The super admin transfer (ORG-1) is on the organisation
 settings page (users.views.org_settings)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -166,8 +168,16 @@ def user_detail(request, org_slug, user_pk):
             "invitation": Invitation.objects.filter(crm_user=membership).first(),
             "territories": membership.territories.all(),
             "is_self": membership.pk == request.membership.pk,
+            "panels": detail_panels(membership),
         },
     )
+
+
+def detail_panels(membership: CrmUser) -> list[tuple[str, dict]]:
+    """What other apps show on a CRM user's page (CRM_USER_DETAIL_PANELS; issue 15 point 10):
+    this app names none of them."""
+    panels = (import_string(path)(membership) for path in settings.CRM_USER_DETAIL_PANELS)
+    return [panel for panel in panels if panel is not None]
 
 
 @manage_users

@@ -1,0 +1,100 @@
+"""Reads of the Campaigns team (CAM-1 … CAM-6), each through the org."""
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from users.models import CrmUser, Organization
+
+from .models import MAX_DECLINES, MAX_SENDS, CampaignMember, CampaignRole
+from .statuses import IN_TEAM, SEATED, Status
+
+
+def team_limit(org: Organization) -> int:
+    """CAM-2: seats in the org's Campaigns team, a plan setting (per plan, else the default)."""
+    limits = settings.CAMPAIGNS_TEAM_LIMITS
+    return int(limits.get(org.plan, settings.CAMPAIGNS_TEAM_LIMIT))
+
+
+def seats_used(org: Organization) -> int:
+    return CampaignMember.objects.filter(org=org, status__in=SEATED).count()
+
+
+def status_counts(org: Organization) -> dict[str, int]:
+    rows = CampaignMember.objects.filter(org=org).values_list("status").annotate(n=Count("pk"))
+    counts = dict.fromkeys(Status.values, 0) | dict(rows)
+    counts["all"] = sum(counts[s] for s in Status.values)
+    return counts
+
+
+def members_list(*, org: Organization, status: str | None = None):
+    members = CampaignMember.objects.filter(org=org).select_related("role", "invitation")
+    return members.filter(status=status) if status else members
+
+
+def member_of(*, org: Organization, user) -> CampaignMember | None:
+    """The account's place in the org's team, whatever its status."""
+    if user is None or not user.is_authenticated:
+        return None
+    return CampaignMember.objects.filter(org=org, user=user).select_related("role").first()
+
+
+def member_for_address(*, org: Organization, email: str) -> CampaignMember | None:
+    return CampaignMember.objects.filter(org=org, email__iexact=email.strip()).first()
+
+
+def team_of_elsewhere(*, user, org: Organization) -> CampaignMember | None:
+    """CAM-5: the account's membership of another org's team, while it is in that team."""
+    with scopes_disabled():
+        return (
+            CampaignMember.objects.select_related("org")
+            .filter(user=user, status__in=IN_TEAM)
+            .exclude(org=org)
+            .first()
+        )
+
+
+def admins_in_team(org: Organization) -> list[CampaignMember]:
+    members = CampaignMember.objects.filter(org=org, status__in=IN_TEAM).select_related("role")
+    return [m for m in members if m.role.is_admin]
+
+
+def roles_of(org: Organization):
+    return CampaignRole.objects.filter(org=org)
+
+
+def block_reason(member: CampaignMember | None) -> str:
+    """CAM-4: why this address may not be invited again, as a sentence; "" when it may."""
+    if member is None:
+        return ""
+    if member.decline_count >= MAX_DECLINES:
+        return _(
+            "%(email)s declined our invitation twice, so it can't be invited again. "
+            "Ask the operator to lift the block if the person asks to join."
+        ) % {"email": member.email}
+    if member.send_count >= MAX_SENDS:
+        return _(
+            "An invitation was already sent twice to %(email)s without being accepted, so it "
+            "can't be sent again. Ask the operator to lift the block if the person asks to join."
+        ) % {"email": member.email}
+    return ""
+
+
+def crm_user_campaigns_panel(membership: CrmUser) -> tuple[str, dict] | None:
+    """Point 10: the CRM user's place in the org's Campaigns team, for their detail page
+    (listed in CRM_USER_DETAIL_PANELS)."""
+    member = None
+    if membership.user_id:
+        member = (
+            CampaignMember.objects.filter(org=membership.org, user_id=membership.user_id)
+            .select_related("role")
+            .first()
+        )
+    if member is None:
+        member = (
+            CampaignMember.objects.filter(org=membership.org, email__iexact=membership.email)
+            .select_related("role")
+            .first()
+        )
+    return "campaigns_users/_crm_user_panel.html", {"campaign_member": member}
