@@ -3,8 +3,10 @@ renders the message, a worker hands it to the provider. Every attempt is recorde
 errors are retried with backoff, a rejected address is not, and a send that already went out
 (or that a newer send replaced) is never sent. The same for every kind of invitation."""
 
+import time
+
 from celery import shared_task
-from django.db import transaction
+from django.db import connection, transaction
 
 from crm_portal.exceptions import DATABASE_AWAY
 from crm_portal.mail import (
@@ -84,10 +86,33 @@ def invitation_deliver(
             return "failed"
         delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
         raise
-    delivery_record(
+    sent_record_write(
         **record, outcome=DeliveryAttempt.Outcome.SENT, message_id=provider_message_id(message)
     )
     return "sent"
+
+
+# How long a worker keeps trying to record a send that went out while the database is away.
+SENT_RECORD_PATIENCE_SECONDS = 120
+
+
+def sent_record_write(**record) -> None:
+    """Record a send that went out. The mail has left: if the database is away just now (a
+    restart, a failover), wait for it rather than let the task's retry send the mail again
+    (issue 16 drill: a PostgreSQL restart gives no duplicate). Only past the patience does
+    the error go up — and the retry may then send a second copy."""
+    deadline = time.monotonic() + SENT_RECORD_PATIENCE_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            delivery_record(**record)
+            return
+        except DATABASE_AWAY:
+            if time.monotonic() + pause > deadline:
+                raise
+            connection.close()  # the next query opens a new connection
+            time.sleep(pause)
+            pause = min(pause * 2, 10)
 
 
 # Named as it was when it lived in invitations/tasks.py, so queued messages still route.
