@@ -98,3 +98,17 @@ def crm_user_campaigns_panel(membership: CrmUser) -> tuple[str, dict] | None:
             .first()
         )
     return "campaigns_users/_crm_user_panel.html", {"campaign_member": member}
+
+
+def campaigns_area_org(*, user, org_slug: str, url_name: str) -> Organization | None:
+    """TENANT_AREA_GUESTS: a member of the org's Campaigns team who is no CRM user of the org
+    may open the Campaigns area — and nothing else of the org (issue 15, CAM-3)."""
+    if not url_name.startswith("campaigns_") or not user.is_authenticated:
+        return None
+    with scopes_disabled():
+        member = (
+            CampaignMember.objects.select_related("org")
+            .filter(org__slug=org_slug, user=user, status__in=IN_TEAM)
+            .first()
+        )
+    return member.org if member else None

@@ -1,5 +1,6 @@
 """The Campaigns area (issue 15): thin views over campaigns_users.services. The tenant
-middleware has admitted a CRM member of the org; `team_member` then finds their place in the
+middleware has admitted a CRM member of the org, or a member of its Campaigns team who is no
+CRM user (TENANT_AREA_GUESTS, request.membership None); `team_member` then finds their place in the
 org's Campaigns team (403 without one) and turns a first visit into Active (CAM-3)."""
 
 from functools import wraps
@@ -44,7 +45,7 @@ def team_member(admin: bool = False, permission: str | None = None):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             member = member_of(org=request.org, user=request.user)
-            if member is None or member.status not in IN_TEAM:
+            if request.membership and (member is None or member.status not in IN_TEAM):
                 member = services.team_start(org=request.org, crm_user=request.membership)
             if member is None or member.status not in IN_TEAM:
                 raise PermissionDenied

@@ -430,6 +430,9 @@ CAMPAIGNS_TEAM_LIMITS = {
 # Panels the CRM user's detail page shows below its own (point 10 of issue 15): dotted paths of
 # `panel(membership) -> (template, context) | None`.
 CRM_USER_DETAIL_PANELS = ["campaigns_users.selectors.crm_user_campaigns_panel"]
+# Who may open an area of an org's pages without being one of its CRM users: each callable
+# (user=, org_slug=, url_name=) returns the org or None (the tenant middleware asks them).
+TENANT_AREA_GUESTS = ["campaigns_users.selectors.campaigns_area_org"]
 # POR-6, CAM-7: `addresses(org) -> {email: verified}`, the sender addresses a portal email
 # template may send from; one listed but unverified is refused.
 EMAIL_SENDER_ADDRESSES = "campaigns_users.senders.org_sender_addresses"

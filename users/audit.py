@@ -361,6 +361,24 @@ FIELD_TYPE_LABELS = {
 # Each action's sentence: a function of (details, target label). Templates are lazy, so they
 # are translated when the log is read, in the reader's language.
 SENTENCES = {
+    "autoinvite.saved": lambda d, t: _auto_invite(
+        _("The auto-invite settings of portal %(portal)s were saved."), d
+    ),
+    "autoinvite.enabled": lambda d, t: _auto_invite(
+        _("Auto-invite was turned on for portal %(portal)s."), d
+    ),
+    "autoinvite.disabled": lambda d, t: _auto_invite(
+        _("Auto-invite was turned off for portal %(portal)s."), d
+    ),
+    "autoinvite.deleted": lambda d, t: _auto_invite(
+        _("The auto-invite settings of portal %(portal)s were deleted."), d
+    ),
+    "autoinvite.matched_now": lambda d, t: _auto_invite(
+        _("Existing contacts that match were invited to portal %(portal)s."), d
+    ),
+    "autoinvite.retried": lambda d, t: _auto_invite(
+        _("%(count)s failed invitations of portal %(portal)s were tried again."), d
+    ),
     "user.added": _user_added,
     "user.reinvited": _plain(_("The invitation was sent again.")),
     "user.access_changed": _changes,
@@ -544,6 +562,10 @@ SENTENCES = {
 def _campaigns(template, d) -> str:
     keys = ("email", "role", "old", "new", "before", "operator", "name", "added_by")
     return str(template) % {k: d.get(k, "—") for k in keys}
+
+
+def _auto_invite(template, d) -> str:
+    return str(template) % {"portal": d.get("portal", "—"), "count": d.get("count", "—")}
 
 
 def _portal_user(template, d) -> str:

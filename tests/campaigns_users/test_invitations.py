@@ -100,6 +100,27 @@ def test_cam3_accepting_makes_associated_and_the_first_visit_active(invite, org_
     assert {"campaigns.member_accepted", "campaigns.member_activated"} <= set(actions)
 
 
+def test_cam3_a_member_who_is_no_crm_user_opens_the_campaigns_area_and_nothing_else(invite, org_a):
+    """Campaigns is a second product on the same accounts: a person invited only to the team
+    accepts, opens the Campaigns area (and becomes Active), but the CRM stays closed (404),
+    and so does the area once they are removed."""
+    member, link = invite()
+    client = accept(link)  # an account with no CRM membership anywhere
+    assert fresh(member).status == S.ASSOCIATED
+
+    response = client.get(f"/o/{org_a.slug}/campaigns/")
+
+    assert response.status_code == 200
+    assert fresh(member).status == S.ACTIVE
+    assert client.get(f"/o/{org_a.slug}/").status_code == 404
+    assert client.get(f"/o/{org_a.slug}/contacts/").status_code == 404
+    assert client.get(f"/o/{org_a.slug}/campaigns/team/").status_code == 403  # not an admin
+    with scope(org=org_a):
+        admin = CampaignMember.objects.get(org=org_a, role__builtin=CampaignRole.STANDARD_ADMIN)
+        member_remove(org=org_a, member=fresh(member), actor=admin)
+    assert client.get(f"/o/{org_a.slug}/campaigns/").status_code == 404
+
+
 def test_cam3_the_expire_task_expires_invitations_past_validity(invite, org_a):
     member, link = invite()
     other, _ = invite("fresh@example.com")
