@@ -67,6 +67,7 @@ class MailSink:
 
     def __init__(self):
         self.messages: list[EmailMessage] = []
+        self.host, self.port = "", 0  # set once the server listens
         self._arrived = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):
@@ -76,6 +77,17 @@ class MailSink:
             self.messages.append(message)
             self._arrived.notify_all()
         return "250 Message accepted for delivery"
+
+    def process_env(self) -> dict[str, str]:
+        """The environment that points another process (a Celery worker) at this sink."""
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": self.host,
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+            "EMAIL_USE_TLS": "false",
+        }
 
     def messages_to(self, address: str) -> list[EmailMessage]:
         address = address.lower()
@@ -106,11 +118,13 @@ def smtp_sink(settings):
     """A real SMTP server on 127.0.0.1; Django's SMTP backend delivers to it.
 
     pytest-django forces the locmem backend for the session; `settings` overrides it for
-    this test only (the live server runs in this process, so it sees the same settings).
+    this test only (the live server runs in this process, so it sees the same settings); a
+    worker process is pointed at it with `sink.process_env()`.
     """
     sink = MailSink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
     controller.start()
+    sink.host, sink.port = controller.hostname, controller.port
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = controller.hostname
     settings.EMAIL_PORT = controller.port

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from portals.models import AutoInviteRule
 from records.models import CustomField
+from tests.e2e.helpers import htmx_settled
 from tests.e2e.test_signup import sign_in
 from tests.portals.factories import PortalFactory, UserGroupFactory
 
@@ -34,13 +35,6 @@ def _no_reload_marker(page):
     page.evaluate("window.__builderMarker = 1")
 
 
-def _settled(page):
-    """htmx has swapped the editor and bound its new elements: a person cannot act faster
-    than that, a test can."""
-    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
-    expect(busy).to_have_count(0)
-
-
 def _still_same_page(page):
     assert page.evaluate("window.__builderMarker") == 1
 
@@ -60,35 +54,35 @@ def test_aut1_aut4_build_a_two_language_rule_by_keyboard_and_mouse(
     # Common: a row added with the keyboard, then its field chosen: only number operators
     page.locator("#common-add").focus()
     page.keyboard.press("Enter")
-    _settled(page)
+    htmx_settled(page)
     field = page.get_by_label("Field of condition 1").first
     expect(field).to_be_visible()
     _still_same_page(page)
     field.focus()
     field.select_option("seats")
-    _settled(page)
+    htmx_settled(page)
     operator = page.locator("#common-0-op")
     expect(operator.locator("option[value='between']")).to_have_count(1)
     expect(operator.locator("option[value='contains']")).to_have_count(0)
     expect(page.locator("#common-0-field")).to_be_focused()  # focus survives the swap
     operator.select_option("between")
-    _settled(page)
+    htmx_settled(page)
     expect(page.locator("#common-0-value2")).to_be_visible()
     page.locator("#common-0-value").fill("1")
     page.locator("#common-0-value2").fill("50")
 
     # a second common row: Subscription is a picklist, its value a choice
     page.locator("#common-add").click()
-    _settled(page)
+    htmx_settled(page)
     page.locator("#common-1-field").select_option("subscription")
-    _settled(page)
+    htmx_settled(page)
     expect(page.locator("#common-1-value")).to_have_js_property("tagName", "SELECT")
     page.locator("#common-1-value").select_option("paid")
     # a third one, removed again without a page load
     page.locator("#common-add").click()
-    _settled(page)
+    htmx_settled(page)
     page.locator("#common-2-remove").click()
-    _settled(page)
+    htmx_settled(page)
     expect(page.locator("#common-2-field")).to_have_count(0)
     _still_same_page(page)
 
@@ -103,12 +97,12 @@ def test_aut1_aut4_build_a_two_language_rule_by_keyboard_and_mouse(
     page.get_by_label("Invite in Japanese").check()
     page.get_by_label("Invite in English").check()
     page.get_by_role("button", name="Move Japanese up").click()
-    _settled(page)
+    htmx_settled(page)
     expect(page.locator(".language-block").first).to_have_id("lang-ja-block")
     page.locator("#lang-ja-add").click()
-    _settled(page)
+    htmx_settled(page)
     page.locator("#lang-ja-0-field").select_option("country")
-    _settled(page)
+    htmx_settled(page)
     page.locator("#lang-ja-0-value").fill("JP")
     _still_same_page(page)
 
@@ -145,5 +139,5 @@ def test_aut1_auto_invite_tab_in_japanese(page, live_server, admin_a, org_a, por
     assert common != "Common conditions"
     expect(page.get_by_text(common, exact=True)).to_be_visible()
     page.locator("#common-add").click()
-    _settled(page)
+    htmx_settled(page)
     expect(page.get_by_label("条件 1 の項目").first).to_be_visible()

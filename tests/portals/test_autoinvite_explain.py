@@ -100,7 +100,7 @@ def test_aut10_the_contact_page_shows_the_panel_to_who_manages_portal_users(
         record_events_process(event_ids=pending_ids(org_a))
     body = page(client_admin_a, org_a, contact)
     assert 'id="auto-invite-explain"' in body and 'data-verdict="member"' in body
-    assert "Help centre" in body and "Language chosen: ja." in body
+    assert "Help centre" in body and "Language chosen: Japanese." in body
     assert "Invited automatically on" in body
     assert 'id="auto-invite-explain"' not in page(client_member_a, org_a, contact)
 
