@@ -97,6 +97,10 @@ ACTION_LABELS = {
     "portal_user.email_changed": _("Portal user's email changed"),
     # portals (pprofile): X-2
     "portal_user.mfa_reset": _("Portal user's two-factor reset"),
+    # the mail add-on (MAIL-6): details hold {"old", "new"} or {"mailbox"}.
+    "mail.sharing_changed": _("Mail sharing changed"),
+    "mail.locked": _("Mail settings locked"),
+    "mail.unlocked": _("Mail settings unlocked"),
 }
 
 
@@ -449,7 +453,27 @@ SENTENCES = {
     "portal_user.mfa_reset": lambda d, t: _portal_user(
         _("Two-factor authentication of %(email)s was reset for the portal %(portal)s."), d
     ),
+    # the mail add-on (MAIL-6)
+    "mail.sharing_changed": _old_new(
+        _("Mail sharing changed from %(old)s to %(new)s."), show=lambda v: _mail_sharing(v)
+    ),
+    "mail.locked": _named(_("The mail settings of the mailbox %(name)s were locked."), "mailbox"),
+    "mail.unlocked": _named(
+        _("The mail settings of the mailbox %(name)s were unlocked."), "mailbox"
+    ),
 }
+
+MAIL_SHARING_LABELS = {
+    "dont_share": _("Don't share"),
+    "record_level": _("Record-level sharing"),
+    "share_all": _("Share all"),
+}
+
+
+def _mail_sharing(value) -> str:
+    if value is None:
+        return gettext("no mailbox")
+    return str(MAIL_SHARING_LABELS.get(value, value))
 
 
 def _portal_user(template, d) -> str:
