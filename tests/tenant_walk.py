@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from mailoptions.models import Mailbox
 from portals.models import Portal, PortalUser
 from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
 from records.notes import attachment_add
@@ -59,7 +60,20 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "portal_user_pk": lambda org: _portal_user(org).pk,
     # pnotes: a file on the record made just before it in the URL (POR-7)
     "att_pk": lambda org: _attachment(org).pk,
+    # the mail add-on (MAIL-1, MAIL-3): a mailbox of a user of the org, sharing record-level
+    "mailbox_pk": lambda org: _mailbox(org).pk,
 }
+
+
+def _mailbox(org):
+    return Mailbox.objects.create(
+        org=org,
+        owner=CrmUserFactory(org=org),
+        host="imap.example.net",
+        login=f"walk{next(_serial)}",
+        secret_encrypted="",
+        sharing=Mailbox.Sharing.RECORD_LEVEL,
+    )
 
 
 def _attachment(org):

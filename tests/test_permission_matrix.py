@@ -252,6 +252,21 @@ MATRIX = [
     ("audit_log_export", OUTSIDER, 404, 404),
     ("audit_log_export", STANDARD, 403, None),
     ("audit_log_export", USER_MANAGER, 200, None),
+    # --- The mail add-on's admin page and lock / unlock (MAIL-1, MAIL-3): administrators --
+    # Manage Users alone is not enough. The made mailbox is another user's, sharing
+    # record-level: an administrator's POST locks (unlocks) it and goes back to the list.
+    ("mail_user_list", ANONYMOUS, 302, 302),
+    ("mail_user_list", OUTSIDER, 404, 404),
+    ("mail_user_list", USER_MANAGER, 403, None),
+    ("mail_user_list", ADMIN, 200, None),
+    ("mail_user_lock", ANONYMOUS, 302, 302),
+    ("mail_user_lock", OUTSIDER, 404, 404),
+    ("mail_user_lock", USER_MANAGER, 403, 403),
+    ("mail_user_lock", ADMIN, 200, 302),
+    ("mail_user_unlock", ANONYMOUS, 302, 302),
+    ("mail_user_unlock", OUTSIDER, 404, 404),
+    ("mail_user_unlock", USER_MANAGER, 403, 403),
+    ("mail_user_unlock", ADMIN, 200, 302),
     # --- Custom fields and their layout (REC-1): the Administrator profile only -------------
     # Manage Users alone is not enough.
     ("custom_field_list", ANONYMOUS, 302, 302),

@@ -1,0 +1,11 @@
+"""The mail add-on's pages under /o/<org_slug>/mail/ (included by crm_portal/urls.py)."""
+
+from django.urls import path
+
+from .views import admin
+
+urlpatterns = [
+    path("", admin.mail_user_list, name="mail_user_list"),
+    path("<int:mailbox_pk>/lock/", admin.mail_user_lock, name="mail_user_lock"),
+    path("<int:mailbox_pk>/unlock/", admin.mail_user_unlock, name="mail_user_unlock"),
+]
