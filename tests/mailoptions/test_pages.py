@@ -155,4 +155,4 @@ def test_mail1_japanese(client_admin_a, org_a, cast, admin_a):
     admin_a.user.save()
     client_admin_a.post("/language/", {"language": "ja"})
     body = client_admin_a.get(url(org_a)).content.decode()
-    assert "メール" in body
+    assert "メールアドオンのユーザー" in body and "ロック" in body
