@@ -93,6 +93,13 @@ def _save_mailbox(mailbox, membership, host, port, security, login, secret, shar
     return mailbox, old_sharing
 
 
+def mailbox_sync_request(*, mailbox: Mailbox, actor: CrmUser) -> None:
+    """A sync on demand (MAIL-5), by the mailbox's owner, in a worker."""
+    if actor.pk != mailbox.owner_id:
+        raise PermissionDenied
+    transaction.on_commit(lambda: mailbox_sync_task.delay(mailbox.org_id, mailbox.pk))
+
+
 # --- Lock / unlock (MAIL-3) ---------------------------------------------------------------
 
 

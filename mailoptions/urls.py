@@ -2,10 +2,13 @@
 
 from django.urls import path
 
-from .views import admin
+from .views import admin, settings
 
 urlpatterns = [
     path("", admin.mail_user_list, name="mail_user_list"),
+    # A user's own mail settings (MAIL-5): every member.
+    path("settings/", settings.mail_settings, name="mail_settings"),
+    path("settings/sync/", settings.mail_sync_now, name="mail_sync_now"),
     path("<int:mailbox_pk>/lock/", admin.mail_user_lock, name="mail_user_lock"),
     path("<int:mailbox_pk>/unlock/", admin.mail_user_unlock, name="mail_user_unlock"),
 ]

@@ -252,6 +252,14 @@ MATRIX = [
     ("audit_log_export", OUTSIDER, 404, 404),
     ("audit_log_export", STANDARD, 403, None),
     ("audit_log_export", USER_MANAGER, 200, None),
+    # --- A member's own mail settings (MAIL-5): every member. A POST without data shows the
+    # form's errors; "sync now" without a mailbox goes back to the settings with a message.
+    ("mail_settings", ANONYMOUS, 302, 302),
+    ("mail_settings", OUTSIDER, 404, 404),
+    ("mail_settings", READER, 200, 200),
+    ("mail_sync_now", ANONYMOUS, 302, 302),
+    ("mail_sync_now", OUTSIDER, 404, 404),
+    ("mail_sync_now", READER, 405, 302),
     # --- The mail add-on's admin page and lock / unlock (MAIL-1, MAIL-3): administrators --
     # Manage Users alone is not enough. The made mailbox is another user's, sharing
     # record-level: an administrator's POST locks (unlocks) it and goes back to the list.
