@@ -1,10 +1,11 @@
 """Reads of the mail add-on, always through the org."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from records.selectors import accounts_visible_to, contacts_visible_to
 from users.models import CrmUser
 
-from .models import Mailbox
+from .models import Mailbox, Message, MessageAccount, MessageContact, MessageCopy
 
 LOCK_FILTERS = {"locked": Q(locked=True), "unlocked": Q(locked=False)}
 
@@ -54,4 +55,49 @@ def message_counts(*, mailboxes) -> dict[int, int]:
         Mailbox.objects.filter(pk__in=[m.pk for m in mailboxes])
         .annotate(n=Count("copies__message", distinct=True))
         .values_list("pk", "n")
+    )
+
+
+RECORD_LINKS = {"contacts": "messagecontact__contact", "accounts": "messageaccount__account"}
+SHARED = [Mailbox.Sharing.SHARE_ALL, Mailbox.Sharing.RECORD_LEVEL]
+
+
+def record_messages(*, org, module: str, record, viewer: CrmUser, limit: int = 20) -> list:
+    """The messages linked to a record the viewer already sees (point 2): their own, and
+    those of active users who share all or share at record level."""
+    copies = MessageCopy.objects.filter(message=OuterRef("pk")).filter(
+        Q(mailbox__owner=viewer)
+        | Q(mailbox__owner__status=CrmUser.Status.ACTIVE, mailbox__sharing__in=SHARED)
+    )
+    return list(
+        Message.objects.filter(org=org, **{RECORD_LINKS[module]: record})
+        .filter(Exists(copies))
+        .order_by("-sent_at", "-pk")
+        .only("pk", "subject", "from_name", "from_address", "sent_at", "headers_only")[:limit]
+    )
+
+
+def message_visible_to(*, org, viewer: CrmUser, pk: int) -> Message | None:
+    """One message, if the viewer may read it: in their own mailbox; shared by an active user
+    with everyone; or shared at record level and linked to a record the viewer sees (USR-2)."""
+    active = Q(mailbox__owner__status=CrmUser.Status.ACTIVE)
+    own_or_all = MessageCopy.objects.filter(message=OuterRef("pk")).filter(
+        Q(mailbox__owner=viewer) | (active & Q(mailbox__sharing=Mailbox.Sharing.SHARE_ALL))
+    )
+    record_level = MessageCopy.objects.filter(
+        active, message=OuterRef("pk"), mailbox__sharing=Mailbox.Sharing.RECORD_LEVEL
+    )
+    seen_contact = MessageContact.objects.filter(
+        message=OuterRef("pk"), contact__in=contacts_visible_to(membership=viewer)
+    )
+    seen_account = MessageAccount.objects.filter(
+        message=OuterRef("pk"), account__in=accounts_visible_to(membership=viewer)
+    )
+    return (
+        Message.objects.filter(org=org, pk=pk)
+        .filter(
+            Exists(own_or_all)
+            | (Exists(record_level) & (Exists(seen_contact) | Exists(seen_account)))
+        )
+        .first()
     )

@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from .views import admin, settings
+from .views import admin, messages, settings
 
 urlpatterns = [
     path("", admin.mail_user_list, name="mail_user_list"),
     # A user's own mail settings (MAIL-5): every member.
     path("settings/", settings.mail_settings, name="mail_settings"),
     path("settings/sync/", settings.mail_sync_now, name="mail_sync_now"),
+    # A stored message, for whoever may read it (point 2).
+    path("messages/<int:message_pk>/", messages.mail_message, name="mail_message"),
     path("<int:mailbox_pk>/lock/", admin.mail_user_lock, name="mail_user_lock"),
     path("<int:mailbox_pk>/unlock/", admin.mail_user_unlock, name="mail_user_unlock"),
 ]

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from mailoptions.models import Mailbox
+from mailoptions.models import Folder, Mailbox, Message, MessageCopy
 from portals.models import Portal, PortalUser
 from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
 from records.notes import attachment_add
@@ -62,18 +62,29 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "att_pk": lambda org: _attachment(org).pk,
     # the mail add-on (MAIL-1, MAIL-3): a mailbox of a user of the org, sharing record-level
     "mailbox_pk": lambda org: _mailbox(org).pk,
+    # a message in a mailbox shared with everyone, so any member may read it (MAIL-5)
+    "message_pk": lambda org: _message(org).pk,
 }
 
 
-def _mailbox(org):
+def _mailbox(org, sharing=Mailbox.Sharing.RECORD_LEVEL):
     return Mailbox.objects.create(
         org=org,
         owner=CrmUserFactory(org=org),
         host="imap.example.net",
         login=f"walk{next(_serial)}",
         secret_encrypted="",
-        sharing=Mailbox.Sharing.RECORD_LEVEL,
+        sharing=sharing,
     )
+
+
+def _message(org):
+    mailbox = _mailbox(org, sharing=Mailbox.Sharing.SHARE_ALL)
+    folder = Folder.objects.create(org=org, mailbox=mailbox, name="INBOX", uidvalidity=1)
+    serial = next(_serial)
+    message = Message.objects.create(org=org, key=f"{serial:064x}", subject="Walk")
+    MessageCopy.objects.create(org=org, mailbox=mailbox, folder=folder, uid=serial, message=message)
+    return message
 
 
 def _attachment(org):

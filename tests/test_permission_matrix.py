@@ -260,6 +260,9 @@ MATRIX = [
     ("mail_sync_now", ANONYMOUS, 302, 302),
     ("mail_sync_now", OUTSIDER, 404, 404),
     ("mail_sync_now", READER, 405, 302),
+    ("mail_message", ANONYMOUS, 302, 302),
+    ("mail_message", OUTSIDER, 404, 404),
+    ("mail_message", READER, 200, None),
     # --- The mail add-on's admin page and lock / unlock (MAIL-1, MAIL-3): administrators --
     # Manage Users alone is not enough. The made mailbox is another user's, sharing
     # record-level: an administrator's POST locks (unlocks) it and goes back to the list.
