@@ -187,3 +187,59 @@ class MessageAccount(models.Model):
 
     def __str__(self):
         return f"{self.message_id} → {self.account_id}"
+
+
+class MailBackup(models.Model):
+    """A backup of a deactivated user's mail (MAIL-2): the record-linked messages of their
+    mailbox copied into the organisation's storage (ArchivedMessage), in a worker."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="backups")
+    started_by = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
+    reason = models.CharField(max_length=500, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox"],
+                condition=models.Q(status="in_progress"),
+                name="mailbackup_one_running",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.mailbox} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)
+
+
+class ArchivedMessage(models.Model):
+    """A message kept in the organisation's storage by a backup (MAIL-2): readable by whoever
+    sees a record it is linked to, whatever became of the mailbox it came from. Once per
+    message: a backup run again adds nothing twice."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="archived")
+    backup = models.ForeignKey(MailBackup, on_delete=models.SET_NULL, null=True, related_name="+")
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    def __str__(self):
+        return str(self.message_id)

@@ -5,7 +5,15 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from records.selectors import accounts_visible_to, contacts_visible_to
 from users.models import CrmUser
 
-from .models import Mailbox, Message, MessageAccount, MessageContact, MessageCopy
+from .models import (
+    ArchivedMessage,
+    MailBackup,
+    Mailbox,
+    Message,
+    MessageAccount,
+    MessageContact,
+    MessageCopy,
+)
 
 LOCK_FILTERS = {"locked": Q(locked=True), "unlocked": Q(locked=False)}
 
@@ -69,9 +77,10 @@ def record_messages(*, org, module: str, record, viewer: CrmUser, limit: int = 2
         Q(mailbox__owner=viewer)
         | Q(mailbox__owner__status=CrmUser.Status.ACTIVE, mailbox__sharing__in=SHARED)
     )
+    archived = ArchivedMessage.objects.filter(message=OuterRef("pk"))
     return list(
         Message.objects.filter(org=org, **{RECORD_LINKS[module]: record})
-        .filter(Exists(copies))
+        .filter(Exists(copies) | Exists(archived))
         .order_by("-sent_at", "-pk")
         .only("pk", "subject", "from_name", "from_address", "sent_at", "headers_only")[:limit]
     )
@@ -84,9 +93,11 @@ def message_visible_to(*, org, viewer: CrmUser, pk: int) -> Message | None:
     own_or_all = MessageCopy.objects.filter(message=OuterRef("pk")).filter(
         Q(mailbox__owner=viewer) | (active & Q(mailbox__sharing=Mailbox.Sharing.SHARE_ALL))
     )
-    record_level = MessageCopy.objects.filter(
-        active, message=OuterRef("pk"), mailbox__sharing=Mailbox.Sharing.RECORD_LEVEL
-    )
+    record_level = Exists(
+        MessageCopy.objects.filter(
+            active, message=OuterRef("pk"), mailbox__sharing=Mailbox.Sharing.RECORD_LEVEL
+        )
+    ) | Exists(ArchivedMessage.objects.filter(message=OuterRef("pk")))  # a backup (MAIL-2)
     seen_contact = MessageContact.objects.filter(
         message=OuterRef("pk"), contact__in=contacts_visible_to(membership=viewer)
     )
@@ -95,9 +106,17 @@ def message_visible_to(*, org, viewer: CrmUser, pk: int) -> Message | None:
     )
     return (
         Message.objects.filter(org=org, pk=pk)
-        .filter(
-            Exists(own_or_all)
-            | (Exists(record_level) & (Exists(seen_contact) | Exists(seen_account)))
-        )
+        .filter(Exists(own_or_all) | (record_level & (Exists(seen_contact) | Exists(seen_account))))
         .first()
     )
+
+
+def latest_backups(*, mailboxes) -> dict[int, MailBackup]:
+    """Each mailbox's latest backup (MAIL-1's deactivated users), in one statement."""
+    latest = {}
+    rows = MailBackup.objects.filter(mailbox__in=[m.pk for m in mailboxes]).order_by(
+        "mailbox_id", "-started_at", "-pk"
+    )
+    for backup in rows:
+        latest.setdefault(backup.mailbox_id, backup)
+    return latest

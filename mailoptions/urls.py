@@ -13,4 +13,5 @@ urlpatterns = [
     path("messages/<int:message_pk>/", messages.mail_message, name="mail_message"),
     path("<int:mailbox_pk>/lock/", admin.mail_user_lock, name="mail_user_lock"),
     path("<int:mailbox_pk>/unlock/", admin.mail_user_unlock, name="mail_user_unlock"),
+    path("<int:mailbox_pk>/backup/", admin.mail_user_backup, name="mail_user_backup"),
 ]

@@ -278,6 +278,11 @@ MATRIX = [
     ("mail_user_unlock", OUTSIDER, 404, 404),
     ("mail_user_unlock", USER_MANAGER, 403, 403),
     ("mail_user_unlock", ADMIN, 200, 302),
+    # MAIL-2: the made mailbox's user is active, so the backup is refused on the page (200).
+    ("mail_user_backup", ANONYMOUS, 302, 302),
+    ("mail_user_backup", OUTSIDER, 404, 404),
+    ("mail_user_backup", USER_MANAGER, 403, 403),
+    ("mail_user_backup", ADMIN, 200, 200),
     # --- Custom fields and their layout (REC-1): the Administrator profile only -------------
     # Manage Users alone is not enough.
     ("custom_field_list", ANONYMOUS, 302, 302),

@@ -101,6 +101,9 @@ ACTION_LABELS = {
     "mail.sharing_changed": _("Mail sharing changed"),
     "mail.locked": _("Mail settings locked"),
     "mail.unlocked": _("Mail settings unlocked"),
+    "mail.backup_started": _("Mail backup started"),
+    "mail.backup_completed": _("Mail backup completed"),
+    "mail.backup_failed": _("Mail backup failed"),
 }
 
 
@@ -460,6 +463,19 @@ SENTENCES = {
     "mail.locked": _named(_("The mail settings of the mailbox %(name)s were locked."), "mailbox"),
     "mail.unlocked": _named(
         _("The mail settings of the mailbox %(name)s were unlocked."), "mailbox"
+    ),
+    "mail.backup_started": _named(_("A backup of the mailbox %(name)s was started."), "mailbox"),
+    "mail.backup_completed": lambda d, t: (
+        ngettext(
+            "The backup of the mailbox %(name)s completed: %(count)s message kept.",
+            "The backup of the mailbox %(name)s completed: %(count)s messages kept.",
+            int(d.get("messages") or 0),
+        )
+        % {"name": d["mailbox"], "count": int(d.get("messages") or 0)}
+    ),
+    "mail.backup_failed": lambda d, t: (
+        gettext("The backup of the mailbox %(name)s failed: %(reason)s")
+        % {"name": d["mailbox"], "reason": d.get("reason") or "—"}
     ),
 }
 

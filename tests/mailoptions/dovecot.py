@@ -136,9 +136,10 @@ class Dovecot:
             os.kill(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
 
-    def log(self) -> str:
+    def log(self, whole: bool = False) -> str:
         path = self.root / "dovecot.log"
-        return path.read_text()[-2000:] if path.exists() else ""
+        text = path.read_text() if path.exists() else ""
+        return text if whole else text[-2000:]
 
     # --- users and their mail ------------------------------------------------------------
 
@@ -163,9 +164,24 @@ class Dovecot:
             inbox.unlock()
         self._own()
 
+    def wait_idle(self, login: str) -> None:
+        """Until every IMAP session of the user has ended: each logs "Disconnected" once it
+        has closed the mailbox and written its indexes. Polled until a deadline."""
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline:
+            lines = self.log(whole=True).splitlines()
+            logins = sum(f"Login: user=<{login}>," in line for line in lines)
+            ended = sum(f"imap({login})<" in line and "Disconnected" in line for line in lines)
+            if ended >= logins:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{login}'s IMAP sessions did not end: {self.log()}")
+
     def renumber(self, login: str) -> None:
-        """A new UIDVALIDITY for the user's INBOX: its dovecot* files are deleted, and the
-        next UIDVALIDITY Dovecot hands out is set ahead, so it differs even within a second."""
+        """A new UIDVALIDITY for the user's INBOX: its dovecot* files are deleted (once no
+        session of the user is left to write them again), and the next UIDVALIDITY Dovecot
+        hands out is set ahead, so it differs even within a second."""
+        self.wait_idle(login)
         folder = self.root / "mail" / login
         old = 0
         uidlist = folder / "dovecot-uidlist"
@@ -174,7 +190,11 @@ class Dovecot:
             old = next((int(p[1:]) for p in header if p.startswith("V")), 0)
         for path in folder.glob("dovecot*"):
             path.unlink()
-        (folder / "dovecot-uidvalidity").write_text(f"{max(old + 100, int(time.time())):08x}")
+        # Dovecot takes the next value from this file and its marker file (named after the
+        # value); without both it falls back to the clock, which may give the old value again.
+        ahead = f"{max(old + 100, int(time.time()) + 100):08x}"
+        (folder / "dovecot-uidvalidity").write_text(ahead)
+        (folder / f"dovecot-uidvalidity.{ahead}").write_text("")
         self._own()
 
 

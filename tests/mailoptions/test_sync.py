@@ -102,7 +102,7 @@ def test_mail5_uidvalidity_change_resyncs_the_folder_without_duplicates(
         ids_before = set(messages(org_a).values_list("pk", flat=True))
 
     dovecot.renumber(imap_account[0])
-    assert sync(mailbox) == 5
+    assert sync(mailbox) == 5, (mailbox.last_sync_error, mailbox.last_sync_detail)
 
     with scopes_disabled():
         folder = Folder.objects.get(mailbox=mailbox)
