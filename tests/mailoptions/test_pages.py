@@ -156,3 +156,9 @@ def test_mail1_japanese(client_admin_a, org_a, cast, admin_a):
     client_admin_a.post("/language/", {"language": "ja"})
     body = client_admin_a.get(url(org_a)).content.decode()
     assert "メールアドオンのユーザー" in body and "ロック" in body
+
+
+def test_usr6_the_user_page_shows_the_mail_add_on(client_admin_a, org_a, member_a, cast):
+    detail = reverse("user_detail", kwargs={"org_slug": org_a.slug, "user_pk": member_a.pk})
+    body = client_admin_a.get(detail).content.decode()
+    assert 'id="member-addons">Mail' in body and "Record-level sharing" in body

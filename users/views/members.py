@@ -167,6 +167,8 @@ def user_detail(request, org_slug, user_pk):
             "invitation": Invitation.objects.filter(crm_user=membership).first(),
             "territories": membership.territories.all(),
             "is_self": membership.pk == request.membership.pk,
+            # USR-6: the add-ons enabled for this user (the mail add-on: their mailbox).
+            "mailbox": request.org.mailboxes.filter(owner=membership).first(),
         },
     )
 
