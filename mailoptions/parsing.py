@@ -36,7 +36,7 @@ class ParsedMessage:
 
 
 def normalise_address(address: str) -> str:
-    address = (address or "").strip().strip("<>").strip()
+    address = (address or "").replace("\x00", "").strip().strip("<>").strip()
     return address.lower() if "@" in address else ""
 
 

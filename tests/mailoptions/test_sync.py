@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope, scopes_disabled
 
 from mailoptions.models import Folder, Mailbox, Message, MessageCopy
+from mailoptions.parsing import message_parse
 from mailoptions.sync import mailbox_sync, mailbox_sync_task, mailboxes_sync_all_task
 from records.models import Account
 from tests.mailoptions.conftest import connect, mail
@@ -290,3 +291,14 @@ def test_mail5_a_message_without_message_id_is_stored_once(dovecot, imap_account
     dovecot.renumber(imap_account[0])
     sync(mailbox)
     assert messages(org_a).filter(subject="No id").count() == 1
+
+
+def test_mail5_addresses_are_normalised_and_nul_bytes_never_reach_the_database():
+    parsed = message_parse(
+        b"From: =?utf-8?q?Kait=C5=8D?= <KAITO@Example.JP>\r\n"
+        b"To: a\x00b@example.net, not-an-address, <Rin@EXAMPLE.jp>\r\n"
+        b"Subject: =?no-such-charset?q?x?=\r\n\r\nbody\x00"
+    )
+    assert parsed.from_address == "kaito@example.jp" and parsed.from_name == "Kaitō"
+    assert parsed.to == ["ab@example.net", "rin@example.jp"]
+    assert "\x00" not in parsed.body_text and parsed.subject
