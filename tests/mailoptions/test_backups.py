@@ -8,13 +8,14 @@ from django_scopes import scope, scopes_disabled
 from crm_portal.exceptions import ActionRefused
 from mailoptions.backups import mailbox_backup_start
 from mailoptions.models import ArchivedMessage, MailBackup, Mailbox
+from mailoptions.services import mailbox_connect
 from tests.conftest import client_for
 from tests.mailoptions.conftest import connect, mail
 from tests.mailoptions.test_sync import sync
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory, role_named
-from users.audit import audit_log_write
 from users.models import AuditLogEntry, CrmUser, Role
+from users.services.members import crm_user_activate
 
 
 def deactivate(membership):
@@ -132,13 +133,32 @@ def test_mail4_refused_after_reactivation_until_the_user_saves_their_settings(
     synced, admin_a, org_a, client_admin_a
 ):
     mailbox, _contact = synced
-    with scopes_disabled():
-        audit_log_write(org=org_a, actor=admin_a, action="user.activated", target=mailbox.owner)
+    owner = mailbox.owner
+    with scope(org=org_a):
+        crm_user_activate(org=org_a, actor=admin_a, membership=owner, ip=None)
+    deactivate(owner)  # re-activated, then deactivated again without a save of the settings
     url = reverse("mail_user_backup", kwargs={"org_slug": org_a.slug, "mailbox_pk": mailbox.pk})
     response = client_admin_a.post(url)
     assert "has not saved their mail settings since" in response.content.decode()
     with scopes_disabled():
         assert not MailBackup.objects.exists()
+
+    with scopes_disabled():
+        CrmUser.objects.filter(pk=owner.pk).update(status=CrmUser.Status.ACTIVE)
+    owner.refresh_from_db()
+    with scope(org=org_a):
+        mailbox_connect(
+            membership=owner,
+            actor=owner,
+            host=mailbox.host,
+            port=mailbox.port,
+            security=mailbox.security,
+            login=mailbox.login,
+            secret=None,
+            sharing=mailbox.sharing,
+        )
+    deactivate(owner)
+    assert client_admin_a.post(url).status_code == 302  # the user saved since: allowed
 
 
 def test_mail1_deactivated_tab_shows_backup_status_time_and_count(
