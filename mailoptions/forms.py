@@ -89,3 +89,10 @@ class MailboxForm(SectionedForm, forms.Form):
             if mailbox.locked:
                 for field in self.fields.values():
                     field.disabled = True
+
+
+class ContactEmailForm(forms.Form):
+    """An email to a contact, sent from their page (MAIL-5)."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Message"), max_length=20_000, widget=forms.Textarea)

@@ -120,6 +120,10 @@ class Message(models.Model):
     note = models.CharField(max_length=20, choices=Note.choices, blank=True)
     # What the MIME parser found wrong (names of email.errors defects); the rest was kept.
     defects = models.JSONField(default=list, blank=True)
+    # Sent from a contact's page in the CRM (MAIL-5): seen as the sender's mailbox is shared.
+    sent_by = models.ForeignKey(
+        CrmUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     contacts = models.ManyToManyField(Contact, through="MessageContact", related_name="+")
     accounts = models.ManyToManyField(Account, through="MessageAccount", related_name="+")

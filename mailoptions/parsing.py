@@ -3,7 +3,7 @@ be parsed is kept and the defects are listed."""
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.parser import BytesParser
@@ -65,7 +65,7 @@ def _sent_at(value) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if moment is not None and timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -78,9 +78,12 @@ def record_messages(*, org, module: str, record, viewer: CrmUser, limit: int = 2
         | Q(mailbox__owner__status=CrmUser.Status.ACTIVE, mailbox__sharing__in=SHARED)
     )
     archived = ArchivedMessage.objects.filter(message=OuterRef("pk"))
+    sent = Q(sent_by=viewer) | Q(
+        sent_by__status=CrmUser.Status.ACTIVE, sent_by__mailbox__sharing__in=SHARED
+    )
     return list(
         Message.objects.filter(org=org, **{RECORD_LINKS[module]: record})
-        .filter(Exists(copies) | Exists(archived))
+        .filter(Exists(copies) | Exists(archived) | sent)
         .order_by("-sent_at", "-pk")
         .only("pk", "subject", "from_name", "from_address", "sent_at", "headers_only")[:limit]
     )
@@ -104,9 +107,19 @@ def message_visible_to(*, org, viewer: CrmUser, pk: int) -> Message | None:
     seen_account = MessageAccount.objects.filter(
         message=OuterRef("pk"), account__in=accounts_visible_to(membership=viewer)
     )
+    sender_active = Q(sent_by__status=CrmUser.Status.ACTIVE)
+    # Sent from the CRM (MAIL-5): as the sender's mailbox is shared; without one, only theirs.
+    sent_own_or_all = Q(sent_by=viewer) | (
+        sender_active & Q(sent_by__mailbox__sharing=Mailbox.Sharing.SHARE_ALL)
+    )
+    sent_record_level = sender_active & Q(sent_by__mailbox__sharing=Mailbox.Sharing.RECORD_LEVEL)
     return (
         Message.objects.filter(org=org, pk=pk)
-        .filter(Exists(own_or_all) | (record_level & (Exists(seen_contact) | Exists(seen_account))))
+        .filter(
+            Exists(own_or_all)
+            | sent_own_or_all
+            | ((record_level | sent_record_level) & (Exists(seen_contact) | Exists(seen_account)))
+        )
         .first()
     )
 

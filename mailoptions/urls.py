@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import admin, messages, settings
+from .views import admin, messages, sending, settings
 
 urlpatterns = [
     path("", admin.mail_user_list, name="mail_user_list"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/sync/", settings.mail_sync_now, name="mail_sync_now"),
     # A stored message, for whoever may read it (point 2).
     path("messages/<int:message_pk>/", messages.mail_message, name="mail_message"),
+    path("contacts/<int:contact_pk>/send/", sending.mail_contact_send, name="mail_contact_send"),
     path("<int:mailbox_pk>/lock/", admin.mail_user_lock, name="mail_user_lock"),
     path("<int:mailbox_pk>/unlock/", admin.mail_user_unlock, name="mail_user_unlock"),
     path("<int:mailbox_pk>/backup/", admin.mail_user_backup, name="mail_user_backup"),

@@ -263,6 +263,11 @@ MATRIX = [
     ("mail_message", ANONYMOUS, 302, 302),
     ("mail_message", OUTSIDER, 404, 404),
     ("mail_message", READER, 200, None),
+    # MAIL-5: sending from a contact's page, for whoever sees the contact; a POST without
+    # data shows the form's errors.
+    ("mail_contact_send", ANONYMOUS, 302, 302),
+    ("mail_contact_send", OUTSIDER, 404, 404),
+    ("mail_contact_send", READER, 200, 200),
     # --- The mail add-on's admin page and lock / unlock (MAIL-1, MAIL-3): administrators --
     # Manage Users alone is not enough. The made mailbox is another user's, sharing
     # record-level: an administrator's POST locks (unlocks) it and goes back to the list.
