@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -158,6 +159,7 @@ def main() -> None:
         report(json.loads(out.stdout.strip().splitlines()[-1]))
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
         database_admin("drop", SERVER_URL, name)
 
 
