@@ -31,13 +31,16 @@ run: install
 	DEBUG=true RUN_ADDR=$(RUN_ADDR) $(PY) manage.py run_all
 
 # Debian's Chromium for the browser tests, fonts-noto-cjk so Japanese pages render (and
-# screenshot) with real glyphs, and docker-compose to validate the compose file.
+# screenshot) with real glyphs, docker-compose to validate the compose file, and Dovecot
+# (dovecot-imapd) as the real IMAP server of the mail add-on's tests (MAIL-5; the tests start
+# their own, unprivileged, so the package's system service is not needed).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 \
+	  && [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] \
 	  && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && \
-	  $$SUDO apt-get install -y -qq chromium docker-compose fonts-noto-cjk >/dev/null; }
+	  $$SUDO apt-get install -y -qq chromium docker-compose fonts-noto-cjk dovecot-imapd >/dev/null; }
 
 # PostgreSQL and Redis not answering? scripts/with_test_services.py brings private ones and stops them.
 test: install browser-deps

@@ -301,6 +301,12 @@ CELERY_BEAT_SCHEDULE = {
             "expires": int(env_str("OUTBOX_SWEEP_SECONDS", "30")),
         },
     },
+    # MAIL-5: every mailbox syncs periodically (one task per mailbox).
+    "sync-mailboxes": {
+        "task": "mailoptions.tasks.mailboxes_sync_all_task",
+        "schedule": timedelta(seconds=int(env_str("MAIL_SYNC_INTERVAL_SECONDS", "300"))),
+        "options": {"expires": int(env_str("MAIL_SYNC_INTERVAL_SECONDS", "300"))},
+    },
 }
 # Auto-invite (AUT-11, AUT-12): every org's waiting invitations leave at its own rate; reminders.
 AUTO_INVITE_SENDS_PER_MINUTE = int(env_str("AUTO_INVITE_SENDS_PER_MINUTE", "300"))
@@ -364,6 +370,19 @@ OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "8"))
 # event is older than OUTBOX_LAG_ALERT_SECONDS.
 OUTBOX_LOG_SECONDS = float(env_str("OUTBOX_LOG_SECONDS", "10"))
 OUTBOX_LAG_ALERT_SECONDS = int(env_str("OUTBOX_LAG_ALERT_SECONDS", "300"))
+
+# The mail add-on (MAIL-5). Mailbox secrets are encrypted with MAIL_SECRET_KEY (a comma-separated
+# list rotates keys: the first encrypts, every one decrypts); unset, no mailbox connects or syncs.
+MAIL_SECRET_KEY = os.environ.get("MAIL_SECRET_KEY", "")
+# A message larger than this is stored with its headers only, and a note says so.
+MAIL_MAX_MESSAGE_BYTES = int(env_str("MAIL_MAX_MESSAGE_BYTES", str(25 * 1024 * 1024)))
+# Private, loopback and link-local IMAP hosts are refused unless this is on (local development
+# and the tests' Dovecot): a mailbox must not become a way into the server's own network.
+MAIL_IMAP_ALLOW_PRIVATE_HOSTS = env_bool("MAIL_IMAP_ALLOW_PRIVATE_HOSTS", DEBUG)
+MAIL_IMAP_TIMEOUT_SECONDS = float(env_str("MAIL_IMAP_TIMEOUT_SECONDS", "30"))
+# UIDs fetched (and stored, in one transaction) per round trip.
+MAIL_SYNC_BATCH_SIZE = int(env_str("MAIL_SYNC_BATCH_SIZE", "250"))
+MAIL_SYNC_INTERVAL_SECONDS = int(env_str("MAIL_SYNC_INTERVAL_SECONDS", "300"))
 
 # Security. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_ENABLED=true.
 SESSION_COOKIE_HTTPONLY = True

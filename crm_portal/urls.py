@@ -21,6 +21,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("records.urls")),
     path("o/<slug:org_slug>/portals/", include("portals.urls")),
     path("o/<slug:org_slug>/campaigns/", include("campaigns_users.urls")),
+    path("o/<slug:org_slug>/mail/", include("mailoptions.urls")),
     # The portal site of one portal, for its portal users (POR-7).
     path("portal/<slug:portal_slug>/", include("portals.site_urls")),
 ]

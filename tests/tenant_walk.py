@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from campaigns_users.models import CampaignMember, CampaignRole, SenderAddress
 from campaigns_users.services import campaign_roles_ensure
+from mailoptions.models import Folder, Mailbox, Message, MessageCopy
 from portals.models import Portal, PortalUser
 from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
 from records.notes import attachment_add
@@ -71,6 +72,10 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "campaign_role_pk": lambda org: (
         CampaignRole.objects.create(org=org, name=f"Walk {next(_serial)}", permissions=[]).pk
     ),
+    # the mail add-on (MAIL-1, MAIL-3): a mailbox of a user of the org, sharing record-level
+    "mailbox_pk": lambda org: _mailbox(org).pk,
+    # a message in a mailbox shared with everyone, so any member may read it (MAIL-5)
+    "message_pk": lambda org: _message(org).pk,
 }
 
 
@@ -82,6 +87,26 @@ def _campaign_member(org):
         role=roles[CampaignRole.STANDARD_USER],
         status=CampaignMember.Status.INVITED,
     )
+
+
+def _mailbox(org, sharing=Mailbox.Sharing.RECORD_LEVEL):
+    return Mailbox.objects.create(
+        org=org,
+        owner=CrmUserFactory(org=org),
+        host="imap.example.net",
+        login=f"walk{next(_serial)}",
+        secret_encrypted="",
+        sharing=sharing,
+    )
+
+
+def _message(org):
+    mailbox = _mailbox(org, sharing=Mailbox.Sharing.SHARE_ALL)
+    folder = Folder.objects.create(org=org, mailbox=mailbox, name="INBOX", uidvalidity=1)
+    serial = next(_serial)
+    message = Message.objects.create(org=org, key=f"{serial:064x}", subject="Walk")
+    MessageCopy.objects.create(org=org, mailbox=mailbox, folder=folder, uid=serial, message=message)
+    return message
 
 
 def _attachment(org):

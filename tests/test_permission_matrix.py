@@ -252,6 +252,42 @@ MATRIX = [
     ("audit_log_export", OUTSIDER, 404, 404),
     ("audit_log_export", STANDARD, 403, None),
     ("audit_log_export", USER_MANAGER, 200, None),
+    # --- A member's own mail settings (MAIL-5): every member. A POST without data shows the
+    # form's errors; "sync now" without a mailbox goes back to the settings with a message.
+    ("mail_settings", ANONYMOUS, 302, 302),
+    ("mail_settings", OUTSIDER, 404, 404),
+    ("mail_settings", READER, 200, 200),
+    ("mail_sync_now", ANONYMOUS, 302, 302),
+    ("mail_sync_now", OUTSIDER, 404, 404),
+    ("mail_sync_now", READER, 405, 302),
+    ("mail_message", ANONYMOUS, 302, 302),
+    ("mail_message", OUTSIDER, 404, 404),
+    ("mail_message", READER, 200, None),
+    # MAIL-5: sending from a contact's page, for whoever sees the contact; a POST without
+    # data shows the form's errors.
+    ("mail_contact_send", ANONYMOUS, 302, 302),
+    ("mail_contact_send", OUTSIDER, 404, 404),
+    ("mail_contact_send", READER, 200, 200),
+    # --- The mail add-on's admin page and lock / unlock (MAIL-1, MAIL-3): administrators --
+    # Manage Users alone is not enough. The made mailbox is another user's, sharing
+    # record-level: an administrator's POST locks (unlocks) it and goes back to the list.
+    ("mail_user_list", ANONYMOUS, 302, 302),
+    ("mail_user_list", OUTSIDER, 404, 404),
+    ("mail_user_list", USER_MANAGER, 403, None),
+    ("mail_user_list", ADMIN, 200, None),
+    ("mail_user_lock", ANONYMOUS, 302, 302),
+    ("mail_user_lock", OUTSIDER, 404, 404),
+    ("mail_user_lock", USER_MANAGER, 403, 403),
+    ("mail_user_lock", ADMIN, 200, 302),
+    ("mail_user_unlock", ANONYMOUS, 302, 302),
+    ("mail_user_unlock", OUTSIDER, 404, 404),
+    ("mail_user_unlock", USER_MANAGER, 403, 403),
+    ("mail_user_unlock", ADMIN, 200, 302),
+    # MAIL-2: the made mailbox's user is active, so the backup is refused on the page (200).
+    ("mail_user_backup", ANONYMOUS, 302, 302),
+    ("mail_user_backup", OUTSIDER, 404, 404),
+    ("mail_user_backup", USER_MANAGER, 403, 403),
+    ("mail_user_backup", ADMIN, 200, 200),
     # --- Custom fields and their layout (REC-1): the Administrator profile only -------------
     # Manage Users alone is not enough.
     ("custom_field_list", ANONYMOUS, 302, 302),

@@ -127,6 +127,13 @@ ACTION_LABELS = {
     "campaigns.account_deleted": _("Campaigns account deleted"),
     "campaigns.account_restored": _("Campaigns account restored"),
     "campaigns.account_purged": _("Campaigns account's data purged"),
+    # the mail add-on (MAIL-6): details hold {"old", "new"} or {"mailbox"}.
+    "mail.sharing_changed": _("Mail sharing changed"),
+    "mail.locked": _("Mail settings locked"),
+    "mail.unlocked": _("Mail settings unlocked"),
+    "mail.backup_started": _("Mail backup started"),
+    "mail.backup_completed": _("Mail backup completed"),
+    "mail.backup_failed": _("Mail backup failed"),
 }
 
 
@@ -556,7 +563,40 @@ SENTENCES = {
     "campaigns.address_unblocked": lambda d, t: _campaigns(
         _("%(operator)s let %(email)s be invited to the Campaigns team again."), d
     ),
+    # the mail add-on (MAIL-6)
+    "mail.sharing_changed": _old_new(
+        _("Mail sharing changed from %(old)s to %(new)s."), show=lambda v: _mail_sharing(v)
+    ),
+    "mail.locked": _named(_("The mail settings of the mailbox %(name)s were locked."), "mailbox"),
+    "mail.unlocked": _named(
+        _("The mail settings of the mailbox %(name)s were unlocked."), "mailbox"
+    ),
+    "mail.backup_started": _named(_("A backup of the mailbox %(name)s was started."), "mailbox"),
+    "mail.backup_completed": lambda d, t: (
+        ngettext(
+            "The backup of the mailbox %(name)s completed: %(count)s message kept.",
+            "The backup of the mailbox %(name)s completed: %(count)s messages kept.",
+            int(d.get("messages") or 0),
+        )
+        % {"name": d["mailbox"], "count": int(d.get("messages") or 0)}
+    ),
+    "mail.backup_failed": lambda d, t: (
+        gettext("The backup of the mailbox %(name)s failed: %(reason)s")
+        % {"name": d["mailbox"], "reason": d.get("reason") or "—"}
+    ),
 }
+
+MAIL_SHARING_LABELS = {
+    "dont_share": _("Don't share"),
+    "record_level": _("Record-level sharing"),
+    "share_all": _("Share all"),
+}
+
+
+def _mail_sharing(value) -> str:
+    if value is None:
+        return gettext("no mailbox")
+    return str(MAIL_SHARING_LABELS.get(value, value))
 
 
 def _campaigns(template, d) -> str:

@@ -18,6 +18,7 @@ from crm_portal.forms import family_name_field_first
 from crm_portal.params import id_list_param, int_param, page_param, sort_param, text_param
 from crm_portal.search import TRIGRAM_MIN_LENGTH, order_for_search
 from crm_portal.widgets import Combobox
+from mailoptions.selectors import record_messages
 from users.permissions import record_permission
 
 from ..forms import RecordForm
@@ -232,6 +233,10 @@ def record_detail(request, module, pk, note_body="", note_errors=()):
             "note_body": note_body,
             "note_errors": note_errors,
             "note_max": NOTE_MAX_CHARS,
+            # The mail add-on (MAIL-5): linked messages the viewer may read.
+            "mail_messages": record_messages(
+                org=request.org, module=module, record=record, viewer=request.membership
+            ),
         },
     )
 

@@ -31,6 +31,7 @@ from invitations.crm_users import (
     invitations_release_held,
 )
 from invitations.models import Invitation
+from mailoptions.backups import mailbox_backup_start
 
 from .. import permissions
 from ..decorators import permission_required
@@ -169,6 +170,8 @@ def user_detail(request, org_slug, user_pk):
             "territories": membership.territories.all(),
             "is_self": membership.pk == request.membership.pk,
             "panels": detail_panels(membership),
+            # USR-6: the add-ons enabled for this user (the mail add-on: their mailbox).
+            "mailbox": request.org.mailboxes.filter(owner=membership).first(),
         },
     )
 
@@ -329,23 +332,45 @@ def _confirm(request, membership, *, title, text, button, danger=True):
 @require_http_methods(["GET", "POST"])
 def user_deactivate(request, org_slug, user_pk):
     membership = _member(request, user_pk)
+    mailbox = request.org.mailboxes.filter(owner=membership).select_related("owner").first()
     if request.method == "POST":
-        return _act(
+        response = _act(
             request,
             membership,
             crm_user_deactivate_and_revoke,
             _("%(name)s was deactivated and signed out everywhere."),
         )
-    return _confirm(
+        if mailbox is not None and request.POST.get("mail_backup"):
+            _mail_backup_after_deactivation(request, mailbox)
+        return response
+    return render(
         request,
-        membership,
-        title=_("Deactivate %(name)s?") % {"name": membership},
-        text=_(
-            "They are signed out at once and can no longer sign in to this organisation. "
-            "Their licence becomes free. You can activate them again later."
-        ),
-        button=_("Deactivate"),
+        "users/members/confirm.html",
+        {
+            "member": membership,
+            "title": _("Deactivate %(name)s?") % {"name": membership},
+            "text": _(
+                "They are signed out at once and can no longer sign in to this organisation. "
+                "Their licence becomes free. You can activate them again later."
+            ),
+            "button": _("Deactivate"),
+            "danger": True,
+            # MAIL-2, MAIL-6: the mail add-on's backup is offered in the same flow.
+            "mailbox": mailbox,
+        },
     )
+
+
+def _mail_backup_after_deactivation(request, mailbox) -> None:
+    mailbox.owner.refresh_from_db()
+    if mailbox.owner.status != CrmUser.Status.DEACTIVATED:
+        return
+    try:
+        mailbox_backup_start(mailbox=mailbox, actor=request.membership)
+    except ActionRefused as refusal:
+        messages.warning(request, refusal.message)
+    else:
+        messages.success(request, _("The backup of their mail has started."))
 
 
 @manage_users
