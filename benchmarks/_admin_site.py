@@ -23,7 +23,7 @@ from django.urls import path
 from django_scopes import scope, scopes_disabled
 
 from crm_portal.urls import urlpatterns as app_urlpatterns
-from portals.models import PortalUser
+from portals.models import FailedInvitation, PortalUser
 from records.models import Account, Contact
 from users.models import CrmUser, Organization
 
@@ -72,6 +72,16 @@ class PortalUserAdmin(admin.ModelAdmin):
     list_filter = ("status", "portal")
     search_fields = ("email",)
     ordering = ("-created_at", "-pk")
+    list_per_page = 50
+
+
+@admin.register(FailedInvitation, site=site)
+class FailedInvitationAdmin(admin.ModelAdmin):
+    """A portal's Failed invitations tab (issue 13, AUT-7): 50 a page, newest first."""
+
+    list_display = ("record_name", "email", "failed_at", "reason")
+    list_filter = ("reason", "portal")
+    ordering = ("-failed_at", "-pk")
     list_per_page = 50
 
 

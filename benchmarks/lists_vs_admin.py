@@ -8,7 +8,9 @@ and a 25-row page weighs < 40 KB of HTML — at 100,000 contacts and 2,000 CRM u
 Pages, each this app's and the admin's, same org, rows, order and page size (25):
 contacts page 1; contacts filtered (subscription paid) and sorted (newest first), page 50;
 contacts search (q=tanaka); accounts list; users list (active members); the portal's Users
-tab; the portal site's record list as a portal user sees it (below).
+tab; a portal's failed invitations (BENCH_FAILED_INVITATIONS, default as many as contacts,
+100,000 at full size), page 1 and filtered by reason; the portal site's record list as a
+portal user sees it (below).
 
 The portal record list (`/portal/<slug>/contacts/`, POR-7) is signed in as a portal user whose
 group shares contacts with the "account" scope: they see the contacts of their contact's
@@ -77,6 +79,10 @@ USERS = int(os.environ.get("BENCH_USERS") or 2000)
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS") or min(2000, max(CONTACTS // 50, 10)))
 # Issue 12's size for the portal's Users tab (issue 21 item 4: every later list gets a row).
 PORTAL_USERS = int(os.environ.get("BENCH_PORTAL_USERS") or min(1000, max(CONTACTS // 10, 10)))
+# The portal's failed-invitation log (issue 13, AUT-7; issue 16): 100,000 rows must page fast.
+FAILED_INVITATIONS = int(
+    os.environ.get("BENCH_FAILED_INVITATIONS") or min(100_000, max(CONTACTS, 10))
+)
 PORTAL_SLUG = "bench-lists-help"
 # The portal user who reads the portal site's contact list (account scope) and their account,
 # which holds every 100th contact.
@@ -129,7 +135,7 @@ def existing_counts() -> dict | None:
     from django.db import DatabaseError
     from django_scopes import scopes_disabled
 
-    from portals.models import PortalUser
+    from portals.models import FailedInvitation, PortalUser
     from records.models import Account, Contact
     from users.models import CrmUser, Organization
 
@@ -144,6 +150,7 @@ def existing_counts() -> dict | None:
                 "accounts": Account.objects.filter(org=org).count(),
                 "portal_users": PortalUser.objects.filter(org=org).count(),
                 "portal_readers": PortalUser.objects.filter(org=org, user__isnull=False).count(),
+                "failed_invitations": FailedInvitation.objects.filter(org=org).count(),
             }
     except DatabaseError:
         return None
@@ -248,12 +255,14 @@ def build() -> None:
             batch_size=CHUNK,
         )
         build_portal_reader(org, portal)
+        build_failed_invitations(org, portal, rng)
     with connection.cursor() as cursor:
         for table in (
             "records_contact",
             "records_account",
             "users_crmuser",
             "portals_portaluser",
+            "portals_failedinvitation",
         ):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
@@ -297,6 +306,48 @@ def build_portal_reader(org, portal) -> None:
         email=READER_EMAIL,
         status=PortalUser.Status.ACTIVE,
     )
+
+
+def build_failed_invitations(org, portal, rng) -> None:
+    """AUT-7's log at size: names and addresses copied from contacts, every reason, spread
+    over the last 90 days (failed_at is set on insert, so it is spread afterwards)."""
+    from django.db import connection
+
+    from portals.models import FailedInvitation
+
+    reasons = [code for code, _label in FailedInvitation.Reason.choices]
+    contacts = list(contact_rows(org, 5000))
+    for offset in range(0, FAILED_INVITATIONS, CHUNK):
+        rows = []
+        for _n in range(offset, min(offset + CHUNK, FAILED_INVITATIONS)):
+            pk, name, email = rng.choice(contacts)
+            rows.append(
+                FailedInvitation(
+                    org=org,
+                    portal=portal,
+                    contact_id=pk,
+                    record_name=name,
+                    email=email,
+                    language="en",
+                    reason=rng.choice(reasons),
+                )
+            )
+        FailedInvitation.objects.bulk_create(rows, batch_size=CHUNK)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE portals_failedinvitation SET failed_at = failed_at - "
+            "(id %% 7776000) * interval '1 second' WHERE org_id = %s",
+            [org.pk],
+        )
+
+
+def contact_rows(org, limit: int):
+    from records.models import Contact
+
+    for pk, first, last, email in Contact.objects.filter(org=org).values_list(
+        "pk", "first_name", "last_name", "email"
+    )[:limit]:
+        yield pk, f"{first} {last}".strip(), email
 
 
 def run_setup(check_only: bool) -> dict:
@@ -559,6 +610,16 @@ def cases(setup: dict) -> list[tuple]:
             f"{a}-portal/records/contact/?account__id__exact={setup['reader_account']}",
             "reader",
         ),
+        (
+            "failed invitations page 1",
+            f"{o}/portals/{portal_pk}/failed-invitations/",
+            f"{a}/portals/failedinvitation/?portal__id__exact={portal_pk}",
+        ),
+        (
+            "failed invitations reason bounced",
+            f"{o}/portals/{portal_pk}/failed-invitations/?reason=bounced",
+            f"{a}/portals/failedinvitation/?portal__id__exact={portal_pk}&reason__exact=bounced",
+        ),
     ]
 
 
@@ -674,6 +735,7 @@ def wanted_counts() -> dict:
         "accounts": ACCOUNTS,
         "portal_users": PORTAL_USERS,
         "portal_readers": 1,
+        "failed_invitations": FAILED_INVITATIONS,
     }
 
 

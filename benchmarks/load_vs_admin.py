@@ -62,6 +62,7 @@ PAGES = [
     "contacts page 1",
     "users (active) page 1",
     "portal record list (account scope)",
+    "failed invitations page 1",
 ]
 THINK = os.environ.get("BENCH_THINK") or "0.5,1.5"
 PACED_SECONDS = float(os.environ.get("BENCH_PACED_SECONDS") or 20)

@@ -248,9 +248,9 @@ INVITATION_KINDS = {
 # The tenant: every tenant-owned row points at one of these (DESIGN: Tenancy).
 TENANT_MODEL = "users.Organization"
 
-# Who consumes a record event (AUT-8), in order: dotted paths of `consumer(event)` callables,
-# called in the worker inside the transaction that marks the event done. Auto-invite joins here.
-RECORD_EVENT_CONSUMERS: list[str] = []
+# Who consumes record events (AUT-8), in order: dotted paths of `consumer(events)` callables,
+# handed one org's batch in the worker inside the transaction that marks the events done.
+RECORD_EVENT_CONSUMERS: list[str] = ["portals.autoinvite.auto_invite_events_consume"]
 
 # The parts of an organisation's final export (ORG-4), in order: each app adds its own.
 ORGANIZATION_EXPORT_SECTIONS = [
@@ -301,6 +301,18 @@ CELERY_BEAT_SCHEDULE = {
         },
     },
 }
+# Auto-invite (AUT-11, AUT-12): every org's waiting invitations leave at its own rate; reminders.
+AUTO_INVITE_SENDS_PER_MINUTE = int(env_str("AUTO_INVITE_SENDS_PER_MINUTE", "300"))
+AUTO_INVITE_SEND_SWEEP_SECONDS = int(env_str("AUTO_INVITE_SEND_SWEEP_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE["autoinvite-send-sweep"] = {
+    "task": "portals.tasks.auto_invite_send_sweep_task",
+    "schedule": timedelta(seconds=AUTO_INVITE_SEND_SWEEP_SECONDS),
+    "options": {"expires": AUTO_INVITE_SEND_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["autoinvite-reminders"] = {
+    "task": "portals.tasks.auto_invite_reminders_task",
+    "schedule": timedelta(minutes=int(env_str("AUTO_INVITE_REMINDER_MINUTES", "15"))),
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The kinds of spreadsheet import (IMP-1 … IMP-7): a worker handed a kind's key finds it here.
 IMPORT_KINDS = {
@@ -324,6 +336,8 @@ OUTBOX_RELAY_BATCH_SIZE = int(env_str("OUTBOX_RELAY_BATCH_SIZE", "500"))
 OUTBOX_RELAY_HEARTBEAT_FILE = env_str(
     "OUTBOX_RELAY_HEARTBEAT_FILE", str(VAR_DIR / "outbox-relay.alive")
 )
+# Events per worker task (AUT-8): the relay and the sweeper publish one task per org and batch.
+OUTBOX_TASK_BATCH_SIZE = int(env_str("OUTBOX_TASK_BATCH_SIZE", "100"))
 # The sweeper re-sends an event still unprocessed this long after it was written and after it
 # was last handed over (AUT-8), at most OUTBOX_SWEEP_LIMIT a sweep.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))

@@ -1,5 +1,6 @@
-"""The outbox's consuming side (REC-3, AUT-8): a worker claims a pending record event, hands it
-to every consumer listed in RECORD_EVENT_CONSUMERS, and marks it done — one transaction. The
+"""The outbox's consuming side (REC-3, AUT-8): a worker claims a batch of pending record events,
+hands the batch to every consumer listed in RECORD_EVENT_CONSUMERS, and marks them done — one
+transaction, a fixed number of statements per batch whatever its size. The
 apps above records (auto-invite in portals) plug in through that setting, so records knows none
 of them. Tasks live beside the services they run.
 
@@ -35,31 +36,41 @@ TEMPORARY_ERRORS = (DatabaseError, BrokerError, ConnectionError, TimeoutError)
 
 
 def record_event_consumers() -> list:
-    """The consumers, in the setting's order: each is called as `consumer(event)` inside the
-    transaction that marks the event done, so a consumer that fails leaves it pending."""
+    """The consumers, in the setting's order: each is called as `consumer(events)` with the
+    claimed batch (a list of RecordEvent, one org's, oldest first) inside the transaction
+    that marks them done, so a consumer that fails leaves the whole batch pending. A consumer
+    does a fixed number of statements per batch, whatever its size."""
     return [import_string(path) for path in settings.RECORD_EVENT_CONSUMERS]
 
 
-def record_event_process(*, event_id: int) -> bool:
-    """Claim a pending event and process it; False when it is done already, failed for good,
-    or claimed by another worker. Claiming, processing and marking done are one transaction,
-    so a worker that dies half-way leaves the event pending for the next attempt."""
+def record_events_process(*, event_ids: list[int]) -> int:
+    """Claim the pending events among `event_ids`, hand them to every consumer as one batch
+    and mark them done in one UPDATE; returns how many were processed (0 when all are done
+    already, failed for good, or claimed by another worker). Claiming, consuming and marking
+    are one transaction, so a worker that dies half-way leaves the batch pending for the next
+    attempt, and a second delivery finds nothing to do."""
     with transaction.atomic():
-        event = (
+        batch = list(
             RecordEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, processed_at__isnull=True, failed_at__isnull=True)
-            .first()
+            .filter(pk__in=event_ids, processed_at__isnull=True, failed_at__isnull=True)
+            .order_by("created_at", "pk")
         )
-        if event is None:
-            # A second delivery (a re-send, a redelivered message): visible, so a storm shows.
+        # A second delivery (a re-send, a redelivered message): visible, so a storm shows.
+        for event_id in sorted(set(event_ids) - {event.pk for event in batch}):
             logger.info("Record event %s: nothing to do (done, failed or claimed)", event_id)
-            return False
-        event.attempts += 1
+        if not batch:
+            return 0
         for consumer in record_event_consumers():
-            consumer(event)
-        event.processed_at = timezone.now()
-        event.save(update_fields=["attempts", "processed_at"])
-    return True
+            consumer(batch)
+        RecordEvent.objects.filter(pk__in=[event.pk for event in batch]).update(
+            attempts=F("attempts") + 1, processed_at=timezone.now()
+        )
+    return len(batch)
+
+
+def record_event_process(*, event_id: int) -> bool:
+    """One event alone (a batch of one); False when there was nothing to do."""
+    return record_events_process(event_ids=[event_id]) == 1
 
 
 def record_event_attempt_failed(*, event_id: int, error: Exception) -> bool:
@@ -86,6 +97,22 @@ def record_event_attempt_failed(*, event_id: int, error: Exception) -> bool:
     return bool(poisoned)
 
 
+def record_events_process_one_by_one(*, event_ids: list[int]) -> list[int]:
+    """After a batch failed with an error of its own (not a lost database or broker): each
+    event alone, so one poison event never holds its batch-mates back. A failure is counted
+    on the event that fails; returns the ids still worth another try."""
+    retry = []
+    for event_id in event_ids:
+        try:
+            record_events_process(event_ids=[event_id])
+        except TEMPORARY_ERRORS:
+            retry.append(event_id)
+        except Exception as error:
+            if not record_event_attempt_failed(event_id=event_id, error=error):
+                retry.append(event_id)
+    return retry
+
+
 def retry_countdown(retries: int) -> float:
     """Seconds before retry number `retries` + 1: doubling from OUTBOX_RETRY_BASE_SECONDS up
     to OUTBOX_RETRY_MAX_SECONDS, with jitter so a crowd of retries spreads out."""
@@ -95,23 +122,57 @@ def retry_countdown(retries: int) -> float:
     return ceiling * random.uniform(0.5, 1.0)
 
 
+def org_or_none(org_id: int) -> Organization | None:
+    with scopes_disabled():
+        return Organization.objects.filter(pk=org_id).first()
+
+
+@shared_task(
+    bind=True,
+    name="records.tasks.process_record_events_task",
+    acks_late=True,
+    max_retries=None,  # bounded by the events' attempts (OUTBOX_MAX_ATTEMPTS), not by Celery
+)
+def process_record_events_task(self, org_id: int, event_ids: list[int]) -> int:
+    """Process a batch of one org's events in its scope; returns how many were processed. A
+    database or broker error retries the batch with backoff; any other error sends each event
+    through alone, counting the failure on the one that fails, and retries those left until
+    each has failed OUTBOX_MAX_ATTEMPTS times."""
+    org = org_or_none(org_id)
+    if org is None:
+        return 0  # the org was deleted, its events with it
+    with scope(org=org):
+        try:
+            return record_events_process(event_ids=event_ids)
+        except TEMPORARY_ERRORS as error:
+            logger.warning("Record events %s: %s; retrying", event_ids, error)
+            countdown = retry_countdown(self.request.retries)
+            raise self.retry(exc=error, countdown=countdown) from error
+        except Exception as error:
+            logger.warning("Record events %s: %s; one by one", event_ids, error)
+            retry = record_events_process_one_by_one(event_ids=event_ids)
+            if not retry:
+                return 0
+            countdown = retry_countdown(self.request.retries)
+            raise self.retry(args=(org_id, retry), exc=error, countdown=countdown) from error
+
+
 @shared_task(
     bind=True,
     name="records.tasks.process_record_event_task",
     acks_late=True,
-    max_retries=None,  # bounded by the event's attempts (OUTBOX_MAX_ATTEMPTS), not by Celery
+    max_retries=None,
 )
 def process_record_event_task(self, org_id: int, event_id: int) -> bool:
-    """Process one event in its org's scope. A database or broker error is retried with
-    backoff, not dropped; any other error is counted on the event and retried until the event
-    has failed OUTBOX_MAX_ATTEMPTS times."""
+    """One event per task: the messages published before batches (kept so a queue that still
+    holds them drains after an upgrade); the same path as a batch of one."""
     try:
         with scopes_disabled():
             org = Organization.objects.get(pk=org_id)
         with scope(org=org):
             return record_event_process(event_id=event_id)
     except Organization.DoesNotExist:
-        return False  # the org was deleted, its events with it
+        return False
     except TEMPORARY_ERRORS as error:
         logger.warning("Record event %s: %s; retrying", event_id, error)
         raise self.retry(exc=error, countdown=retry_countdown(self.request.retries)) from error
@@ -179,7 +240,7 @@ def record_events_sweep(
 def record_events_queued() -> int:
     """How many tasks wait in the broker's queue that event tasks go to (the default queue),
     not yet taken by a worker."""
-    app = process_record_event_task.app
+    app = process_record_events_task.app
     queue = app.amqp.queues[app.conf.task_default_queue]
     with app.connection_or_acquire() as connection:
         return queue(connection.default_channel).queue_declare().message_count
@@ -191,31 +252,47 @@ def broker_producer() -> Iterator:
     broker is down, kombu tries to connect for seconds before it gives up; events claimed
     meanwhile would look handed over, and once that took longer than the stale time, the
     sweeper would re-send them and both copies arrive. So: connect, then claim, then publish."""
-    with process_record_event_task.app.producer_or_acquire() as producer:
+    with process_record_events_task.app.producer_or_acquire() as producer:
         producer.connection.ensure_connection(max_retries=1)  # or raises OperationalError
         yield producer
 
 
+def record_event_batches(claimed: list[tuple[int, int]]) -> list[tuple[int, list[int]]]:
+    """(org id, event ids) batches of at most OUTBOX_TASK_BATCH_SIZE, one org each (a task runs
+    in one org's scope), in the claim's order: oldest first."""
+    size = settings.OUTBOX_TASK_BATCH_SIZE
+    by_org: dict[int, list[int]] = {}
+    for org_id, event_id in claimed:
+        by_org.setdefault(org_id, []).append(event_id)
+    return [
+        (org_id, ids[start : start + size])
+        for org_id, ids in by_org.items()
+        for start in range(0, len(ids), size)
+    ]
+
+
 def record_events_publish(claimed: list[tuple[int, int]], producer) -> int:
-    """Publish one task per (org id, event id) through `producer` (broker_producer), after the
-    claim committed (a worker that gets the message first must find the row unlocked). When
-    the broker refuses, what was not published is released for the relay's next round and
-    the error is raised."""
-    published = 0
+    """Publish the (org id, event id) pairs through `producer` (broker_producer) as batches
+    (record_event_batches), after the claim committed (a worker that gets the message first
+    must find the rows unlocked); returns how many events were published. When the broker
+    refuses, what was not published is released for the relay's next round and the error is
+    raised."""
+    published: list[int] = []
     try:
-        for org_id, event_id in claimed:
-            process_record_event_task.apply_async(
-                (org_id, event_id), producer=producer, retry=False
+        for org_id, event_ids in record_event_batches(claimed):
+            process_record_events_task.apply_async(
+                (org_id, event_ids), producer=producer, retry=False
             )
-            published += 1
+            published.extend(event_ids)
     except Exception:
-        unsent = [pk for _org, pk in claimed[published:]]
+        sent = set(published)
+        unsent = [pk for _org, pk in claimed if pk not in sent]
         with scopes_disabled():
             RecordEvent.objects.filter(pk__in=unsent, processed_at__isnull=True).update(
                 enqueued_at=None
             )
         raise
-    return published
+    return len(published)
 
 
 def log_backlog(

@@ -3,9 +3,10 @@
 A record save only writes its RecordEvent row; nothing is published from the web process, so
 the save path pays for one INSERT and no broker round trip. This relay, a process of its own
 (`manage.py outbox_relay`), claims pending events in batches, marks them enqueued and publishes
-one `process_record_event_task` per event. On PostgreSQL a trigger NOTIFYs channel
-"record_events" when an event's transaction commits, which wakes the relay at once; it also
-looks every OUTBOX_RELAY_POLL_SECONDS, the only way on other databases.
+one `process_record_events_task` per batch of one org's events (OUTBOX_TASK_BATCH_SIZE). On
+PostgreSQL a trigger NOTIFYs channel "record_events" when an event's transaction commits, which
+wakes the relay at once; it also looks every OUTBOX_RELAY_POLL_SECONDS, the only way on other
+databases.
 
 Failure cases: a relay that dies between marking and publishing, or a broker that loses a
 message, leaves the event pending; beat's sweeper re-enqueues every event still pending after

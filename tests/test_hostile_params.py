@@ -52,6 +52,14 @@ PARAMETER_NAMES = [
     "enabled",
     "all_matching",
     "expected_count",
+    # auto-invite and failed invitations (AUT-1 … AUT-7)
+    "reason",
+    "after",
+    "set",
+    "common-count",
+    "common-pattern",
+    "builder",
+    "ids",
 ]
 HOSTILE_VALUES = [
     "\x00",

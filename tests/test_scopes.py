@@ -8,7 +8,7 @@ from django_scopes.exceptions import ScopeError
 
 from records.models import Contact, RecordEvent
 from records.services import contact_create
-from records.tasks import process_record_event_task
+from records.tasks import process_record_events_task
 from tests.records.factories import ContactFactory
 from users.models import CrmUser, Organization
 
@@ -34,10 +34,10 @@ def test_task_runs_in_the_scope_of_the_org_it_is_given(org_a, org_b, admin_a):
         contact_create(org=org_a, actor=admin_a, data={"last_name": "Ito"})
     with scopes_disabled():
         event = RecordEvent.objects.get(org=org_a)
-    assert process_record_event_task.apply(args=(org_b.pk, event.pk)).get() is False
+    assert process_record_events_task.apply(args=(org_b.pk, [event.pk])).get() == 0
     event.refresh_from_db()
     assert event.processed_at is None
-    assert process_record_event_task.apply(args=(org_a.pk, event.pk)).get() is True
+    assert process_record_events_task.apply(args=(org_a.pk, [event.pk])).get() == 1
 
 
 def test_seed_demo_command_creates_acme_once(db, capsys):

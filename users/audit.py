@@ -97,6 +97,13 @@ ACTION_LABELS = {
     "portal_user.email_changed": _("Portal user's email changed"),
     # portals (pprofile): X-2
     "portal_user.mfa_reset": _("Portal user's two-factor reset"),
+    # portals (auto-invite): AUT-1, AUT-6, AUT-7; details hold {"portal", …}.
+    "autoinvite.saved": _("Auto-invite settings saved"),
+    "autoinvite.enabled": _("Auto-invite turned on"),
+    "autoinvite.disabled": _("Auto-invite turned off"),
+    "autoinvite.deleted": _("Auto-invite settings deleted"),
+    "autoinvite.matched_now": _("Existing contacts invited by auto-invite"),
+    "autoinvite.retried": _("Failed invitations retried"),
 }
 
 

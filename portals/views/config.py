@@ -15,6 +15,7 @@ from users import permissions
 from users.decorators import member_passes, permission_required
 
 from .. import config
+from ..autoinvite_rules import rule_of
 from ..emails import email_template_warnings
 from ..forms_config import PortalForm, UserGroupForm
 
@@ -101,6 +102,8 @@ def portal_detail(request, org_slug, portal_pk):
             "email_template_warnings": (
                 email_template_warnings(portal) if _may_configure(request) else []
             ),
+            # AUT-6: a rule turned off because a field it named was deleted says so here too
+            "auto_invite": rule_of(portal) if _may_configure(request) else None,
         },
     )
 

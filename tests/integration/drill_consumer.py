@@ -2,8 +2,8 @@
 table `drill_seen`, in the transaction that marks the event done — as auto-invite writes its
 portal user. A row twice for one event is an event processed twice.
 
-The first worker handed the contact named SLOW stays inside that transaction for a while,
-after saying so in the log: the drill SIGKILLs it there, mid-event. (A marker file in
+The first worker handed the contact named SLOW (in a batch) stays inside that transaction for
+a while, after saying so in the log: the drill SIGKILLs it there, mid-event. (A marker file in
 $DRILL_DIR, created exclusively, says it happened: the next delivery goes through.)"""
 
 import logging
@@ -25,12 +25,17 @@ SLOW = "Slowpoke"
 HOLDING = "Drill: holding event"
 
 
-def remember(event) -> None:
+def remember(events) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
+        cursor.executemany(
             f"INSERT INTO {TABLE} (event_id, pid) VALUES (%s, %s)",
-            [event.pk, os.getpid()],
+            [(event.pk, os.getpid()) for event in events],
         )
+    for event in events:
+        hold_if_slow(event)
+
+
+def hold_if_slow(event) -> None:
     if event.changes.get("last_name", [None, None])[1] == SLOW:
         try:
             (Path(os.environ["DRILL_DIR"]) / f"slow-{event.pk}").touch(exist_ok=False)

@@ -52,7 +52,7 @@ DRILL_ENV = {
     "OUTBOX_LOG_SECONDS": "2",
 }
 NOOP = re.compile(r"Record event (\d+): nothing to do")
-TASK = "process_record_event_task["
+TASK = "process_record_events_task["
 ENDED = ("] succeeded in", "] retry:", "] raised unexpected")
 
 

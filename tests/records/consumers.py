@@ -6,12 +6,21 @@ from django.db import OperationalError
 SEEN: list[tuple[int, str, dict]] = []
 
 
-def remember(event) -> None:
-    SEEN.append((event.pk, event.kind, event.changes))
+def remember(events) -> None:
+    SEEN.extend((event.pk, event.kind, event.changes) for event in events)
 
 
-def fail(event) -> None:
+def fail(events) -> None:
     raise RuntimeError("this consumer always fails")
+
+
+POISON = "Poison"
+
+
+def fail_on_poison(events) -> None:
+    """Fails any batch holding the contact named POISON."""
+    if any(event.changes.get("last_name", [None, None])[1] == POISON for event in events):
+        raise RuntimeError("this batch holds the poison event")
 
 
 class DatabaseHiccup:
@@ -21,7 +30,7 @@ class DatabaseHiccup:
     times = 0
 
     @classmethod
-    def __call__(cls, event) -> None:
+    def __call__(cls, events) -> None:
         if cls.times > 0:
             cls.times -= 1
             raise OperationalError("server closed the connection unexpectedly")

@@ -15,7 +15,12 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from records.models import Contact, RecordEvent
-from records.outbox import process_record_event_task, record_event_process, record_events_sweep
+from records.outbox import (
+    process_record_events_task,
+    record_event_process,
+    record_events_process,
+    record_events_sweep,
+)
 from records.relay import record_events_relay
 from records.services import contact_create, contact_update
 from tests.records import consumers
@@ -122,7 +127,7 @@ def test_aut8_relay_hands_committed_event_to_the_worker_once(org_a, admin_a):
 
 
 def test_aut8_relay_publishes_in_batches_oldest_first(org_a, admin_a, real_broker):
-    """What reaches the (real, Redis) broker: one message per event, oldest first."""
+    """What reaches the (real, Redis) broker: one message per claimed batch, oldest first."""
     with scope(org=org_a):
         for n in range(3):
             contact_create(org=org_a, actor=admin_a, data={**DATA, "last_name": f"N{n}"})
@@ -130,7 +135,30 @@ def test_aut8_relay_publishes_in_batches_oldest_first(org_a, admin_a, real_broke
     assert record_events_relay(limit=2) == 2
     assert record_events_relay(limit=2) == 1
     assert record_events_relay(limit=2) == 0
-    assert queued_tasks() == [(process_record_event_task.name, [org_a.pk, pk]) for pk in ids]
+    assert queued_tasks() == [
+        (process_record_events_task.name, [org_a.pk, ids[:2]]),
+        (process_record_events_task.name, [org_a.pk, ids[2:]]),
+    ]
+
+
+def test_aut8_relay_batches_hold_one_org_each_and_at_most_the_task_batch_size(
+    org_a, org_b, admin_a, admin_b, settings, real_broker
+):
+    """A task runs in one org's scope: a claim spanning two orgs becomes one batch per org,
+    each cut at OUTBOX_TASK_BATCH_SIZE."""
+    settings.OUTBOX_TASK_BATCH_SIZE = 2
+    for org, actor in ((org_a, admin_a), (org_b, admin_b)):
+        with scope(org=org):
+            for n in range(3):
+                contact_create(org=org, actor=actor, data={**DATA, "last_name": f"N{n}"})
+    a, b = [event.pk for event in events(org_a)], [event.pk for event in events(org_b)]
+    assert record_events_relay() == 6
+    assert queued_tasks() == [
+        (process_record_events_task.name, [org_a.pk, a[:2]]),
+        (process_record_events_task.name, [org_a.pk, a[2:]]),
+        (process_record_events_task.name, [org_b.pk, b[:2]]),
+        (process_record_events_task.name, [org_b.pk, b[2:]]),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -145,7 +173,7 @@ def test_aut8_two_relays_never_hand_over_the_same_event(org_a, admin_a, real_bro
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.enqueued_at is None and second.enqueued_at is not None
-    assert queued_tasks() == [(process_record_event_task.name, [org_a.pk, second.pk])]
+    assert queued_tasks() == [(process_record_events_task.name, [org_a.pk, [second.pk]])]
 
 
 def test_aut8_processing_twice_processes_once(org_a, admin_a):
@@ -237,3 +265,58 @@ def test_aut8_a_failing_consumer_leaves_the_event_pending(org_a, admin_a, settin
             record_event_process(event_id=event.pk)
     event.refresh_from_db()
     assert event.processed_at is None and event.attempts == 0
+
+
+def new_events(org, actor, count: int) -> list[int]:
+    with scope(org=org):
+        for n in range(count):
+            contact_create(org=org, actor=actor, data={**DATA, "last_name": f"N{n}"})
+    return [event.pk for event in events(org)]
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_aut8_a_batch_costs_the_same_statements_whatever_its_size(
+    org_a, admin_a, settings, seen, size, django_assert_num_queries
+):
+    """AUT-8: claim (1), the consumers (here none of their own), mark done (1), and the
+    savepoint around them (2): four statements for 1 event as for 50."""
+    settings.RECORD_EVENT_CONSUMERS = ["tests.records.consumers.remember"]
+    ids = new_events(org_a, admin_a, size)
+    with scope(org=org_a), django_assert_num_queries(4):
+        assert record_events_process(event_ids=ids) == size
+    assert sorted(pk for pk, _kind, _changes in seen) == sorted(ids)
+    assert {event.attempts for event in events(org_a)} == {1}
+    assert all(event.processed_at for event in events(org_a))
+
+
+def test_aut8_a_batch_is_handed_to_each_consumer_once_and_a_redelivery_to_nobody(
+    org_a, admin_a, settings, seen
+):
+    settings.RECORD_EVENT_CONSUMERS = ["tests.records.consumers.remember"]
+    ids = new_events(org_a, admin_a, 3)
+    with scope(org=org_a):
+        assert record_event_process(event_id=ids[0]) is True
+        assert record_events_process(event_ids=ids) == 2, "the one done already is left out"
+        assert record_events_process(event_ids=ids) == 0
+    assert sorted(pk for pk, _kind, _changes in seen) == sorted(ids)
+
+
+def test_aut8_a_poison_event_never_holds_its_batch_mates_back(org_a, admin_a, settings, seen):
+    """AUT-8: the batch fails as a whole, then each event goes alone: the others are
+    processed, the failure is counted on the poison event only."""
+    settings.RECORD_EVENT_CONSUMERS = [
+        "tests.records.consumers.remember",
+        "tests.records.consumers.fail_on_poison",
+    ]
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    with scope(org=org_a):
+        contact_create(org=org_a, actor=admin_a, data=DATA)
+        contact_create(org=org_a, actor=admin_a, data={**DATA, "last_name": consumers.POISON})
+        contact_create(org=org_a, actor=admin_a, data={**DATA, "last_name": "Other"})
+    ids = [event.pk for event in events(org_a)]
+    assert process_record_events_task.apply(args=(org_a.pk, ids)).get() == 0
+    done = {
+        event.pk: (event.processed_at is not None, event.failed_at is not None)
+        for event in events(org_a)
+    }
+    assert done == {ids[0]: (True, False), ids[1]: (False, True), ids[2]: (True, False)}

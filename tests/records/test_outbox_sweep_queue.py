@@ -11,7 +11,7 @@ from django_scopes import scope, scopes_disabled
 from crm_portal.celery import app as celery_app
 from records.models import RecordEvent
 from records.outbox import (
-    process_record_event_task,
+    process_record_events_task,
     record_events_queued,
     record_events_sweep,
     sweep_record_events_task,
@@ -34,7 +34,7 @@ def test_aut8_while_tasks_wait_only_events_never_handed_over_are_resent(
     now = timezone.now()
     with scopes_disabled():
         RecordEvent.objects.filter(pk=handed_over.pk).update(enqueued_at=now)
-    process_record_event_task.apply_async((org_a.pk, handed_over.pk))  # its copy waits
+    process_record_events_task.apply_async((org_a.pk, [handed_over.pk]))  # its copy waits
     assert record_events_queued() == 1
 
     later = now + settings.OUTBOX_STALE_AFTER * 2
@@ -55,7 +55,7 @@ def test_aut8_the_sweep_task_asks_the_broker_what_waits(org_a, admin_a, real_bro
     long_ago = timezone.now() - settings.OUTBOX_STALE_AFTER * 2
     with scopes_disabled():
         RecordEvent.objects.filter(pk=event.pk).update(created_at=long_ago, enqueued_at=long_ago)
-    process_record_event_task.apply_async((org_a.pk, event.pk))
+    process_record_events_task.apply_async((org_a.pk, [event.pk]))
     assert sweep_record_events_task.apply().get() == 0, "its copy waits in the queue"
     celery_app.control.purge()  # the copy is lost
     assert sweep_record_events_task.apply().get() == 1
