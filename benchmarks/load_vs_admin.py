@@ -1,6 +1,7 @@
 """Load benchmark beside Django's admin (issue 16 point 2): the users list at 10,000 CRM users,
-the contacts list at 100,000 contacts and the portal site's record list, each against
-the admin changelist of the same model, under 20 concurrent locust users. Prints figures and
+the contacts list at 100,000 contacts, a portal's failed-invitation log at 100,000 rows and
+the portal site's record list, each against the admin changelist of the same model, under 20
+concurrent locust users. Prints figures and
 a PASS/FAIL verdict per page; exits 0 either way (a benchmark, not a test).
 
 Goals (issue 16): p95 < 50 ms at 20 concurrent users, and no page slower than its admin
@@ -23,7 +24,10 @@ are; in short:
   email, phone, country), order (last name, first name, pk) and page size (25), without the
   admin's extra count of the unfiltered table, which the portal page does not make either.
   The portal page also resolves the portal and the portal user and checks their status on
-  every request; the admin checks its staff user and permissions instead.
+  every request; the admin checks its staff user and permissions instead;
+- failed invitations page 1: /o/<org>/portals/<portal>/failed-invitations/ (AUT-7, 50 a page,
+  newest first, keyset pages) vs the FailedInvitation changelist filtered to the portal
+  (?portal__id__exact=), 50 a page, newest first (-failed_at, -pk).
 
 Two loads a page and side, both 20 locust users (BENCH_LOCUST_USERS):
 - saturated: no think time, a closed loop (BENCH_ROUNDS x BENCH_SECONDS, default 2 x 15 s):
@@ -40,7 +44,8 @@ the admin's (ratio >= 1.0x) and the saturated p95 at most the admin's, and nothi
 
 Data (database crm_portal_bench_load, BENCH_DB_NAME): one org with BENCH_CONTACTS (100,000)
 contacts, BENCH_USERS (10,000) CRM users, 2,000 accounts, a portal with 1,000 portal users and
-the reader. Built once (~2 min), reused while the sizes match.
+the reader, BENCH_FAILED_INVITATIONS (as many as contacts: 100,000) failed invitations of that
+portal. Built once (~2 min), reused while the sizes match.
 
 Run:  make bench    or    .venv/bin/python benchmarks/load_vs_admin.py
 Small run:  BENCH_CONTACTS=3000 BENCH_USERS=100 BENCH_SECONDS=5 BENCH_ROUNDS=1 …
