@@ -147,8 +147,9 @@ def existing_counts() -> dict | None:
             return {
                 "contacts": Contact.objects.filter(org=org).count(),
                 "users": CrmUser.objects.filter(org=org).count(),
-                "accounts": Account.objects.filter(org=org).count(),
-                "portal_users": PortalUser.objects.filter(org=org).count(),
+                # the portal reader and their account are counted apart
+                "accounts": Account.objects.filter(org=org).exclude(name=READER_ACCOUNT).count(),
+                "portal_users": PortalUser.objects.filter(org=org, user__isnull=True).count(),
                 "portal_readers": PortalUser.objects.filter(org=org, user__isnull=False).count(),
                 "failed_invitations": FailedInvitation.objects.filter(org=org).count(),
             }

@@ -32,9 +32,11 @@ are; in short:
 Two loads a page and side, both 20 locust users (BENCH_LOCUST_USERS):
 - saturated: no think time, a closed loop (BENCH_ROUNDS x BENCH_SECONDS, default 2 x 15 s):
   the page's capacity in requests/s and its p50/p95/p99 when 20 requests are always waiting.
-  By Little's law p95 here is at least 20 / (req/s) whatever the page — about 200 ms at
-  100 req/s on 2 workers — so this load compares the two sides and the 50 ms goal is not
+  By Little's law the mean time of a request here is 20 / (req/s) whatever the page — 200 ms
+  at 100 req/s on 2 workers — so this load compares the two sides and the 50 ms goal is not
   judged on it;
+- alone (for reference, not judged): BENCH_SOLO (20) requests one after the other before the
+  loads: what one request costs without queueing;
 - paced: each user waits 0.5–1.5 s (BENCH_THINK="0.5,1.5") between its requests, as a person
   reading the page does (~20 requests/s offered), for BENCH_PACED_SECONDS (default 20) s:
   p50/p95/p99 of 20 people using the page at once. The 50 ms goal is judged on this p95.
@@ -128,9 +130,9 @@ def report(setup: dict, results: list, loads: tuple[str, str]) -> bool:
     )
     print(f"Machine: {machine()}; load average {loads[0]} at the start, {loads[1]} at the end.")
     head = (
-        f"{'':36} {'':5} {'saturated':-^35}  {'paced':-^23}\n"
+        f"{'':36} {'':5} {'saturated':-^35}  {'paced':-^23}  {'alone':-^7}\n"
         f"{'page':36} {'side':5} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'CPU/req':>8}  "
-        f"{'req/s':>5} {'p50':>5} {'p95':>5} {'p99':>5}"
+        f"{'req/s':>5} {'p50':>5} {'p95':>5} {'p99':>5}  {'p95':>7}"
     )
     print(head)
     print("-" * len(head.splitlines()[1]))
@@ -141,7 +143,8 @@ def report(setup: dict, results: list, loads: tuple[str, str]) -> bool:
             print(
                 f"{name if side == 'app' else '':36} {side:5} {s['locust_rps']:7.1f} "
                 f"{s['p50']:6.0f} {s['p95']:6.0f} {s['p99']:6.0f} {s['cpu_ms']:6.1f}ms  "
-                f"{p['locust_rps']:5.1f} {p['p50']:5.0f} {p['p95']:5.0f} {p['p99']:5.0f}"
+                f"{p['locust_rps']:5.1f} {p['p50']:5.0f} {p['p95']:5.0f} {p['p99']:5.0f}  "
+                f"{s['p95_alone']:7.1f}"
             )
         ok, why = verdict(saturated, paced)
         passed &= ok
@@ -154,7 +157,8 @@ def report(setup: dict, results: list, loads: tuple[str, str]) -> bool:
         )
     print(
         f"(ms; goals: paced p95 < {GOAL_P95_MS:.0f} ms at {lists.LOCUST_USERS} users; saturated "
-        f"req/s >= {GOAL_RATIO:.1f}x the admin's and p95 <= the admin's)"
+        f"req/s >= {GOAL_RATIO:.1f}x the admin's and p95 <= the admin's; alone: p95 of "
+        f"{lists.SOLO} requests one at a time, for reference)"
     )
     print("Verdict:", "PASS" if passed else "FAIL")
     return passed
