@@ -5,6 +5,8 @@ while typed, the languages reordered — saves it and finds it again after a rel
 reads in Japanese."""
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
@@ -138,7 +140,10 @@ def test_aut1_auto_invite_tab_in_japanese(page, live_server, admin_a, org_a, por
     sign_in(page, live_server, admin_a.email)
     page.goto(f"{live_server.url}/o/{org_a.slug}/portals/{portal.pk}/auto-invite/")
     expect(page.get_by_role("link", name="自動招待")).to_be_visible()
-    expect(page.get_by_text("共通条件", exact=True)).to_be_visible()
+    with translation.override("ja"):
+        common = gettext("Common conditions")
+    assert common != "Common conditions"
+    expect(page.get_by_text(common, exact=True)).to_be_visible()
     page.locator("#common-add").click()
     _settled(page)
     expect(page.get_by_label("条件 1 の項目").first).to_be_visible()
