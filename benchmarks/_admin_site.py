@@ -5,6 +5,11 @@ same org (the org's django-scopes scope, as the app's TenantMiddleware sets it: 
 of a scoped model is narrowed to the org), the same order, 25 rows a page, the related rows
 read in the same statement (list_select_related), search on the same columns.
 
+A second site (/bench-admin-portal/) holds the counterpart of the portal site's record list
+(POR-7): the Contact changelist with the portal page's columns, order and page size, filtered
+by the reader's account as the "account" scope filters, and without the unfiltered count the
+portal page does not make (see lists_vs_admin.py's docstring).
+
 Also: the URLconf of the benchmark's settings (the app's URLs plus /bench-admin/), and a
 middleware that counts the SQL statements of a request into the X-Bench-Statements header,
 for both sides alike.
@@ -23,8 +28,10 @@ from records.models import Account, Contact
 from users.models import CrmUser, Organization
 
 ADMIN_PREFIX = "/bench-admin/"
+PORTAL_ADMIN_PREFIX = "/bench-admin-portal/"
 
 site = admin.AdminSite(name="bench_admin")
+portal_site = admin.AdminSite(name="bench_admin_portal")
 
 
 @admin.register(Contact, site=site)
@@ -78,7 +85,22 @@ class FailedInvitationAdmin(admin.ModelAdmin):
     list_per_page = 50
 
 
-urlpatterns = [*app_urlpatterns, path(ADMIN_PREFIX.strip("/") + "/", site.urls)]
+@admin.register(Contact, site=portal_site)
+class PortalContactAdmin(admin.ModelAdmin):
+    """The portal site's contact list as a portal user of the "account" scope reads it:
+    their account's contacts (?account__id__exact=), 25 a page, last name, first name, pk."""
+
+    list_display = ("last_name", "first_name", "email", "phone", "country")
+    ordering = ("last_name", "first_name", "pk")
+    list_per_page = 25
+    show_full_result_count = False
+
+
+urlpatterns = [
+    *app_urlpatterns,
+    path(ADMIN_PREFIX.strip("/") + "/", site.urls),
+    path(PORTAL_ADMIN_PREFIX.strip("/") + "/", portal_site.urls),
+]
 
 
 class BenchMiddleware:
@@ -96,7 +118,7 @@ class BenchMiddleware:
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(count):
-            if request.path_info.startswith(ADMIN_PREFIX):
+            if request.path_info.startswith((ADMIN_PREFIX, PORTAL_ADMIN_PREFIX)):
                 with scopes_disabled():
                     org = Organization.objects.get(slug=os.environ["BENCH_ORG_SLUG"])
                 with scope(org=org):

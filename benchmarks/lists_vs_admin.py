@@ -7,9 +7,20 @@ and a 25-row page weighs < 40 KB of HTML — at 100,000 contacts and 2,000 CRM u
 
 Pages, each this app's and the admin's, same org, rows, order and page size (25):
 contacts page 1; contacts filtered (subscription paid) and sorted (newest first), page 50;
-contacts search (q=tanaka); accounts list; users list (active members); a portal's failed
-invitations (BENCH_FAILED_INVITATIONS, default as many as contacts, at most 100,000), page 1
-and filtered by reason.
+contacts search (q=tanaka); accounts list; users list (active members); the portal's Users
+tab; a portal's failed invitations (BENCH_FAILED_INVITATIONS, default as many as contacts,
+100,000 at full size), page 1 and filtered by reason; the portal site's record list as a
+portal user sees it (below).
+
+The portal record list (`/portal/<slug>/contacts/`, POR-7) is signed in as a portal user whose
+group shares contacts with the "account" scope: they see the contacts of their contact's
+account (an account holding 1 % of the org's contacts, ~1,000 at full size), 25 a page,
+ordered last name, first name, pk, showing first name, last name, email, phone and country.
+Its admin counterpart is the Contact changelist of a second admin site (/bench-admin-portal/,
+signed in as the org's owner) filtered the way that scope filters (`account__id__exact=<the
+account>`, inside the same org's scope), with the same page size, order and columns, and
+without the admin's extra count of the unfiltered table (`show_full_result_count = False`),
+as the portal page counts only the rows it pages.
 
 Data: the PostgreSQL database `crm_portal_bench_lists` (BENCH_DB_NAME) on the server of
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), kept between runs and
@@ -54,6 +65,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from _bench_db import database_admin, with_database
@@ -67,15 +79,19 @@ USERS = int(os.environ.get("BENCH_USERS") or 2000)
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS") or min(2000, max(CONTACTS // 50, 10)))
 # Issue 12's size for the portal's Users tab (issue 21 item 4: every later list gets a row).
 PORTAL_USERS = int(os.environ.get("BENCH_PORTAL_USERS") or min(1000, max(CONTACTS // 10, 10)))
-# The portal's failed-invitation log (issue 13, AUT-7): 100,000 rows must page fast.
+# The portal's failed-invitation log (issue 13, AUT-7; issue 16): 100,000 rows must page fast.
 FAILED_INVITATIONS = int(
     os.environ.get("BENCH_FAILED_INVITATIONS") or min(100_000, max(CONTACTS, 10))
 )
 PORTAL_SLUG = "bench-lists-help"
+# The portal user who reads the portal site's contact list (account scope) and their account,
+# which holds every 100th contact.
+READER_EMAIL = "reader@bench-lists.example.com"
+READER_ACCOUNT = "Bench portal customer"
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 15)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 2)
 SOLO = int(os.environ.get("BENCH_SOLO") or 20)
-LOCUST_USERS = 10
+LOCUST_USERS = int(os.environ.get("BENCH_LOCUST_USERS") or 10)
 WORKERS = 2
 DB_NAME = os.environ.get("BENCH_DB_NAME") or "crm_portal_bench_lists"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -131,8 +147,10 @@ def existing_counts() -> dict | None:
             return {
                 "contacts": Contact.objects.filter(org=org).count(),
                 "users": CrmUser.objects.filter(org=org).count(),
-                "accounts": Account.objects.filter(org=org).count(),
-                "portal_users": PortalUser.objects.filter(org=org).count(),
+                # the portal reader and their account are counted apart
+                "accounts": Account.objects.filter(org=org).exclude(name=READER_ACCOUNT).count(),
+                "portal_users": PortalUser.objects.filter(org=org, user__isnull=True).count(),
+                "portal_readers": PortalUser.objects.filter(org=org, user__isnull=False).count(),
                 "failed_invitations": FailedInvitation.objects.filter(org=org).count(),
             }
     except DatabaseError:
@@ -237,6 +255,7 @@ def build() -> None:
             ],
             batch_size=CHUNK,
         )
+        build_portal_reader(org, portal)
         build_failed_invitations(org, portal, rng)
     with connection.cursor() as cursor:
         for table in (
@@ -247,6 +266,47 @@ def build() -> None:
             "portals_failedinvitation",
         ):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
+
+
+def build_portal_reader(org, portal) -> None:
+    """The portal user of the portal record list: their group shares contacts with the
+    "account" scope; their contact's account holds every 100th contact of the org."""
+    from django.db import connection
+
+    from portals.models import PortalUser, UserGroup
+    from records.models import Account, Contact
+    from users.models import User
+
+    account = Account.objects.create(org=org, name=READER_ACCOUNT, country="JP")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE records_contact SET account_id = %s WHERE org_id = %s AND id %% 100 = 0",
+            [account.pk, org.pk],
+        )
+    group = UserGroup.objects.create(
+        org=org,
+        portal=portal,
+        name="Account contacts",
+        modules={
+            "contacts": {
+                "actions": ["view"],
+                "records": "account",
+                "fields_shown": ["first_name", "last_name", "email", "phone", "country"],
+                "fields_editable": [],
+            }
+        },
+    )
+    contact = Contact.objects.filter(org=org, account=account).exclude(portal_users__isnull=False)
+    contact = contact.order_by("pk").first()
+    PortalUser.objects.create(
+        org=org,
+        portal=portal,
+        group=group,
+        contact=contact,
+        user=User.objects.create_user(email=READER_EMAIL, language="en"),
+        email=READER_EMAIL,
+        status=PortalUser.Status.ACTIVE,
+    )
 
 
 def build_failed_invitations(org, portal, rng) -> None:
@@ -300,7 +360,7 @@ def run_setup(check_only: bool) -> dict:
     from django_scopes import scopes_disabled
 
     from portals.models import Portal
-    from records.models import Contact
+    from records.models import Account, Contact
     from users.models import Organization, User
 
     if check_only:
@@ -314,12 +374,17 @@ def run_setup(check_only: bool) -> dict:
         org = Organization.objects.get(name=ORG_NAME)
         paid = Contact.objects.filter(org=org, subscription="paid").count()
         portal_pk = Portal.objects.get(org=org, slug=PORTAL_SLUG).pk
-    client = Client()
+        reader_account = Account.objects.get(org=org, name=READER_ACCOUNT).pk
+    client, reader = Client(), Client()
     client.force_login(User.objects.get(email=OWNER_EMAIL))
+    reader.force_login(User.objects.get(email=READER_EMAIL))
     return {
         "slug": org.slug,
         "portal_pk": portal_pk,
+        "portal_slug": PORTAL_SLUG,
+        "reader_account": reader_account,
         "session": client.cookies["sessionid"].value,
+        "reader_session": reader.cookies["sessionid"].value,
         "deep_page": max(1, min(DEEP_PAGE, math.ceil(paid / PAGE_SIZE))),
         "counts": existing_counts(),
         "built": built,
@@ -458,9 +523,23 @@ def number(text: str) -> float:
         return float("nan")
 
 
-def under_load(base: str, path: str, session: str, pids: list[int], workdir: str) -> dict:
+def under_load(
+    base: str,
+    path: str,
+    session: str,
+    pids: list[int],
+    workdir: str,
+    *,
+    users: int | None = None,
+    seconds: float | None = None,
+    think: str = "",
+) -> dict:
+    """One locust run on one page: `users` (LOCUST_USERS) in a closed loop for `seconds`
+    (SECONDS); `think` "lo,hi" makes each user wait lo..hi s between its requests."""
+    users = users or LOCUST_USERS
+    seconds = seconds or SECONDS
     prefix = os.path.join(workdir, f"run{time.monotonic_ns()}")
-    env = dict(os.environ, BENCH_PATH=path, BENCH_SESSION=session)
+    env = dict(os.environ, BENCH_PATH=path, BENCH_SESSION=session, BENCH_THINK=think)
     before = cpu_seconds(pids)
     started = time.perf_counter()
     subprocess.run(
@@ -470,11 +549,11 @@ def under_load(base: str, path: str, session: str, pids: list[int], workdir: str
             str(HERE / "_locustfile.py"),
             "--headless",
             "--users",
-            str(LOCUST_USERS),
+            str(users),
             "--spawn-rate",
-            str(LOCUST_USERS),
+            str(users),
             "--run-time",
-            f"{SECONDS:g}s",
+            f"{seconds:g}s",
             "--host",
             base,
             "--csv",
@@ -504,7 +583,10 @@ def under_load(base: str, path: str, session: str, pids: list[int], workdir: str
     }
 
 
-def cases(slug: str, deep_page: int, portal_pk: int) -> list[tuple[str, str, str]]:
+def cases(setup: dict) -> list[tuple]:
+    """(name, this app's path, the admin's path[, "reader" when the app's side is read by
+    the portal user instead of the org's owner])."""
+    slug, deep_page, portal_pk = setup["slug"], setup["deep_page"], setup["portal_pk"]
     o = f"/o/{slug}"
     a = "/bench-admin"
     return [
@@ -524,6 +606,12 @@ def cases(slug: str, deep_page: int, portal_pk: int) -> list[tuple[str, str, str
             f"{a}/portals/portaluser/?portal__id__exact={portal_pk}",
         ),
         (
+            "portal record list (account scope)",
+            f"/portal/{setup['portal_slug']}/contacts/",
+            f"{a}-portal/records/contact/?account__id__exact={setup['reader_account']}",
+            "reader",
+        ),
+        (
             "failed invitations page 1",
             f"{o}/portals/{portal_pk}/failed-invitations/",
             f"{a}/portals/failedinvitation/?portal__id__exact={portal_pk}",
@@ -536,21 +624,39 @@ def cases(slug: str, deep_page: int, portal_pk: int) -> list[tuple[str, str, str
     ]
 
 
-def chosen(all_cases: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+def chosen(all_cases: list[tuple]) -> list[tuple]:
     """The pages BENCH_ONLY names (comma-separated words of their names), else all."""
     words = [w.strip() for w in os.environ.get("BENCH_ONLY", "").split(",") if w.strip()]
     return [c for c in all_cases if not words or any(w in c[0] for w in words)]
 
 
-def measure(base: str, session: str, pids: list[int], case, workdir: str) -> dict:
-    _name, app_path, admin_path = case
+def measure(
+    base: str,
+    setup: dict,
+    pids: list[int],
+    case: tuple,
+    workdir: str,
+    *,
+    rounds: int | None = None,
+    solo: bool = True,
+    **load,
+) -> dict:
+    """Both sides of one page: alone (unless not `solo`), then `rounds` (ROUNDS) locust runs
+    a side, alternated; `load` goes to under_load (users, seconds, think)."""
+    _name, app_path, admin_path, *who = case
+    sessions = {
+        "app": setup["reader_session"] if who == ["reader"] else setup["session"],
+        "admin": setup["session"],
+    }
+    sides = (("app", app_path), ("admin", admin_path))
     result = {}
-    for side, path in (("app", app_path), ("admin", admin_path)):
-        result[side] = alone(base, path, session)
+    for side, path in sides:
+        result[side] = alone(base, path, sessions[side]) if solo else {}
         result[side]["runs"] = []
-    for _ in range(ROUNDS):
-        for side, path in (("app", app_path), ("admin", admin_path)):
-            result[side]["runs"].append(under_load(base, path, session, pids, workdir))
+    for _ in range(ROUNDS if rounds is None else rounds):
+        for side, path in sides:
+            run = under_load(base, path, sessions[side], pids, workdir, **load)
+            result[side]["runs"].append(run)
     for side in ("app", "admin"):
         runs = result[side].pop("runs")
         requests = sum(r["requests"] for r in runs)
@@ -622,47 +728,74 @@ def report(setup: dict, results: list[tuple[str, dict]]) -> bool:
     return passed
 
 
-def main() -> int:
-    if not Path(sys.executable).with_name("locust").exists():
-        print("locust is not installed: pip install -e '.[bench]' (make bench does)")
-        return 0
+def wanted_counts() -> dict:
+    """The sizes asked for (existing_counts of a database that holds them)."""
+    return {
+        "contacts": CONTACTS,
+        "users": USERS,
+        "accounts": ACCOUNTS,
+        "portal_users": PORTAL_USERS,
+        "portal_readers": 1,
+        "failed_invitations": FAILED_INVITATIONS,
+    }
+
+
+def locust_missing() -> bool:
+    if Path(sys.executable).with_name("locust").exists():
+        return False
+    print("locust is not installed: pip install -e '.[bench]' (make bench does)")
+    return True
+
+
+def prepare(workdir: str) -> tuple[dict, dict] | None:
+    """The benchmark database checked (built again unless it holds wanted_counts()), the
+    owner and the portal reader signed in: (the server's environment, the set-up), or None
+    when no PostgreSQL answers."""
     server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not server_url.startswith(("postgres://", "postgresql://")):
         server_url = DEFAULT_DATABASE_URL
-    database_url = with_database(server_url, DB_NAME)
-    with tempfile.TemporaryDirectory(prefix="bench-lists-") as workdir:
-        env = child_env(database_url, workdir)
-        wanted = {
-            "contacts": CONTACTS,
-            "users": USERS,
-            "accounts": ACCOUNTS,
-            "portal_users": PORTAL_USERS,
-            "failed_invitations": FAILED_INVITATIONS,
-        }
+    env = child_env(with_database(server_url, DB_NAME), workdir)
+    wanted = wanted_counts()
+    try:
+        found = spawn(env, "check")["counts"]
+    except RuntimeError:
+        found = None
+    if found != wanted:
+        database_admin("drop", server_url, DB_NAME)
+        created = database_admin("create", server_url, DB_NAME)
+        if created.get("error"):
+            print(f"No PostgreSQL to measure on: {created['error']}")
+            return None
+        print(f"Building {DB_NAME}: {wanted} …", flush=True)
+    return env, spawn(env, "setup")
+
+
+@contextmanager
+def serving(env: dict, setup: dict, workdir: str):
+    """gunicorn (WORKERS workers) on a free port for the time of the block: (base URL, the
+    workers' pids)."""
+    port = free_port()
+    with open(os.path.join(workdir, "gunicorn.log"), "w") as log:
+        server = start_gunicorn(env | {"BENCH_ORG_SLUG": setup["slug"]}, port, log)
         try:
-            found = spawn(env, "check")["counts"]
-        except RuntimeError:
-            found = None
-        if found != wanted:
-            database_admin("drop", server_url, DB_NAME)
-            created = database_admin("create", server_url, DB_NAME)
-            if created.get("error"):
-                print(f"No PostgreSQL to measure on: {created['error']}")
-                return 0
-            print(f"Building {DB_NAME}: {wanted} …", flush=True)
-        setup = spawn(env, "setup")
-        port = free_port()
-        with open(os.path.join(workdir, "gunicorn.log"), "w") as log:
-            server = start_gunicorn(env | {"BENCH_ORG_SLUG": setup["slug"]}, port, log)
-            try:
-                pids = worker_pids(server.pid)
-                base = f"http://127.0.0.1:{port}"
-                results = []
-                for case in chosen(cases(setup["slug"], setup["deep_page"], setup["portal_pk"])):
-                    print(f"  measuring {case[0]} …", flush=True)
-                    results.append((case[0], measure(base, setup["session"], pids, case, workdir)))
-            finally:
-                stop(server)
+            yield f"http://127.0.0.1:{port}", worker_pids(server.pid)
+        finally:
+            stop(server)
+
+
+def main() -> int:
+    if locust_missing():
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-lists-") as workdir:
+        ready = prepare(workdir)
+        if ready is None:
+            return 0
+        env, setup = ready
+        results = []
+        with serving(env, setup, workdir) as (base, pids):
+            for case in chosen(cases(setup)):
+                print(f"  measuring {case[0]} …", flush=True)
+                results.append((case[0], measure(base, setup, pids, case, workdir)))
     report(setup, results)
     return 0
 
