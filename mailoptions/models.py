@@ -102,7 +102,10 @@ class Message(models.Model):
 
     class Note(models.TextChoices):
         NONE = "", ""
-        TOO_LARGE = "too_large", _("Too large: only the headers were stored.")
+        TOO_LARGE = (
+            "too_large",
+            _("Too large: only the headers were stored; the body and the attachments were not."),
+        )
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=64)
@@ -136,6 +139,41 @@ class Message(models.Model):
 
     def __str__(self):
         return self.subject or self.message_id
+
+
+def mail_attachment_path(instance, filename: str) -> str:
+    """The stored name is ours (random, given by the sync), under the org's folder; the
+    attachment's own name is kept only for display."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1] or "file"
+    return f"mail/{instance.org_id}/{name}"
+
+
+class MessageAttachment(models.Model):
+    """An attachment part of a message (MAIL-5), stored once per message however many
+    mailboxes hold it: `position` is its place among the message's attachment parts.
+    Downloadable only by whoever may read the message."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveIntegerField()
+    file = models.FileField(upload_to=mail_attachment_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        ordering = ["message", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "position"], name="messageattachment_unique_position"
+            )
+        ]
+
+    def __str__(self):
+        return self.original_name
 
 
 class MessageCopy(models.Model):

@@ -2,6 +2,8 @@
 be parsed is kept and the defects are listed."""
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -11,8 +13,22 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from django.utils import timezone
 
+from records.notes import display_name
+
 PARSER = BytesParser(policy=policy.compat32)
 MAX_HEADER_CHARS = 998
+CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,40}/[a-z0-9][a-z0-9!#$&^_.+-]{0,56}$")
+OCTET_STREAM = "application/octet-stream"
+
+
+@dataclass
+class ParsedAttachment:
+    """An attachment part (MAIL-5): its name as shown (sanitised), its declared type (checked
+    for shape only) and its decoded bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -28,6 +44,7 @@ class ParsedMessage:
     body_text: str = ""
     body_html: str = ""
     defects: list[str] = field(default_factory=list)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
 
     @property
     def addresses(self) -> set[str]:
@@ -79,17 +96,56 @@ def _text_of(part, defects: list[str]) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
-def _bodies(message, defects: list[str]) -> tuple[str, str]:
+def attachment_filename(raw_name: str) -> str:
+    """An attachment's name as shown and sent back in Content-Disposition (MAIL-5): RFC 2047
+    words decoded, then no invisible format characters (a right-to-left override would show
+    "exe.pdf" for "fdp.exe"), then the rules of a record's upload name: the last path
+    component only, no control or shell characters, no leading dots, at most 200 characters."""
+    name = _decoded(raw_name) if raw_name else ""
+    name = "".join(c for c in name if unicodedata.category(c) != "Cf")
+    return display_name(name)
+
+
+def attachment_content_type(part) -> str:
+    kind = (part.get_content_type() or "").lower()
+    return kind if CONTENT_TYPE.match(kind) else OCTET_STREAM
+
+
+def _is_attachment(part) -> bool:
+    """A leaf part kept as a file: one with a name, one marked as an attachment, or any part
+    that is not text (an inline image, a PDF without a name)."""
+    disposition = str(part.get("Content-Disposition", "") or "").split(";", 1)[0]
+    return bool(
+        part.get_filename()
+        or disposition.strip().lower() == "attachment"
+        or part.get_content_maintype() != "text"
+    )
+
+
+def _parts(message, defects: list[str]) -> tuple[str, str, list[ParsedAttachment]]:
+    """The first text and HTML bodies, and every attachment part in order."""
     text = html = ""
+    attachments = []
     for part in message.walk():
-        if part.is_multipart() or part.get_filename():
+        if part.is_multipart():
+            continue
+        if _is_attachment(part):
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes):
+                attachments.append(
+                    ParsedAttachment(
+                        filename=attachment_filename(part.get_filename() or ""),
+                        content_type=attachment_content_type(part),
+                        data=data,
+                    )
+                )
             continue
         kind = part.get_content_type()
         if kind == "text/plain" and not text:
             text = _text_of(part, defects)
         elif kind == "text/html" and not html:
             html = _text_of(part, defects)
-    return text, html
+    return text, html, attachments
 
 
 def message_key(message_id: str, raw_headers: bytes) -> str:
@@ -114,7 +170,7 @@ def message_parse(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     )
     if not headers_only:
         try:
-            parsed.body_text, parsed.body_html = _bodies(message, parsed.defects)
+            parsed.body_text, parsed.body_html, parsed.attachments = _parts(message, parsed.defects)
         except Exception:  # noqa: BLE001 - the headers are kept; the defect says why
             parsed.defects.append("UnreadableBody")
     parsed.defects += sorted(

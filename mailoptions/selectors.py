@@ -11,6 +11,7 @@ from .models import (
     Mailbox,
     Message,
     MessageAccount,
+    MessageAttachment,
     MessageContact,
     MessageCopy,
 )
@@ -122,6 +123,26 @@ def message_visible_to(*, org, viewer: CrmUser, pk: int) -> Message | None:
         )
         .first()
     )
+
+
+def message_attachments(*, message: Message) -> list[MessageAttachment]:
+    """A message's attachments, in their order in the message (the caller has checked who
+    may read it)."""
+    return list(
+        MessageAttachment.objects.filter(org_id=message.org_id, message=message)
+        .order_by("position")
+        .only("pk", "message_id", "original_name", "size", "content_type")
+    )
+
+
+def message_attachment_visible_to(
+    *, org, viewer: CrmUser, message_pk: int, pk: int
+) -> MessageAttachment | None:
+    """One attachment, if the viewer may read its message (the message page's own rule)."""
+    message = message_visible_to(org=org, viewer=viewer, pk=message_pk)
+    if message is None:
+        return None
+    return MessageAttachment.objects.filter(org=org, message=message, pk=pk).first()
 
 
 def latest_backups(*, mailboxes) -> dict[int, MailBackup]:

@@ -6,12 +6,14 @@ duplicated. The result (or the reason of a failure) is recorded on the mailbox."
 
 import imaplib
 import ssl
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -26,8 +28,16 @@ from records.models import Contact
 from users.models import CrmUser
 
 from .hosts import host_allowed
-from .models import Folder, Mailbox, Message, MessageAccount, MessageContact, MessageCopy
-from .parsing import ParsedMessage, message_parse
+from .models import (
+    Folder,
+    Mailbox,
+    Message,
+    MessageAccount,
+    MessageAttachment,
+    MessageContact,
+    MessageCopy,
+)
+from .parsing import ParsedAttachment, ParsedMessage, message_parse
 from .secrets import MailSecretKeyMissing, MailSecretUnreadable, secret_decrypt
 
 FAILURE_REASONS = {
@@ -238,6 +248,7 @@ def _store_batch(mailbox, folder, rows, *, last_uid: int) -> None:
             ignore_conflicts=True,
         )
         message_link(org_id, {ids[p.key]: p for _u, _s, _h, p in parsed})
+        attachments_store(org_id, {ids[p.key]: p.attachments for _u, _s, _h, p in parsed})
         Folder.objects.filter(pk=folder.pk).update(last_uid=last_uid)
     folder.last_uid = last_uid
 
@@ -260,6 +271,36 @@ def _message(org_id, p: ParsedMessage, size: int, headers_only: bool) -> Message
         note=Message.Note.TOO_LARGE if headers_only else Message.Note.NONE,
         defects=p.defects,
     )
+
+
+def attachments_store(org_id: int, attachments: dict[int, list[ParsedAttachment]]) -> None:
+    """Keep the attachment parts of messages (by id) that have none stored yet: a message
+    seen again (in a second mailbox, after a UIDVALIDITY change) adds nothing twice. The
+    bytes go to the default storage under a random name in the org's folder."""
+    wanted = {pk: parts for pk, parts in attachments.items() if parts}
+    if not wanted:
+        return
+    stored = set(
+        MessageAttachment.objects.filter(message_id__in=wanted)
+        .values_list("message_id", flat=True)
+        .distinct()
+    )
+    rows = []
+    for message_pk, parts in wanted.items():
+        if message_pk in stored:
+            continue
+        for position, part in enumerate(parts):
+            row = MessageAttachment(
+                org_id=org_id,
+                message_id=message_pk,
+                position=position,
+                original_name=part.filename,
+                size=len(part.data),
+                content_type=part.content_type,
+            )
+            row.file.save(uuid.uuid4().hex, ContentFile(part.data), save=False)
+            rows.append(row)
+    MessageAttachment.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def message_link(org_id: int, messages: dict[int, ParsedMessage]) -> None:

@@ -8,13 +8,14 @@ a message naming the keyword until it does.
 from collections.abc import Callable
 from itertools import count
 
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from campaigns_users.models import CampaignMember, CampaignRole, SenderAddress
 from campaigns_users.services import campaign_roles_ensure
-from mailoptions.models import Folder, Mailbox, Message, MessageCopy
+from mailoptions.models import Folder, Mailbox, Message, MessageAttachment, MessageCopy
 from portals.models import Portal, PortalUser
 from records.models import Account, Contact, ContactImport, ContactImportRow, CustomField
 from records.notes import attachment_add
@@ -76,6 +77,8 @@ OBJECT_MAKERS: dict[str, Callable[[Organization], object]] = {
     "mailbox_pk": lambda org: _mailbox(org).pk,
     # a message in a mailbox shared with everyone, so any member may read it (MAIL-5)
     "message_pk": lambda org: _message(org).pk,
+    # an attachment of the message made just before it in the URL (MAIL-5)
+    "attachment_pk": lambda org: _message_attachment(org).pk,
 }
 
 
@@ -107,6 +110,21 @@ def _message(org):
     message = Message.objects.create(org=org, key=f"{serial:064x}", subject="Walk")
     MessageCopy.objects.create(org=org, mailbox=mailbox, folder=folder, uid=serial, message=message)
     return message
+
+
+def _message_attachment(org):
+    message = Message.objects.filter(org=org).order_by("pk").last() or _message(org)
+    attachment = MessageAttachment(
+        org=org,
+        message=message,
+        position=message.attachments.count(),
+        original_name="walk.pdf",
+        size=13,
+        content_type="application/pdf",
+    )
+    attachment.file.save(f"walk{next(_serial)}.pdf", ContentFile(b"%PDF-1.4 walk"), save=False)
+    attachment.save()
+    return attachment
 
 
 def _attachment(org):

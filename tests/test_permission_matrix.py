@@ -263,6 +263,10 @@ MATRIX = [
     ("mail_message", ANONYMOUS, 302, 302),
     ("mail_message", OUTSIDER, 404, 404),
     ("mail_message", READER, 200, None),
+    # MAIL-5: an attachment of that message, for whoever may read it; downloads only.
+    ("mail_message_attachment", ANONYMOUS, 302, 302),
+    ("mail_message_attachment", OUTSIDER, 404, 404),
+    ("mail_message_attachment", READER, 200, 405),
     # MAIL-5: sending from a contact's page, for whoever sees the contact; a POST without
     # data shows the form's errors.
     ("mail_contact_send", ANONYMOUS, 302, 302),
