@@ -280,6 +280,9 @@ def attachments_store(org_id: int, attachments: dict[int, list[ParsedAttachment]
     wanted = {pk: parts for pk, parts in attachments.items() if parts}
     if not wanted:
         return
+    # Two mailboxes syncing the same new message at once: the second waits here for the
+    # first's transaction, then finds its attachments stored (no orphan files either).
+    list(Message.objects.filter(pk__in=wanted).order_by("pk").select_for_update().values("pk"))
     stored = set(
         MessageAttachment.objects.filter(message_id__in=wanted)
         .values_list("message_id", flat=True)
