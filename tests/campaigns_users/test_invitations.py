@@ -330,3 +330,24 @@ def test_cam4_unblock_lifts_the_address_history(invite, org_a, team_admin, captu
     assert fresh(member).email == "kenji@example.jp"
     assert fresh(member).send_count == 1
     assert history(org_a, "kenji@example.jp") == (1, 0)
+
+
+def test_cam4_the_data_migration_fills_the_history_from_members(invite, org_a, capture):
+    """CAM-4 (migration 0004): each member's send and decline counts become its address's
+    history, so a cap reached before the upgrade still holds after it."""
+    import importlib
+
+    from django.apps import apps
+
+    from campaigns_users.models import CampaignAddress
+
+    migration = importlib.import_module("campaigns_users.migrations.0004_campaignaddress")
+    member, link = invite()
+    decline(link)
+    with scopes_disabled():
+        CampaignMember.objects.filter(pk=member.pk).update(email="Kenji@Example.jp")
+        CampaignAddress.objects.all().delete()
+        migration.fill_from_members(apps, None)  # (the historical models have no scopes)
+    assert history(org_a, "kenji@example.jp") == (1, 1)
+    with scopes_disabled():
+        assert CampaignAddress.objects.count() == 1, "the team admin was never invited"
