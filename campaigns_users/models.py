@@ -88,7 +88,8 @@ class CampaignMember(models.Model):
         blank=True,
         related_name="campaign_member",
     )
-    # CAM-4: invitations sent to this address and declined from it since it last joined.
+    # CAM-4: invitations sent to this address and declined from it since it last joined, as
+    # shown on the members page: a copy of the address's CampaignAddress, which the caps read.
     send_count = models.PositiveIntegerField(default=0)
     decline_count = models.PositiveIntegerField(default=0)
     invited_by = models.ForeignKey(
@@ -132,6 +133,29 @@ class CampaignMember(models.Model):
 
     def can(self, permission: str) -> bool:
         return self.status in IN_TEAM and self.role.allows(permission)
+
+
+class CampaignAddress(models.Model):
+    """CAM-4: the invitation history of one address within an org — sends to it and declines
+    from it since it last joined. The caps belong to the address, whatever member row carries
+    it: the history survives re-targeting (CAM-9), removal and purge (CAM-8); only joining or
+    the operator (campaigns_unblock_address) starts it again."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(_("email address"))  # lower-cased
+    sends = models.PositiveIntegerField(default=0)
+    declines = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(org="org")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "email"], name="campaignaddress_once"),
+        ]
+
+    def __str__(self):
+        return self.email
 
 
 class SenderAddress(models.Model):

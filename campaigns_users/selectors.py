@@ -7,7 +7,7 @@ from django_scopes import scopes_disabled
 
 from users.models import CrmUser, Organization
 
-from .models import MAX_DECLINES, MAX_SENDS, CampaignMember, CampaignRole
+from .models import MAX_DECLINES, MAX_SENDS, CampaignAddress, CampaignMember, CampaignRole
 from .statuses import IN_TEAM, SEATED, Status
 
 
@@ -65,19 +65,40 @@ def roles_of(org: Organization):
 
 
 def block_reason(member: CampaignMember | None) -> str:
-    """CAM-4: why this address may not be invited again, as a sentence; "" when it may."""
+    """CAM-4: why this member's address may not be invited again, as a sentence; "" when it
+    may. Reads the member's copy of its address's counts (the members page, no extra query);
+    the services decide on the address's history, address_block_reason."""
     if member is None:
         return ""
-    if member.decline_count >= MAX_DECLINES:
+    return reason_for(member.email, sends=member.send_count, declines=member.decline_count)
+
+
+def address_history(*, org: Organization, email: str, lock: bool = False):
+    """CAM-4: the address's CampaignAddress in the org, None before its first send."""
+    history = CampaignAddress.objects.filter(org=org, email=email.strip().lower())
+    return (history.select_for_update() if lock else history).first()
+
+
+def address_block_reason(*, org: Organization, email: str, lock: bool = False) -> str:
+    """CAM-4: why the address may not be invited (or re-targeted to) in the org, whatever
+    member row carried it before; "" when it may."""
+    history = address_history(org=org, email=email, lock=lock)
+    if history is None:
+        return ""
+    return reason_for(email.strip().lower(), sends=history.sends, declines=history.declines)
+
+
+def reason_for(email: str, *, sends: int, declines: int) -> str:
+    if declines >= MAX_DECLINES:
         return _(
             "%(email)s declined our invitation twice, so it can't be invited again. "
             "Ask the operator to lift the block if the person asks to join."
-        ) % {"email": member.email}
-    if member.send_count >= MAX_SENDS:
+        ) % {"email": email}
+    if sends >= MAX_SENDS:
         return _(
             "An invitation was already sent twice to %(email)s without being accepted, so it "
             "can't be sent again. Ask the operator to lift the block if the person asks to join."
-        ) % {"email": member.email}
+        ) % {"email": email}
     return ""
 
 

@@ -25,8 +25,10 @@ from users.audit import audit_log_write
 from users.models import CrmUser, Organization, User
 
 from . import permissions
-from .models import CampaignMember, CampaignRole, SenderAddress
+from .models import CampaignAddress, CampaignMember, CampaignRole, SenderAddress
 from .selectors import (
+    address_block_reason,
+    address_history,
     admins_in_team,
     block_reason,
     member_for_address,
@@ -114,13 +116,35 @@ def refuse_full_team(org: Organization) -> None:
         )
 
 
+def address_record(org: Organization, email: str) -> CampaignAddress:
+    """CAM-4: the address's history in the org, made on first use, locked till the end of the
+    transaction (concurrent first uses meet on the unique constraint, not in an error)."""
+    email = email.lower()
+    with scope(org=org):
+        CampaignAddress.objects.bulk_create(
+            [CampaignAddress(org=org, email=email)], ignore_conflicts=True
+        )
+        return address_history(org=org, email=email, lock=True)
+
+
+def refuse_blocked(org: Organization, email: str, *, field: str | None = "email") -> None:
+    """CAM-4: the address's history decides, whatever member row carries the address."""
+    reason = address_block_reason(org=org, email=email, lock=True)
+    if reason:
+        raise ActionRefused(reason, field=field)
+
+
 def send(member: CampaignMember, actor: CampaignMember | None) -> bool:
-    """Send the member's invitation (created on first use); counts a send (CAM-4)."""
+    """Send the member's invitation (created on first use); counts a send to the address
+    (CAM-4), in the address's history and in the member's copy of it."""
     by = CrmUser.objects.filter(org=member.org, user_id=actor.user_id).first() if actor else None
     invitation = invitation_for(kind=KIND, membership=member, actor=by)
     sent = invitation_send(invitation=invitation, actor=by)
-    member.send_count += int(sent)
-    member.save(update_fields=["send_count"])
+    history = address_record(member.org, member.email)
+    history.sends += int(sent)
+    history.save(update_fields=["sends", "updated_at"])
+    member.send_count, member.decline_count = history.sends, history.declines
+    member.save(update_fields=["send_count", "decline_count"])
     return sent
 
 
@@ -155,9 +179,7 @@ def member_invite(
                 _("%(email)s is already in your Campaigns team.") % {"email": email},
                 field="email",
             )
-        reason = block_reason(existing)
-        if reason:
-            raise ActionRefused(reason, field="email")
+    refuse_blocked(org, email)
     refuse_full_team(org)
     if existing is None:
         member = CampaignMember.objects.create(
@@ -185,9 +207,7 @@ def member_resend(
     require_admin(org, actor, member)
     member = membership_lock(member)
     transition("resend", member.status)
-    reason = block_reason(member)
-    if reason:
-        raise ActionRefused(reason)
+    refuse_blocked(org, member.email, field=None)
     send(member, actor)
     audit(org=org, actor=actor, action="campaigns.member_resent", member=member, ip=ip)
     return member
@@ -216,9 +236,10 @@ def member_retarget(
             reason or _("%(email)s already has a place in your Campaigns team.") % {"email": email},
             field="email",
         )
+    refuse_blocked(org, email)  # CAM-4: A→B→A brings A's history back
     old = member.email
-    member.email, member.send_count, member.decline_count = email, 0, 0
-    member.save(update_fields=["email", "send_count", "decline_count"])
+    member.email = email
+    member.save(update_fields=["email"])
     sent = send(member, actor)
     audit(
         org=org,
@@ -236,7 +257,8 @@ def member_retarget(
 def member_accept(*, invitation: Invitation, member: CampaignMember, user) -> None:
     """CAM-3, CAM-5: the invited account joins as Associated, unless it is still in another
     org's team (decided under the account's lock; the constraint is the last word). A member
-    deactivated or removed meanwhile has a dead link (CAM-6). Counts start again (CAM-4)."""
+    deactivated or removed meanwhile has a dead link (CAM-6). The address's counts start again
+    (CAM-4): its invitations were answered."""
     if member.status != Status.INVITED:
         raise ActionRefused(_("This invitation is no longer valid."))
     User.objects.select_for_update().filter(pk=user.pk).first()
@@ -259,6 +281,10 @@ def member_accept(*, invitation: Invitation, member: CampaignMember, user) -> No
             )
     except IntegrityError:
         raise ActionRefused(_("This account is already in a Campaigns team.")) from None
+    with scope(org=member.org):
+        CampaignAddress.objects.filter(org=member.org, email=member.email.lower()).update(
+            sends=0, declines=0, updated_at=timezone.now()
+        )
     audit(org=member.org, actor=member, action="campaigns.member_accepted", member=member)
     if restored:
         audit(org=member.org, actor=member, action="campaigns.account_restored", member=member)
@@ -273,8 +299,12 @@ def other_team_sentence(elsewhere: CampaignMember) -> str:
 
 
 def member_decline(*, member: CampaignMember) -> None:
-    """CAM-4: the invited person declined through the link; two declines block the address."""
-    set_status(member, "decline", decline_count=member.decline_count + 1)
+    """CAM-4: the invited person declined through the link; two declines block the address
+    (counted in its history, which re-targeting and removal don't reset)."""
+    history = address_record(member.org, member.email)
+    history.declines += 1
+    history.save(update_fields=["declines", "updated_at"])
+    set_status(member, "decline", send_count=history.sends, decline_count=history.declines)
     audit(
         org=member.org,
         actor=None,
@@ -455,26 +485,28 @@ def member_expire_one(*, pk: int, now) -> bool:
 @transaction.atomic
 def address_unblock(*, email: str, operator: str, org: Organization | None = None) -> int:
     """CAM-4: the operator lifts the block of one address (in one org, or in every org): its
-    send and decline counts start again. Audited in each org it touched."""
+    history of sends and declines starts again, and the member's copy of it. Audited in each
+    org it touched; returns how many orgs that was."""
     email = clean_address(email)
     with scopes_disabled():
-        members = CampaignMember.objects.select_for_update().filter(email__iexact=email)
+        histories = CampaignAddress.objects.select_for_update().filter(email=email)
         if org is not None:
-            members = members.filter(org=org)
-        members = list(members.filter(Q(send_count__gt=0) | Q(decline_count__gt=0)))
-        for member in members:
-            before = {"sends": member.send_count, "declines": member.decline_count}
-            member.send_count = member.decline_count = 0
-            member.save(update_fields=["send_count", "decline_count"])
-            audit(
-                org=member.org,
+            histories = histories.filter(org=org)
+        histories = list(histories.filter(Q(sends__gt=0) | Q(declines__gt=0)).select_related("org"))
+        for history in histories:
+            before = {"sends": history.sends, "declines": history.declines}
+            history.sends = history.declines = 0
+            history.save(update_fields=["sends", "declines", "updated_at"])
+            CampaignMember.objects.filter(org=history.org, email__iexact=email).update(
+                send_count=0, decline_count=0
+            )
+            audit_log_write(
+                org=history.org,
                 actor=None,
                 action="campaigns.address_unblocked",
-                member=member,
-                operator=operator,
-                **before,
+                details={"email": email, "operator": operator, **before},
             )
-    return len(members)
+    return len(histories)
 
 
 def clean_role(org: Organization, name: str, allowed, *, role: CampaignRole | None = None):

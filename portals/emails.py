@@ -442,6 +442,17 @@ def sender_addresses(org) -> dict[str, bool]:
     return import_string(path)(org) if path else {}
 
 
+# CAM-7: a Campaigns team's handful of senders; the picker never grows past this.
+MAX_SENDER_CHOICES = 50
+
+
+def verified_sender_choices(org) -> list[str]:
+    """POR-6, CAM-7: the org's verified sender addresses, offered by the template form's
+    from-address field; unverified ones are not offered."""
+    verified = sorted(email for email, ok in sender_addresses(org).items() if ok)
+    return verified[:MAX_SENDER_CHOICES]
+
+
 def refuse_unverified_sender(org, from_email: str) -> None:
     """POR-6, CAM-7: a template may send from one of the org's verified sender addresses;
     one still waiting for its verification is refused."""

@@ -3,6 +3,7 @@ choices, and a body checked for size before it is sanitised by the service."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from crm_portal.forms import SectionedForm
@@ -18,6 +19,34 @@ from .emails import (
     subject_clean,
 )
 from .models import EmailTemplate
+
+
+class SenderEmailInput(forms.EmailInput):
+    """POR-6, CAM-7: an email input that offers the org's verified sender addresses in a
+    <datalist> (the browser lists them on focus and as one types) and still takes another
+    address; without senders it is a plain email input."""
+
+    def __init__(self, senders=(), attrs=None):
+        super().__init__(attrs)
+        self.senders = list(senders)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if not self.senders:
+            return super().render(name, value, attrs, renderer)
+        list_id = f"{(attrs or {}).get('id') or 'id_' + name}_senders"
+        attrs = {**(attrs or {}), "list": list_id}
+        label = _("Verified sender address")
+        options = format_html_join(
+            "",
+            '<option value="{}" label="{} · {}"></option>',
+            ((email, email, label) for email in self.senders),
+        )
+        return format_html(
+            '{}<datalist id="{}" data-senders>{}</datalist>',
+            super().render(name, value, attrs, renderer),
+            list_id,
+            options,
+        )
 
 
 class EmailTemplateForm(SectionedForm, forms.Form):
@@ -73,6 +102,17 @@ class EmailTemplateForm(SectionedForm, forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
     )
     align = forms.ChoiceField(label=_("Alignment"), choices=list(ALIGNS.items()))
+
+    def __init__(self, *args, senders=(), **kwargs):
+        """`senders`: the org's verified sender addresses, offered as from-addresses (CAM-7)."""
+        super().__init__(*args, **kwargs)
+        if senders:
+            field = self.fields["from_email"]
+            field.widget = SenderEmailInput(senders)
+            field.help_text = _(
+                "Choose one of your organisation's verified sender addresses, or type "
+                "another. Empty: the organisation's default sender address."
+            )
 
     def clean_subject(self):
         return subject_clean(self.cleaned_data["subject"])

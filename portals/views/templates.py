@@ -30,6 +30,7 @@ from ..emails import (
     email_template_warnings,
     merge_fields,
     render_preview,
+    verified_sender_choices,
 )
 from ..emails import email_template_reset as template_reset
 from ..forms_templates import EmailTemplateForm, initial_of
@@ -178,7 +179,8 @@ def email_template_edit(request, org_slug, portal_pk, kind, language):
     portal, kind, language, group = template_target(request, portal_pk, kind, language)
     content = _saved_content(portal, kind, language, group)
     data = posted_data(request)
-    form = EmailTemplateForm(data, initial=initial_of(content))
+    senders = verified_sender_choices(request.org)
+    form = EmailTemplateForm(data, initial=initial_of(content), senders=senders)
     if request.method == "POST" and data is None:
         return _too_big(request, portal, kind, language, group, content)
     if data is not None and form.is_valid():
@@ -203,7 +205,8 @@ def email_template_edit(request, org_slug, portal_pk, kind, language):
 
 
 def _too_big(request, portal, kind, language, group, content):
-    form = EmailTemplateForm(initial=initial_of(content))
+    senders = verified_sender_choices(request.org)
+    form = EmailTemplateForm(initial=initial_of(content), senders=senders)
     context = _editor_context(request, portal, kind, language, group, form)
     context["preview"] = render_preview(portal, content, group, nonce=nonce_of(request))
     context["refusal"] = too_big_message()
@@ -269,7 +272,7 @@ def email_template_test(request, org_slug, portal_pk, kind, language):
     data = posted_data(request)
     if data is None:
         return _too_big(request, portal, kind, language, group, content)
-    form = EmailTemplateForm(data)
+    form = EmailTemplateForm(data, senders=verified_sender_choices(request.org))
     if data.get("subject") is not None:
         if not form.is_valid():
             context = _editor_context(request, portal, kind, language, group, form)

@@ -250,3 +250,104 @@ def test_cam9_retarget_kills_the_old_link_at_once(invite, org_a, team_admin, cap
     accept(new_link, "ken@example.org")
     assert fresh(member).status == S.ASSOCIATED
     assert fresh(member).email == "ken@example.org"
+
+
+def history(org, email):
+    from campaigns_users.models import CampaignAddress
+
+    with scopes_disabled():
+        row = CampaignAddress.objects.filter(org=org, email=email).first()
+    return (row.sends, row.declines) if row else None
+
+
+def test_cam4_retargeting_back_to_a_capped_address_is_refused(invite, org_a, team_admin, capture):
+    """CAM-4: the caps belong to the address, not to the row carrying it: after two sends to
+    A, re-targeting A→B→A is refused with the clear reason and nothing changes."""
+    member, _link = invite()
+    with scope(org=org_a), capture(execute=True):
+        member_resend(org=org_a, actor=team_admin, member=member)
+        member_retarget(org=org_a, actor=team_admin, member=fresh(member), email="b@example.org")
+    assert history(org_a, "kenji@example.jp") == (2, 0)
+    assert history(org_a, "b@example.org") == (1, 0)
+    before, outbox = team_snapshot(org_a), len(mail.outbox)
+    with scope(org=org_a), pytest.raises(ActionRefused, match="already sent twice") as refused:
+        member_retarget(org=org_a, actor=team_admin, member=fresh(member), email="Kenji@Example.jp")
+    assert refused.value.field == "email"
+    assert team_snapshot(org_a) == before
+    assert len(mail.outbox) == outbox
+    assert history(org_a, "kenji@example.jp") == (2, 0)
+
+
+def test_cam4_declines_follow_the_address_through_retargeting(invite, org_a, team_admin):
+    """CAM-4: two declines from A block A even when the second row to carry A is another."""
+    member, link = invite()
+    decline(link)
+    member, link = invite()
+    decline(link)
+    other, _link = invite("b@example.org")
+    with scope(org=org_a), pytest.raises(ActionRefused, match="declined our invitation twice"):
+        member_retarget(org=org_a, actor=team_admin, member=other, email="kenji@example.jp")
+
+
+def test_cam4_a_third_send_after_removal_and_reinvite_is_refused(
+    invite, org_a, team_admin, capture
+):
+    """CAM-4: removal does not reset the address's history, nor does the row's purge."""
+    member, _link = invite()
+    with scope(org=org_a), capture(execute=True):
+        member_remove(org=org_a, actor=team_admin, member=member)
+    member, _link = invite()  # the second send
+    with scope(org=org_a):
+        member_remove(org=org_a, actor=team_admin, member=fresh(member))
+    with scopes_disabled():
+        CampaignMember.objects.filter(pk=member.pk).delete()  # as the retention purge does
+    before = team_snapshot(org_a)
+    with scope(org=org_a), pytest.raises(ActionRefused, match="already sent twice"):
+        member_invite(org=org_a, actor=team_admin, email="kenji@example.jp")
+    assert team_snapshot(org_a) == before
+    assert history(org_a, "kenji@example.jp") == (2, 0)
+
+
+def test_cam4_unblock_lifts_the_address_history(invite, org_a, team_admin, capture):
+    """CAM-4: the operator command starts the address's history again (audited), so the
+    re-target back to it, refused before, goes through."""
+    member, _link = invite()
+    with scope(org=org_a), capture(execute=True):
+        member_resend(org=org_a, actor=team_admin, member=member)
+        member_retarget(org=org_a, actor=team_admin, member=fresh(member), email="b@example.org")
+    call_command("campaigns_unblock_address", "KENJI@example.jp", "--operator", "ops-anna")
+    assert history(org_a, "kenji@example.jp") == (0, 0)
+    with scopes_disabled():
+        entry = AuditLogEntry.objects.get(org=org_a, action="campaigns.address_unblocked")
+    assert entry.details == {
+        "email": "kenji@example.jp",
+        "operator": "ops-anna",
+        "sends": 2,
+        "declines": 0,
+    }
+    with scope(org=org_a), capture(execute=True):
+        member_retarget(org=org_a, actor=team_admin, member=fresh(member), email="kenji@example.jp")
+    assert fresh(member).email == "kenji@example.jp"
+    assert fresh(member).send_count == 1
+    assert history(org_a, "kenji@example.jp") == (1, 0)
+
+
+def test_cam4_the_data_migration_fills_the_history_from_members(invite, org_a, capture):
+    """CAM-4 (migration 0004): each member's send and decline counts become its address's
+    history, so a cap reached before the upgrade still holds after it."""
+    import importlib
+
+    from django.apps import apps
+
+    from campaigns_users.models import CampaignAddress
+
+    migration = importlib.import_module("campaigns_users.migrations.0004_campaignaddress")
+    member, link = invite()
+    decline(link)
+    with scopes_disabled():
+        CampaignMember.objects.filter(pk=member.pk).update(email="Kenji@Example.jp")
+        CampaignAddress.objects.all().delete()
+        migration.fill_from_members(apps, None)  # (the historical models have no scopes)
+    assert history(org_a, "kenji@example.jp") == (1, 1)
+    with scopes_disabled():
+        assert CampaignAddress.objects.count() == 1, "the team admin was never invited"

@@ -152,3 +152,41 @@ def test_cam7_por6_a_template_may_send_from_a_verified_sender_only(
     assert response.status_code == 302
     with scopes_disabled():
         assert EmailTemplate.objects.get(portal=portal).from_email == "news@alpha.example"
+
+
+def test_cam7_por6_the_template_form_offers_verified_senders_only(
+    org_a, admin_a, team_admin, client_admin_a, capture
+):
+    """POR-6, CAM-7: the from-address field of the portal email editor offers the org's
+    verified sender addresses (a labelled <datalist>), not the ones still unverified."""
+    with scopes_disabled():
+        portal = PortalFactory(org=org_a, name="Alpha Care", languages=["en"])
+    _sender, link = add(org_a, team_admin, "news@alpha.example", capture)
+    add(org_a, team_admin, "pending@alpha.example", capture)
+    Client().post(link)
+    edit = reverse(
+        "email_template_edit",
+        kwargs={
+            "org_slug": org_a.slug,
+            "portal_pk": portal.pk,
+            "kind": "accept_invitation",
+            "language": "en",
+        },
+    )
+    page = client_admin_a.get(edit).content.decode()
+    assert 'list="id_from_email_senders"' in page
+    datalist = page.split('<datalist id="id_from_email_senders"', 1)[1].split("</datalist>")[0]
+    assert 'value="news@alpha.example"' in datalist
+    assert "Verified sender address" in datalist
+    assert "pending@alpha.example" not in datalist
+    assert "Choose one of your organisation" in page
+    response = client_admin_a.post(edit, form_data(from_email="pending@alpha.example"))
+    assert "pending@alpha.example is not verified yet" in response.content.decode()
+    with scopes_disabled():
+        user = admin_a.user
+    user.language = "ja"
+    user.save(update_fields=["language"])
+    page = client_admin_a.get(edit).content.decode()
+    assert "認証済みの送信元アドレス" in page
+    with scopes_disabled():
+        assert not EmailTemplate.objects.filter(portal=portal).exists()
