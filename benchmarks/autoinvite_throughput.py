@@ -200,7 +200,15 @@ def send_all(org) -> dict:
         waiting = PortalUser.objects.filter(org=org, auto_invite_waiting=True).count()
     started = time.perf_counter()
     with scope(org=org):
-        auto_invites_send(org=org)
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            with cProfile.Profile() as prof:
+                auto_invites_send(org=org)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+        else:
+            auto_invites_send(org=org)
     seconds = time.perf_counter() - started
     controller.stop()
     celery_app.conf.task_always_eager = False
