@@ -6,6 +6,7 @@ errors are retried with backoff, a rejected address is not, and a send that alre
 import time
 
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
 
@@ -219,11 +220,6 @@ def delivery_enqueue(*, invitation: Invitation, payload: dict) -> None:
     )
 
 
-# How many mails one delivery task sends over its one connection (the auto-invite sender's
-# batches; a single send — an admin's invite — keeps deliver_invitation_task).
-DELIVERY_BATCH_SIZE = 100
-
-
 @shared_task(
     bind=True,
     base=TenantTask,
@@ -243,10 +239,20 @@ def deliver_invitations_task(self, org_id, deliveries) -> dict:
 
 def deliveries_enqueue(*, org_id: int, deliveries: list) -> None:
     """Hand a batch of rendered mails [(invitation id, send number, payload)] to workers on
-    commit, DELIVERY_BATCH_SIZE a task."""
+    commit, INVITATION_DELIVERY_BATCH_SIZE a task (a single send — an admin's invite — keeps
+    deliver_invitation_task; so does every mail when the setting is 1)."""
+    size = settings.INVITATION_DELIVERY_BATCH_SIZE
+    if size <= 1:
+        for invitation_id, send_number, payload in deliveries:
+            transaction.on_commit(
+                lambda i=invitation_id, n=send_number, p=payload: deliver_invitation_task.delay(
+                    org_id, i, n, p
+                )
+            )
+        return
     chunks = [
-        [list(entry) for entry in deliveries[start : start + DELIVERY_BATCH_SIZE]]
-        for start in range(0, len(deliveries), DELIVERY_BATCH_SIZE)
+        [list(entry) for entry in deliveries[start : start + size]]
+        for start in range(0, len(deliveries), size)
     ]
     transaction.on_commit(
         lambda: [deliver_invitations_task.delay(org_id, chunk) for chunk in chunks]
