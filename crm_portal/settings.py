@@ -310,6 +310,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Auto-invite (AUT-11, AUT-12): every org's waiting invitations leave at its own rate; reminders.
 AUTO_INVITE_SENDS_PER_MINUTE = int(env_str("AUTO_INVITE_SENDS_PER_MINUTE", "300"))
+# Invitation mails per delivery task when the auto-invite sender sends a batch (AUT-12): one
+# SMTP connection per task. 1: a task per mail (deliver_invitation_task), the old way.
+INVITATION_DELIVERY_BATCH_SIZE = int(env_str("INVITATION_DELIVERY_BATCH_SIZE", "100"))
 AUTO_INVITE_SEND_SWEEP_SECONDS = int(env_str("AUTO_INVITE_SEND_SWEEP_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["autoinvite-send-sweep"] = {
     "task": "portals.tasks.auto_invite_send_sweep_task",

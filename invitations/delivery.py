@@ -6,6 +6,8 @@ errors are retried with backoff, a rejected address is not, and a send that alre
 import time
 
 from celery import shared_task
+from django.conf import settings
+from django.core.mail import get_connection
 from django.db import connection, transaction
 
 from crm_portal.exceptions import DATABASE_AWAY
@@ -92,6 +94,78 @@ def invitation_deliver(
     return "sent"
 
 
+def deliveries_due(deliveries: list) -> list:
+    """The (invitation id, send number, payload) entries whose send is still due
+    (delivery_is_due for each), in two queries whatever their number."""
+    ids = [invitation_id for invitation_id, _number, _payload in deliveries]
+    current = dict(
+        Invitation.objects.filter(pk__in=ids, status=Invitation.Status.SENT).values_list(
+            "pk", "sent_count"
+        )
+    )
+    gone = set(
+        DeliveryAttempt.objects.filter(
+            invitation_id__in=ids, outcome=DeliveryAttempt.Outcome.SENT
+        ).values_list("invitation_id", "send_number")
+    )
+    return [
+        (invitation_id, number, payload)
+        for invitation_id, number, payload in deliveries
+        if current.get(invitation_id) == number and (invitation_id, number) not in gone
+    ]
+
+
+def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
+    """Send a batch of invitation mails over ONE connection to the mail backend, each attempt
+    recorded as invitation_deliver records it: a send that went out is recorded before the
+    next one starts (so a worker killed mid-batch re-sends at most the one in flight, as the
+    single task would), a rejected address is recorded failed, a temporary error is recorded
+    as retrying and that mail handed to its own deliver_invitation_task (with its backoff and
+    retries) while the batch goes on over a fresh connection. A backend that cannot be
+    reached at all raises (the task retries the batch; what went out is skipped then).
+    Returns counts by outcome."""
+    counts = {"sent": 0, "failed": 0, "retrying": 0, "skipped": 0}
+    due = deliveries_due(deliveries)
+    counts["skipped"] = len(deliveries) - len(due)
+    if not due:
+        return counts
+    backend = get_connection()
+    backend.open()
+    try:
+        for invitation_id, send_number, payload in due:
+            record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
+            message = tracked_message(payload, invitation_id=invitation_id, send_number=send_number)
+            message.connection = backend
+            try:
+                message.send()
+            except PERMANENT_MAIL_ERRORS as exc:
+                with transaction.atomic():
+                    delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+                    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+                    state = Invitation.Delivery.REJECTED
+                    delivery_report_record(invitation=invitation, state=state, detail=str(exc))
+                counts["failed"] += 1
+                continue
+            except TEMPORARY_MAIL_ERRORS as exc:
+                delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
+                deliver_invitation_task.apply_async(
+                    (org_id, invitation_id, send_number, payload), countdown=backoff(0)
+                )
+                counts["retrying"] += 1
+                backend.close()
+                backend.open()  # a broken connection is not reused; unreachable: raises
+                continue
+            sent_record_write(
+                **record,
+                outcome=DeliveryAttempt.Outcome.SENT,
+                message_id=provider_message_id(message),
+            )
+            counts["sent"] += 1
+    finally:
+        backend.close()
+    return counts
+
+
 # How long a worker keeps trying to record a send that went out while the database is away.
 SENT_RECORD_PATIENCE_SECONDS = 120
 
@@ -143,4 +217,43 @@ def delivery_enqueue(*, invitation: Invitation, payload: dict) -> None:
     org_id, invitation_id, send_number = invitation.org_id, invitation.pk, invitation.sent_count
     transaction.on_commit(
         lambda: deliver_invitation_task.delay(org_id, invitation_id, send_number, payload)
+    )
+
+
+@shared_task(
+    bind=True,
+    base=TenantTask,
+    max_retries=MAX_RETRIES,
+    acks_late=True,
+    name="invitations.tasks.deliver_invitations_task",
+)
+def deliver_invitations_task(self, org_id, deliveries) -> dict:
+    """A batch of [invitation id, send number, payload] over one connection
+    (invitations_deliver); the backend or the database away retries the batch, whose mails
+    that went out meanwhile are skipped then (deliveries_due)."""
+    try:
+        return invitations_deliver(org_id=org_id, deliveries=[tuple(d) for d in deliveries])
+    except (*TEMPORARY_MAIL_ERRORS, *DATABASE_AWAY) as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+def deliveries_enqueue(*, org_id: int, deliveries: list) -> None:
+    """Hand a batch of rendered mails [(invitation id, send number, payload)] to workers on
+    commit, INVITATION_DELIVERY_BATCH_SIZE a task (a single send — an admin's invite — keeps
+    deliver_invitation_task; so does every mail when the setting is 1)."""
+    size = settings.INVITATION_DELIVERY_BATCH_SIZE
+    if size <= 1:
+        for invitation_id, send_number, payload in deliveries:
+            transaction.on_commit(
+                lambda i=invitation_id, n=send_number, p=payload: deliver_invitation_task.delay(
+                    org_id, i, n, p
+                )
+            )
+        return
+    chunks = [
+        [list(entry) for entry in deliveries[start : start + size]]
+        for start in range(0, len(deliveries), size)
+    ]
+    transaction.on_commit(
+        lambda: [deliver_invitations_task.delay(org_id, chunk) for chunk in chunks]
     )

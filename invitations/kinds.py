@@ -6,6 +6,7 @@ a kind that is not listed fails when it is looked up."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from django.apps import apps
@@ -46,6 +47,17 @@ class InvitationKind:
 
     def membership_of(self, invitation: Invitation) -> Model | None:
         raise NotImplementedError
+
+    def invitations_link(self, pairs: list[tuple[Model, Invitation]]) -> None:
+        """Tie each new invitation to its membership, which the caller holds locked and has
+        no invitation yet (invitations_send_new), in one statement. Only a kind whose
+        invitations go out in batches (the portal kind's auto-invitations) needs it."""
+        raise NotImplementedError
+
+    def rendering(self):
+        """A context manager around rendering a batch of this kind's emails (e.g. to read
+        each template once per batch); nothing by default."""
+        return contextlib.nullcontext()
 
     def email_of(self, membership: Model) -> str:
         """The address every send goes to (read again at each send)."""

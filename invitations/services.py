@@ -22,7 +22,7 @@ from crm_portal.exceptions import ActionRefused
 from crm_portal.mail import message_to_payload
 from users.models import CrmUser
 
-from .delivery import delivery_enqueue
+from .delivery import deliveries_enqueue, delivery_enqueue
 from .kinds import InvitationKind, invitation_kind
 from .models import INVITATION_VALIDITY, Invitation
 
@@ -94,6 +94,51 @@ def invitation_send(*, invitation: Invitation, actor: CrmUser | None) -> bool:
     message = _invitation_message(invitation, token, adapter)
     delivery_enqueue(invitation=invitation, payload=message_to_payload(message))
     return True
+
+
+def invitations_send_new(*, kind: str, memberships: list[Model]) -> list[Invitation]:
+    """Invite a batch of memberships that have no invitation yet, each exactly as
+    invitation_for + invitation_send would (a fresh token, SENT, 7 days), in a fixed number
+    of statements: the invitations in one INSERT, tied to their memberships by the kind in
+    one statement, their mails rendered (each template read once per batch: the kind's
+    `rendering`) and handed on commit to delivery tasks of DELIVERY_BATCH_SIZE mails each
+    (one SMTP connection per task). The caller holds the memberships locked, in one
+    transaction, and has checked they have no invitation and their org is verified; each
+    one's inviter is its `invited_by`. Returns the invitations, in the memberships' order."""
+    if not memberships:
+        return []
+    adapter = invitation_kind(kind)
+    now = timezone.now()
+    tokens = [secrets.token_urlsafe(32) for _membership in memberships]
+    invitations = [
+        Invitation(
+            org=membership.org,
+            kind=kind,
+            email=adapter.email_of(membership),
+            language=adapter.language_of(membership),
+            status=Invitation.Status.SENT,
+            token_hash=token_hash(token),
+            sent_count=1,
+            last_sent_at=now,
+            expires_at=now + INVITATION_VALIDITY,
+            invited_by=getattr(membership, "invited_by", None),
+            delivery=Invitation.Delivery.UNKNOWN,
+        )
+        for membership, token in zip(memberships, tokens, strict=True)
+    ]
+    Invitation.objects.bulk_create(invitations)
+    adapter.invitations_link(list(zip(memberships, invitations, strict=True)))
+    with adapter.rendering():
+        deliveries = [
+            (
+                invitation.pk,
+                invitation.sent_count,
+                message_to_payload(_invitation_message(invitation, token, adapter)),
+            )
+            for invitation, token in zip(invitations, tokens, strict=True)
+        ]
+    deliveries_enqueue(org_id=invitations[0].org_id, deliveries=deliveries)
+    return invitations
 
 
 def _invitation_message(

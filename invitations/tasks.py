@@ -1,6 +1,6 @@
 """The worker finds every app's tasks through `<app>.tasks`; the invitations' live beside the
 services they run."""
 
-from .delivery import deliver_invitation_task
+from .delivery import deliver_invitation_task, deliver_invitations_task
 
-__all__ = ["deliver_invitation_task"]
+__all__ = ["deliver_invitation_task", "deliver_invitations_task"]

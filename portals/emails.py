@@ -11,6 +11,8 @@ layout (templates/portals/email_layout.html) is ours, and the admin's body goes 
 sanitised HTML.
 """
 
+import contextlib
+import contextvars
 import datetime
 import html
 import re
@@ -401,19 +403,43 @@ def invitation_context(portal: Portal, group, context: dict) -> dict:
     return values
 
 
+_BATCH: contextvars.ContextVar[dict | None] = contextvars.ContextVar("email_batch", default=None)
+
+
+@contextlib.contextmanager
+def rendering_batch():
+    """Around rendering a batch of invitation emails (the auto-invite sender's): each
+    portal's template for a language and group, and the org's merge fields, are read once
+    for the batch instead of once per email."""
+    token = _BATCH.set({})
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+
+
+def _once_per_batch(key: tuple, compute):
+    memo = _BATCH.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def render_for_invitation(
     portal: Portal, kind: str, language: str, group: UserGroup | None, context: dict
 ) -> RenderedEmail:
     """What a portal invitation kind's `render_email` returns (invitations.kinds): the
     portal's template for `kind` in the language the fallback picks, rendered with `context`
     (the core's, plus e.g. `contact` or `contact_*` values from the kind's email_context)."""
-    content = content_for(portal, kind, language, group)
+    content = _once_per_batch(
+        ("content", portal.pk, kind, language, group.pk if group else None),
+        lambda: content_for(portal, kind, language, group),
+    )
+    allowed = _once_per_batch(("fields", portal.org_id), lambda: merge_field_names(portal.org))
     with translation.override(content.language):
-        return render(
-            content,
-            invitation_context(portal, group, context),
-            allowed=merge_field_names(portal.org),
-        )
+        return render(content, invitation_context(portal, group, context), allowed=allowed)
 
 
 def render_preview(

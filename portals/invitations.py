@@ -2,9 +2,10 @@
 generic invitation core (DESIGN: Invitations). The PortalUser holds a OneToOne to its
 Invitation; accepting binds the portal user to the account and makes them Active."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_portal.exceptions import ActionRefused
@@ -14,7 +15,7 @@ from invitations.services import membership_lock
 from users.audit import audit_log_write
 
 from .default_emails import ACCEPT_INVITATION
-from .emails import render_for_invitation
+from .emails import render_for_invitation, rendering_batch
 from .models import FailedInvitation, PortalUser
 
 KIND = "portal_user"
@@ -71,6 +72,34 @@ class PortalUserInvitations(InvitationKind):
                 locked.save(update_fields=["invitation", "updated_at"])
         membership.invitation = invitation
         return invitation
+
+    def invitations_link(self, pairs: list[tuple[PortalUser, Invitation]]) -> None:
+        """AUT-12: the auto-invite sender's batch, tied in one UPDATE … FROM unnest (the
+        caller holds the portal users locked: SKIP LOCKED claim)."""
+        if not pairs:
+            return
+        now = timezone.now()
+        if connection.vendor != "postgresql":
+            for portal_user, invitation in pairs:
+                PortalUser.objects.filter(pk=portal_user.pk).update(
+                    invitation=invitation, updated_at=now
+                )
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {PortalUser._meta.db_table} AS pu SET invitation_id = v.i,"
+                    " updated_at = %s FROM unnest(%s::bigint[], %s::bigint[]) AS v(p, i)"
+                    " WHERE pu.id = v.p AND pu.invitation_id IS NULL",
+                    [now, [pu.pk for pu, _inv in pairs], [inv.pk for _pu, inv in pairs]],
+                )
+                if cursor.rowcount != len(pairs):  # the caller's lock makes this impossible
+                    raise IntegrityError("A portal user got an invitation meanwhile.")
+        for portal_user, invitation in pairs:
+            portal_user.invitation = invitation
+            invitation.portal_user = portal_user  # read by the email without a query
+
+    def rendering(self):
+        return rendering_batch()
 
     def membership_of(self, invitation: Invitation) -> PortalUser | None:
         try:

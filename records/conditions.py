@@ -659,7 +659,7 @@ def _date_range(spec: FieldSpec, op: str, value, tz, now: datetime.datetime):
 
 
 def _condition_true(spec: FieldSpec, op: str, expected, value, tz, now) -> bool:
-    if op not in operators_for(spec):
+    if op not in _OPS_BY_TYPE.get(spec.type, _EMPTY_OPS):
         return False
     if op == "empty":
         return _is_empty(spec, value)
@@ -711,8 +711,23 @@ def _compare(op: str, left, right) -> bool:
     }[op]
 
 
-def _row_results(data, values: dict, specs, tz, now) -> list[bool]:
+_BY_KEY: dict[int, tuple[list, dict]] = {}  # id(specs) -> (specs, by key): a worker's batch
+# evaluates thousands of condition sets against the same list of specs
+
+
+def _specs_by_key(specs) -> dict:
+    cached = _BY_KEY.get(id(specs))
+    if cached is not None and cached[0] is specs:
+        return cached[1]
     by_key = {spec.key: spec for spec in specs}
+    if len(_BY_KEY) > 64:
+        _BY_KEY.clear()
+    _BY_KEY[id(specs)] = (specs, by_key)  # holding `specs` keeps its id from being reused
+    return by_key
+
+
+def _row_results(data, values: dict, specs, tz, now) -> list[bool]:
+    by_key = _specs_by_key(specs)
     results = []
     for row in _rows(data):
         try:

@@ -169,3 +169,44 @@ def test_issue16_load_vs_admin_benchmark_runs_end_to_end():
         assert page in out
     assert out.count("app/admin: req/s") == len(LOAD_PAGES)
     assert re.search(r"^Verdict: (PASS|FAIL)$", out, re.M)
+
+
+@pytest.mark.bench
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark needs PostgreSQL")
+def test_aut8_autoinvite_throughput_benchmark_runs_end_to_end():
+    """AUT-8, AUT-12: benchmarks/autoinvite_throughput.py at a tiny size (200 contacts, 50
+    reference events, 2 s of steady load) starts the relay and a worker process, delivers to
+    its SMTP sink and prints the side-by-side table with the goals; every expected mail of the
+    steady phase arrived (the timings are not judged here: the machine is shared)."""
+    env = dict(
+        os.environ,
+        BENCH_CONTACTS="200",
+        BENCH_REFERENCE="50",
+        BENCH_SENDS="200",
+        BENCH_REFERENCE_SENDS="50",
+        BENCH_STEADY_SECONDS="2",
+    )
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "autoinvite_throughput.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "200 contacts created through the service layer" in out, out
+    assert re.search(r"batches of 100\s+batch size 1\s+goal", out), out
+    for row in (
+        "events evaluated/s, 1 worker process",
+        "invitations delivered/s",
+        "statements per evaluation batch",
+        "commit -> mail p95 (s)",
+    ):
+        assert row in out, out
+    assert re.search(r"events evaluated \(phase 1\)\s+200\s+50", out), out
+    assert re.search(r"invitations delivered \(phase 2\)\s+200\s+50", out), out
+    assert re.search(r"mails at the sink / expected\s+1000/1000\s+1000/1000", out), out
+    assert re.search(r"^Goals \(this code\): evaluation (PASS|FAIL)", out, re.M), out

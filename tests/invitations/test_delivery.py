@@ -11,7 +11,7 @@ from django_scopes import scope, scopes_disabled
 
 from crm_portal.mail import backoff
 from invitations.crm_users import crm_user_add_and_invite, crm_users_reinvite
-from invitations.delivery import deliver_invitation_task
+from invitations.delivery import deliver_invitation_task, deliver_invitations_task
 from invitations.models import DeliveryAttempt, Invitation
 from tests.users.factories import builtin_profile, role_named
 
@@ -23,6 +23,12 @@ class ScriptedSMTP:
     def __init__(self, defer=0):
         self.defer = defer
         self.received = []
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1  # one EHLO per SMTP connection
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("bounce"):
@@ -141,3 +147,80 @@ def test_usr5_a_replaced_send_is_not_delivered(
     assert len(server.received) == 2
     assert outcomes(invitation) == [(1, "sent"), (2, "sent")]
     assert mail.outbox == []  # everything went through the real SMTP server
+
+
+def licences(org):
+    """A paid plan with room for the batch's CRM users (the free plan allows 3)."""
+    org.plan, org.purchased_licences = org.Plan.PAID, 20
+    org.save()
+
+
+def batch_of(invitations):
+    return [
+        [i.pk, i.sent_count, {"subject": "x", "body": "x", "from_email": "a@b.c", "to": [i.email]}]
+        for i in invitations
+    ]
+
+
+def test_aut12_a_batch_of_mails_goes_over_one_connection_each_send_once(
+    smtp, org_a, admin_a, django_capture_on_commit_callbacks
+):
+    """AUT-12, X-4: deliver_invitations_task sends a batch over ONE SMTP connection and
+    records each attempt; a send that already went out is skipped, a rejected address is
+    recorded failed, and the whole batch delivered again sends nothing."""
+    server = smtp()
+    licences(org_a)
+    done = invite(org_a, admin_a, "kenji@example.jp", django_capture_on_commit_callbacks)
+    due = [
+        invite(org_a, admin_a, f"taro{n}@example.jp", django_capture_on_commit_callbacks)
+        for n in range(3)
+    ]
+    with scopes_disabled():  # their sends as if not delivered yet
+        DeliveryAttempt.objects.filter(invitation__in=due).delete()
+    server.received.clear()
+    server.connections = 0
+    batch = batch_of([done, *due])
+    assert deliver_invitations_task.apply(args=(org_a.pk, batch)).get() == {
+        "sent": 3,
+        "failed": 0,
+        "retrying": 0,
+        "skipped": 1,
+    }
+    assert sorted(e.rcpt_tos[0] for e in server.received) == [
+        "taro0@example.jp",
+        "taro1@example.jp",
+        "taro2@example.jp",
+    ]
+    assert server.connections == 1
+    assert [outcomes(i) for i in due] == [[(1, "sent")]] * 3
+    assert outcomes(done) == [(1, "sent")]
+    again = deliver_invitations_task.apply(args=(org_a.pk, batch)).get()
+    assert again["skipped"] == 4 and len(server.received) == 3
+
+
+def test_aut12_a_temporary_error_in_a_batch_retries_that_mail_alone(
+    smtp, org_a, admin_a, django_capture_on_commit_callbacks
+):
+    """AUT-12, X-4: a temporary error on one mail of a batch is recorded as retrying and the
+    mail handed to its own deliver_invitation_task (sent then, once); the batch goes on over
+    a fresh connection; a rejected address is failed, not retried."""
+    server = smtp()
+    licences(org_a)
+    due = [
+        invite(org_a, admin_a, f"hana{n}@example.jp", django_capture_on_commit_callbacks)
+        for n in range(2)
+    ]
+    rejected = invite(org_a, admin_a, "bounce@example.jp", django_capture_on_commit_callbacks)
+    with scopes_disabled():
+        DeliveryAttempt.objects.filter(invitation__in=[*due, rejected]).delete()
+    server.received.clear()
+    server.defer = 1  # the batch's first DATA answers 451
+    result = deliver_invitations_task.apply(args=(org_a.pk, batch_of([*due, rejected]))).get()
+    assert result == {"sent": 1, "failed": 1, "retrying": 1, "skipped": 0}
+    assert outcomes(due[0]) == [(1, "retrying"), (1, "sent")]  # its own task, run eagerly
+    assert outcomes(due[1]) == [(1, "sent")]
+    assert outcomes(rejected) == [(1, "failed")]
+    assert sorted(e.rcpt_tos[0] for e in server.received) == [
+        "hana0@example.jp",
+        "hana1@example.jp",
+    ]
