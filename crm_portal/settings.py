@@ -333,6 +333,14 @@ CELERY_BEAT_SCHEDULE["deleted-campaign-accounts"] = {
     "task": "campaigns_users.tasks.deleted_campaign_accounts_task",
     "schedule": timedelta(hours=int(env_str("CAMPAIGNS_RETENTION_HOURS", "6"))),
 }
+# An invitation mail with no delivery attempt this long after its send is sent again with a
+# fresh link (its task died with a worker; issue 16).
+INVITATION_DELIVERY_STALE_SECONDS = int(env_str("INVITATION_DELIVERY_STALE_SECONDS", "600"))
+CELERY_BEAT_SCHEDULE["invitations-redeliver-stale"] = {
+    "task": "invitations.tasks.invitations_redeliver_stale_task",
+    "schedule": timedelta(seconds=int(env_str("INVITATION_DELIVERY_SWEEP_SECONDS", "60"))),
+    "options": {"expires": 60},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The kinds of spreadsheet import (IMP-1 … IMP-7): a worker handed a kind's key finds it here.
 IMPORT_KINDS = {

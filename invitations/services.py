@@ -9,14 +9,15 @@ import secrets
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Exists, Model, OuterRef
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.mail import message_to_payload
@@ -24,7 +25,7 @@ from users.models import CrmUser
 
 from .delivery import deliveries_enqueue, delivery_enqueue
 from .kinds import InvitationKind, invitation_kind
-from .models import INVITATION_VALIDITY, Invitation
+from .models import INVITATION_VALIDITY, DeliveryAttempt, Invitation
 
 
 def token_hash(token: str) -> str:
@@ -331,3 +332,63 @@ def invitation_accept(*, token: str, user) -> Invitation:
         invitation.token_hash = None
         invitation.save(update_fields=["status", "accepted_at", "accepted_by", "token_hash"])
     return invitation
+
+
+# --- deliveries that never happened (issue 16 drill) -----------------------------------------
+
+# The sweeper leaves alone an invitation sent this many times already (a mail that kills
+# every worker that tries it must not loop for ever).
+MAX_SENDS_BY_SWEEPER = 10
+
+
+def invitations_redeliver_stale(*, now=None, limit: int = 500) -> int:
+    """Send again, with a fresh link, every invitation whose current send has had no delivery
+    attempt for INVITATION_DELIVERY_STALE_SECONDS: its task died with a worker killed
+    mid-batch (the broker hands an unacknowledged message back only after an hour), or was
+    never queued (the broker went away at commit). The lost mail's link was never delivered;
+    if its task turns up after all, it finds a newer send and sends nothing. Returns how many
+    were sent again."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.INVITATION_DELIVERY_STALE_SECONDS)
+    with scopes_disabled():
+        attempted = DeliveryAttempt.objects.filter(
+            invitation=OuterRef("pk"), send_number=OuterRef("sent_count")
+        )
+        stale = list(
+            Invitation.objects.filter(
+                status=Invitation.Status.SENT,
+                last_sent_at__lt=stale_before,
+                last_sent_at__gt=now - timedelta(days=1),
+                sent_count__lt=MAX_SENDS_BY_SWEEPER,
+            )
+            .exclude(Exists(attempted))
+            .values_list("pk", "org_id")[:limit]
+        )
+    sent = 0
+    for pk, org_id in stale:
+        sent += invitation_redeliver(pk=pk, org_id=org_id, stale_before=stale_before)
+    return sent
+
+
+def invitation_redeliver(*, pk: int, org_id: int, stale_before) -> bool:
+    """One stale invitation, re-checked under its lock (a delivery may have been recorded, or
+    an admin re-sent it, meanwhile)."""
+    with transaction.atomic(), scopes_disabled():
+        invitation = (
+            Invitation.objects.select_for_update(skip_locked=True)
+            .select_related("org")
+            .filter(pk=pk, status=Invitation.Status.SENT, last_sent_at__lt=stale_before)
+            .first()
+        )
+        if (
+            invitation is None
+            or invitation.attempts.filter(send_number=invitation.sent_count).exists()
+        ):
+            return False
+        with scope(org=invitation.org):
+            return invitation_send(invitation=invitation, actor=None)
+
+
+@shared_task(name="invitations.tasks.invitations_redeliver_stale_task")
+def invitations_redeliver_stale_task() -> int:
+    return invitations_redeliver_stale()

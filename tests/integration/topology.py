@@ -181,6 +181,9 @@ class Topology:
             "OUTBOX_LOG_SECONDS": "2",
             "AUTO_INVITE_SENDS_PER_MINUTE": "100000",
             "AUTO_INVITE_SEND_SWEEP_SECONDS": "2",
+            # A mail whose task died with a killed worker is sent again after 10 s.
+            "INVITATION_DELIVERY_STALE_SECONDS": "10",
+            "INVITATION_DELIVERY_SWEEP_SECONDS": "2",
         }
         self.processes: dict[str, Process] = {}
         self._count: dict[str, int] = {}

@@ -224,3 +224,53 @@ def test_aut12_a_temporary_error_in_a_batch_retries_that_mail_alone(
         "hana0@example.jp",
         "hana1@example.jp",
     ]
+
+
+def test_issue16_a_send_whose_task_died_is_sent_again_with_a_fresh_link(
+    smtp, org_a, admin_a, django_capture_on_commit_callbacks, settings
+):
+    """Issue 16 drill, AUT-5: a worker SIGKILLed mid-batch takes its unacknowledged delivery
+    task with it (the broker hands it back only after an hour). A send with no delivery
+    attempt after INVITATION_DELIVERY_STALE_SECONDS is sent again with a fresh link, once; a
+    delivered send, a recent one and a revoked one are left alone; the old task, if it turns
+    up, sends nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from invitations.services import invitations_redeliver_stale
+
+    settings.INVITATION_DELIVERY_STALE_SECONDS = 60
+    licences(org_a)
+    server = smtp()
+    delivered = invite(org_a, admin_a, "kenji@example.jp", django_capture_on_commit_callbacks)
+    with scope(org=org_a):  # on_commit not run: the delivery task is lost with its worker
+        lost = invite(org_a, admin_a, "yuki@example.jp", lambda execute: _no_commit())
+        recent = invite(org_a, admin_a, "mai@example.jp", lambda execute: _no_commit())
+    earlier = timezone.now() - timedelta(minutes=5)
+    with scopes_disabled():
+        Invitation.objects.filter(pk__in=[delivered.pk, lost.pk]).update(last_sent_at=earlier)
+    old_hash = lost.token_hash
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invitations_redeliver_stale() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invitations_redeliver_stale() == 0  # the new send is recent and delivered
+
+    assert sorted(e.rcpt_tos[0] for e in server.received) == ["kenji@example.jp", "yuki@example.jp"]
+    with scopes_disabled():
+        lost.refresh_from_db()
+    assert lost.sent_count == 2 and lost.token_hash != old_hash
+    assert outcomes(lost) == [(2, "sent")] and outcomes(recent) == []
+    payload = {"subject": "x", "body": "x", "from_email": "a@b.c", "to": ["yuki@example.jp"]}
+    assert deliver_invitation_task.apply(args=(org_a.pk, lost.pk, 1, payload)).get() == "skipped"
+
+
+class _no_commit:
+    """A stand-in for the on-commit capture that drops the callbacks (the task never ran)."""
+
+    def __enter__(self):
+        return []
+
+    def __exit__(self, *exc):
+        return False
