@@ -1,7 +1,29 @@
 """Shared by the benchmarks: creating and dropping their throwaway PostgreSQL database.
-(Imported as a sibling module: the scripts run as `python benchmarks/<name>.py`.)"""
+and running a script again as a child process. (Imported as a sibling module: the scripts
+run as `python benchmarks/<name>.py`.)"""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def spawn_child(script: str, kind: str, **more) -> dict:
+    """Run benchmark `script` again as child `kind` (`--child kind --option value …`); returns
+    what the child printed after "RESULT ", as a dict. A child that fails stops the run with
+    its output."""
+    command = [sys.executable, script, "--child", kind]
+    for option, value in more.items():
+        command += [f"--{option}", value]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"child {kind} failed (exit {done.returncode})")
+    return json.loads(lines[-1].removeprefix("RESULT "))
 
 
 def with_database(url: str, name: str) -> str:

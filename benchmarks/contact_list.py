@@ -49,7 +49,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,7 +57,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _bench_db import database_admin, with_database
+from _bench_db import database_admin, spawn_child, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -510,15 +509,7 @@ def child_main(args) -> None:
 
 def spawn(kind: str, **more) -> dict:
     """Run this script as child `kind`; returns what it printed after RESULT, as a dict."""
-    command = [sys.executable, __file__, "--child", kind]
-    for option, value in more.items():
-        command += [f"--{option}", value]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode or not lines:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"child {kind} failed (exit {done.returncode})")
-    return json.loads(lines[-1].removeprefix("RESULT "))
+    return spawn_child(__file__, kind, **more)
 
 
 def short_scan(scan: str, indexes: dict) -> str:

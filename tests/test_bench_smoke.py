@@ -38,6 +38,19 @@ ROW = re.compile(
 )
 
 
+def run_benchmark(script: str, env: dict, *, timeout: int) -> subprocess.CompletedProcess:
+    """benchmarks/<script> as `make bench` runs it, with `env`; its output captured."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.mark.bench
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark needs PostgreSQL")
 def test_issue21_rec2_lists_vs_admin_benchmark_runs_end_to_end():
@@ -53,15 +66,7 @@ def test_issue21_rec2_lists_vs_admin_benchmark_runs_end_to_end():
         BENCH_SOLO="3",
     )
     try:
-        done = subprocess.run(
-            [sys.executable, str(SCRIPT)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = run_benchmark(SCRIPT.name, env, timeout=300)
     finally:
         database_admin("drop", server, name)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -90,15 +95,7 @@ def test_aut4_match_now_benchmark_runs_end_to_end():
         BENCH_OTHER_CONTACTS="500",
         BENCH_ROUNDS="1",
     )
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "match_now.py")],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
+    done = run_benchmark("match_now.py", env, timeout=150)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "2,000 contacts in the org" in out, out
@@ -146,15 +143,7 @@ def test_issue16_load_vs_admin_benchmark_runs_end_to_end():
         BENCH_SOLO="3",
     )
     try:
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "load_vs_admin.py")],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = run_benchmark("load_vs_admin.py", env, timeout=300)
     finally:
         database_admin("drop", server, name)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -186,15 +175,7 @@ def test_aut8_autoinvite_throughput_benchmark_runs_end_to_end():
         BENCH_REFERENCE_SENDS="50",
         BENCH_STEADY_SECONDS="2",
     )
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "autoinvite_throughput.py")],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    done = run_benchmark("autoinvite_throughput.py", env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "200 contacts created through the service layer" in out, out
