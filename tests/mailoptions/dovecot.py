@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.workers import wait_for
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 READY_SECONDS = 20
 
@@ -118,18 +120,18 @@ class Dovecot:
         return self
 
     def _wait_ready(self) -> None:
-        """Ready when a connection gets the IMAP greeting; polled until a deadline."""
-        deadline = time.monotonic() + READY_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Dovecot exited: {self.log()}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=2) as conn:
-                    if conn.recv(64).startswith(b"* OK"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"Dovecot did not greet within {READY_SECONDS}s: {self.log()}")
+        """Ready when a connection gets the IMAP greeting (tests.workers.wait_for polls it)."""
+        if not wait_for(lambda: self._greets() or self.process.poll() is not None, READY_SECONDS):
+            raise RuntimeError(f"Dovecot did not greet within {READY_SECONDS}s: {self.log()}")
+        if self.process.poll() is not None:
+            raise RuntimeError(f"Dovecot exited: {self.log()}")
+
+    def _greets(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=2) as conn:
+                return conn.recv(64).startswith(b"* OK")
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -166,16 +168,15 @@ class Dovecot:
 
     def wait_idle(self, login: str) -> None:
         """Until every IMAP session of the user has ended: each logs "Disconnected" once it
-        has closed the mailbox and written its indexes. Polled until a deadline."""
-        deadline = time.monotonic() + READY_SECONDS
-        while time.monotonic() < deadline:
-            lines = self.log(whole=True).splitlines()
-            logins = sum(f"Login: user=<{login}>," in line for line in lines)
-            ended = sum(f"imap({login})<" in line and "Disconnected" in line for line in lines)
-            if ended >= logins:
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"{login}'s IMAP sessions did not end: {self.log()}")
+        has closed the mailbox and written its indexes."""
+        if not wait_for(lambda: self._sessions_ended(login), READY_SECONDS):
+            raise RuntimeError(f"{login}'s IMAP sessions did not end: {self.log()}")
+
+    def _sessions_ended(self, login: str) -> bool:
+        lines = self.log(whole=True).splitlines()
+        logins = sum(f"Login: user=<{login}>," in line for line in lines)
+        ended = sum(f"imap({login})<" in line and "Disconnected" in line for line in lines)
+        return ended >= logins
 
     def renumber(self, login: str) -> None:
         """A new UIDVALIDITY for the user's INBOX: its dovecot* files are deleted (once no
