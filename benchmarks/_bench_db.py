@@ -3,12 +3,15 @@ and running a script again as a child process. (Imported as a sibling module: th
 run as `python benchmarks/<name>.py`.)"""
 
 import json
+import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
 def spawn_child(script: str, kind: str, **more) -> dict:
@@ -49,3 +52,42 @@ def database_admin(action: str, server_url: str, name: str) -> dict:
     except Exception as error:  # no server, no psycopg, no rights
         return {"error": f"{type(error).__name__}: {error}".strip()}
     return {}
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, for a benchmark's output."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def bench_env_defaults() -> None:
+    """Settings of a benchmark child that measures the app in-process: the project's, with
+    DEBUG (no real secret needed), tasks run eagerly, no Redis."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "crm_portal.settings"
+    os.environ["DEBUG"] = "true"  # so that the settings load without a real secret
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    os.environ["REDIS_URL"] = ""
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+
+
+@contextmanager
+def throwaway_database(script: str):
+    """Yields (DATABASE_URL, description) of an empty PostgreSQL database (BENCH_DB_NAME, else
+    one named after this process) that is gone afterwards, or (None, why not) when no server
+    answers. `script` runs the createdb and dropdb children (see database_admin)."""
+    server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    name = os.environ.get("BENCH_DB_NAME") or f"crm_portal_bench_{os.getpid()}"
+    created = spawn_child(script, "createdb", url=server_url, name=name)
+    if created.get("error"):
+        yield None, created["error"].splitlines()[0]
+        return
+    try:
+        host = urlsplit(server_url).hostname or "localhost"
+        yield with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
+    finally:
+        dropped = spawn_child(script, "dropdb", url=server_url, name=name)
+        if dropped.get("error"):
+            print(f"could not drop {name}: {dropped['error']}", file=sys.stderr)

@@ -41,12 +41,16 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
-from _bench_db import database_admin, spawn_child, with_database
+from _bench_db import (
+    bench_env_defaults,
+    database_admin,
+    load_average,
+    spawn_child,
+    throwaway_database,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,7 +59,6 @@ CONTACTS = int(os.environ.get("BENCH_CONTACTS") or 1_000_000)
 OTHER_CONTACTS = int(os.environ.get("BENCH_OTHER_CONTACTS") or 250_000)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 5)
 GOAL_MS = 1000
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 TABLE = "records_contact"
 RULE = {
     "conditions": [
@@ -78,34 +81,6 @@ COUNTRIES = [
 
 
 # --- environment and database (as in contact_list.py) ---------------------------------------
-
-
-def set_env_defaults() -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "crm_portal.settings"
-    os.environ["DEBUG"] = "true"  # so that the settings load without a real secret
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
-    os.environ["REDIS_URL"] = ""
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-
-
-@contextmanager
-def throwaway_database():
-    """Yields (DATABASE_URL, description) of an empty PostgreSQL database that is gone
-    afterwards, or (None, why not) when no server answers."""
-    server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = os.environ.get("BENCH_DB_NAME") or f"crm_portal_bench_{os.getpid()}"
-    created = spawn("createdb", url=server_url, name=name)
-    if created.get("error"):
-        yield None, created["error"].splitlines()[0]
-        return
-    try:
-        host = urlsplit(server_url).hostname or "localhost"
-        yield with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
-    finally:
-        dropped = spawn("dropdb", url=server_url, name=name)
-        if dropped.get("error"):
-            print(f"could not drop {name}: {dropped['error']}", file=sys.stderr)
 
 
 # --- set-up child: migrate, orgs, the custom field, contacts by INSERT … SELECT --------------
@@ -372,18 +347,18 @@ def report(setup: dict, figures: dict) -> None:
 
 
 def main() -> None:
-    set_env_defaults()
+    bench_env_defaults()
     workdir = Path(tempfile.mkdtemp(prefix="crm_portal_bench_"))
     os.environ.setdefault("VAR_DIR", str(workdir / "var"))  # leave ./var alone
     try:
-        with throwaway_database() as (database_url, description):
+        with throwaway_database(__file__) as (database_url, description):
             if database_url is None:
                 print(f"PostgreSQL unreachable ({description}): nothing measured.")
                 print("Set DATABASE_URL to a PostgreSQL server to run this benchmark.")
                 return
             os.environ["DATABASE_URL"] = database_url  # before any django.setup(): children
             print(f"database: {description}")
-            print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load()}")
+            print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load_average()}")
             started = time.perf_counter()
             setup = spawn("setup")
             t, c = setup["timings"], setup["counts"]
@@ -397,16 +372,9 @@ def main() -> None:
             (workdir / "setup.json").write_text(json.dumps(setup))
             figures = spawn("measure", setup=str(workdir / "setup.json"))
             report(setup, figures)
-            print(f"(load average at the end: {load()})")
+            print(f"(load average at the end: {load_average()})")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def load() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
 
 
 def parse_args():
