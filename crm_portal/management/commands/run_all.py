@@ -50,7 +50,11 @@ class Command(BaseCommand):
                 f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
             ],
         }
-        processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+        # Each process leads its own process group, so that stopping it also stops what it
+        # started (the worker's pool children) even when the process itself has to be killed.
+        processes = {
+            name: subprocess.Popen(cmd, env=env, process_group=0) for name, cmd in commands.items()
+        }
         url = f"http://{addr.replace('0.0.0.0', '127.0.0.1')}/"
         if "console" in settings.EMAIL_BACKEND:
             mail = "printed below, in this console (sign-up, invitations, password reset)"
@@ -76,15 +80,40 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("Stopping web, relay, worker and beat…")
         finally:
-            for p in processes.values():
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            for p in processes.values():
-                try:
-                    p.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_all(processes.values())
+
+
+def stop_all(processes, grace: float = 15) -> None:
+    """SIGTERM every process group, give them `grace` seconds together, then SIGKILL what is
+    left of each group, including children whose parent already exited."""
+    for p in processes:
+        signal_group(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for p in processes:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for p in processes:
+        while group_alive(p.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        signal_group(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def port_is_free(host: str, port: int) -> bool:
