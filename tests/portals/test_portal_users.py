@@ -296,6 +296,40 @@ def test_por4_the_users_tab_shows_the_statuses_apart_with_counts(client_admin_a,
     assert "active@example.org" in found and "off@example.org" not in found
 
 
+def row_of(page: str, email: str) -> str:
+    return page.split(f'data-portal-user="{email}"')[1].split("</tr>")[0]
+
+
+def test_por4_issue21_x1_each_row_shows_its_links_and_labels_in_the_viewers_language(
+    client_admin_a, admin_a, portal, people
+):
+    """The rows are worked out once per page in Python (issue 21): each still links to its
+    contact and to the email change, offers the two-factor reset to who has an account, and
+    names its status, language and checkbox in the viewer's language (X-1)."""
+    active, invited = people["active"], people["invited"]
+    with scopes_disabled():
+        PortalUser.objects.filter(pk=invited.pk).update(language="ja")
+    base = f"/o/{portal.org.slug}"
+    page = client_admin_a.get(users_url(portal)).content.decode()
+    row = row_of(page, active.email)
+    assert f'aria-label="Select {active.contact}"' in row
+    assert f'<a href="{base}/contacts/{active.contact_id}/">{active.contact}</a>' in row
+    assert f'href="{base}/portals/{portal.pk}/users/{active.pk}/email/"' in row
+    assert f'href="{base}/portals/{portal.pk}/users/{active.pk}/reset-two-factor/"' in row
+    assert ">Active</span>" in row and ">English</td>" in row
+    invited_row = row_of(page, invited.email)
+    assert "data-mfa-reset" not in invited_row, "no account, nothing to reset"
+    assert ">Invitation not accepted</span>" in invited_row and ">Japanese</td>" in invited_row
+    admin_a.user.language = "ja"
+    admin_a.user.save(update_fields=["language"])
+    japanese = client_admin_a.get(users_url(portal)).content.decode()
+    row = row_of(japanese, active.email)
+    assert f'aria-label="{active.contact} を選択"' in row
+    assert ">有効</span>" in row and ">英語</td>" in row
+    assert "メールアドレスを変更" in row and "二要素認証をリセット" in row
+    assert ">招待未承諾</span>" in row_of(japanese, invited.email)
+
+
 def _attempt(invitation, outcome, error=""):
     DeliveryAttempt.objects.create(
         org=invitation.org,

@@ -347,3 +347,47 @@ def test_issue21_usr8_access_form_renders_only_the_members_territories(org_a, ad
     assert saved.status_code == 302
     with scopes_disabled():
         assert sorted(t.name for t in member_a.territories.all()) == ["Area 7", "Kanto"]
+
+
+def test_issue21_x1_contact_rows_show_each_column_in_the_viewers_language(org_a, admin_a, member_a):
+    """The rows are worked out once per page in Python (issue 21): each still shows the
+    name linked to the contact, the email, account, subscription, country, owner and date,
+    and labels its checkbox with the name, in the viewer's language (family name first and
+    Japanese labels in Japanese, X-1)."""
+    with scopes_disabled():
+        account = Account.objects.create(org=org_a, name="Acme KK", owner=member_a)
+        contact = ContactFactory(
+            org=org_a,
+            first_name="Yuki",
+            last_name="Mori",
+            email="yuki@example.jp",
+            subscription=Contact.Subscription.TRIAL,
+            country="FR",
+            owner=member_a,
+            account=account,
+        )
+        Contact.objects.filter(pk=contact.pk).update(created_at="2026-03-04T10:00:00Z")
+        bare = ContactFactory(org=org_a, last_name="Aoki", owner=None, account=None)
+    client = client_for(admin_a)
+    english = client.get(url(org_a, "contact_list")).content.decode()
+    link = url(org_a, "contact_detail", contact_pk=contact.pk)
+    assert (
+        f'<td class="select"><input type="checkbox" name="contacts" value="{contact.pk}" '
+        f'data-bulk-row aria-label="Select Yuki Mori"></td><td><a href="{link}">Yuki Mori</a>'
+        '</td><td>yuki@example.jp</td><td class="col-optional">Acme KK</td>'
+        '<td class="col-optional">Trial</td><td class="col-optional">France</td>'
+        f"<td>{member_a}</td>"
+    ) in english
+    bare_link = url(org_a, "contact_detail", contact_pk=bare.pk)
+    assert f'<a href="{bare_link}">' in english
+    assert english.count('<td class="col-optional">—</td>') == 1  # Aoki's account
+    assert "<td>—</td>" in english  # and owner
+    admin_a.user.language = "ja"
+    admin_a.user.save(update_fields=["language"])
+    japanese = client.get(url(org_a, "contact_list")).content.decode()
+    assert 'aria-label="Mori Yuki を選択"' in japanese
+    assert f'<a href="{link}">Mori Yuki</a>' in japanese
+    assert '<td class="col-optional">トライアル</td><td class="col-optional">フランス</td>' in (
+        japanese
+    )
+    assert '<td class="col-optional">2026/03/04</td>' in japanese
