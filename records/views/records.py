@@ -199,8 +199,9 @@ class ContactRow:
     """A row of the contacts list worked out once per page in Python: the template reverses
     no URL and translates nothing per row (issue 21: a row cost 0.4 ms of template work)."""
 
-    contact: Contact
+    pk: str
     name: str
+    email: str
     url: str
     select_label: str
     account: str
@@ -219,8 +220,9 @@ def _contact_rows(request, contacts) -> list[ContactRow]:
         name = str(c)
         rows.append(
             ContactRow(
-                contact=c,
+                pk=str(c.pk),
                 name=name,
+                email=c.email,
                 url=url(c.pk),
                 select_label=select % {"name": name},
                 account=str(c.account) if c.account else "—",
