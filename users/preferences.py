@@ -178,7 +178,7 @@ _FAST_FIELDS = {
     "G": lambda v: str(v.hour),
     "g": lambda v: str(v.hour % 12 or 12),
     "i": lambda v: f"{v.minute:02d}",
-    "A": lambda v: str(_("AM") if v.hour < 12 else _("PM")),
+    "A": lambda v: dateformat.TimeFormat(v).A(),  # Django's own translated AM/PM
 }
 _TIME_FIELDS = frozenset("GgHiA")
 _FORMAT_CHARACTERS = frozenset("aAbcdDeEfFgGhHiIjlLmMnNoOPrsStTUuwWyYzZ")
