@@ -24,17 +24,61 @@ from .models import DeliveryAttempt, Invitation
 from .webhooks import delivery_report_record
 
 
-def delivery_record(
-    *, invitation_id: int, org_id: int, send_number: int, outcome, error="", message_id=""
-):
-    DeliveryAttempt.objects.create(
-        org_id=org_id,
-        invitation_id=invitation_id,
-        send_number=send_number,
-        outcome=outcome,
-        error=str(error)[:2000],
-        provider_message_id=(message_id or "")[:255],
+def attempt_start(*, invitation_id: int, org_id: int, send_number: int) -> int | None:
+    """Record, before the mail is handed over, that it is being handed over — if this send is
+    still the invitation's current one; returns the attempt's id, or None when a newer send
+    (an admin's, or the stale sweeper's) replaced it meanwhile: then nothing is sent. The
+    check and the INSERT are one statement that waits for a sweeper holding the invitation's
+    lock and re-reads it, so a send is never handed over twice by a worker and the sweeper
+    racing. The attempt is finished (attempt_finish) with its outcome; one that stays
+    "sending" is a worker that died in between: its mail may or may not have left, and a
+    second copy may follow — visible in the delivery log as "interrupted" (issue 16)."""
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time
+        current = Invitation.objects.filter(
+            pk=invitation_id, sent_count=send_number, status=Invitation.Status.SENT
+        )
+        if not current.exists():
+            return None
+        return DeliveryAttempt.objects.create(
+            org_id=org_id,
+            invitation_id=invitation_id,
+            send_number=send_number,
+            outcome=DeliveryAttempt.Outcome.SENDING,
+        ).pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {DeliveryAttempt._meta.db_table} "
+            "(org_id, invitation_id, send_number, outcome, error, provider_message_id, "
+            "created_at) "
+            "SELECT %s, id, %s, %s, '', '', now() "
+            f"FROM {Invitation._meta.db_table} "
+            "WHERE id = %s AND sent_count = %s AND status = %s FOR SHARE "
+            "RETURNING id",
+            [
+                org_id,
+                send_number,
+                DeliveryAttempt.Outcome.SENDING,
+                invitation_id,
+                send_number,
+                Invitation.Status.SENT,
+            ],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def attempt_finish(attempt_id: int, *, outcome, error="", message_id="") -> None:
+    DeliveryAttempt.objects.filter(pk=attempt_id).update(
+        outcome=outcome, error=str(error)[:2000], provider_message_id=(message_id or "")[:255]
     )
+
+
+def attempts_interrupted_mark(invitation_ids: list[int]) -> int:
+    """Attempts left "sending" by a worker that died while handing their mail over become
+    "interrupted", before the same invitations are delivered again (one statement)."""
+    return DeliveryAttempt.objects.filter(
+        invitation_id__in=invitation_ids, outcome=DeliveryAttempt.Outcome.SENDING
+    ).update(outcome=DeliveryAttempt.Outcome.INTERRUPTED)
 
 
 def tracked_message(payload: dict, *, invitation_id: int, send_number: int):
@@ -71,26 +115,28 @@ def invitation_deliver(
     temporary error is recorded as retrying and raised again, unless this is the last try."""
     if not delivery_is_due(invitation_id=invitation_id, send_number=send_number):
         return "skipped"
+    attempts_interrupted_mark([invitation_id])
     record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
+    attempt = attempt_start(**record)
+    if attempt is None:
+        return "skipped"
     message = tracked_message(payload, invitation_id=invitation_id, send_number=send_number)
     try:
         message.send()
     except PERMANENT_MAIL_ERRORS as exc:
         with transaction.atomic():
-            delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+            attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
             invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
             state = Invitation.Delivery.REJECTED
             delivery_report_record(invitation=invitation, state=state, detail=str(exc))
         return "failed"
     except TEMPORARY_MAIL_ERRORS as exc:
         if last_try:
-            delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+            attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
             return "failed"
-        delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
+        attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
         raise
-    sent_record_write(
-        **record, outcome=DeliveryAttempt.Outcome.SENT, message_id=provider_message_id(message)
-    )
+    sent_record_write(attempt, message_id=provider_message_id(message))
     return "sent"
 
 
@@ -117,11 +163,13 @@ def deliveries_due(deliveries: list) -> list:
 
 def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
     """Send a batch of invitation mails over ONE connection to the mail backend, each attempt
-    recorded as invitation_deliver records it: a send that went out is recorded before the
-    next one starts (so a worker killed mid-batch re-sends at most the one in flight, as the
-    single task would), a rejected address is recorded failed, a temporary error is recorded
-    as retrying and that mail handed to its own deliver_invitation_task (with its backoff and
-    retries) while the batch goes on over a fresh connection. A backend that cannot be
+    recorded as invitation_deliver records it: each attempt is recorded "sending" before its
+    mail is handed over and finished before the next one starts (so a worker killed mid-batch
+    re-sends at most the one in flight, as the single task would, and that one shows in the
+    delivery log as "interrupted"; one that a newer send replaced meanwhile is skipped), a
+    rejected address is recorded failed, a temporary error is recorded as retrying and that
+    mail handed to its own deliver_invitation_task (with its backoff and retries) while the
+    batch goes on over a fresh connection. A backend that cannot be
     reached at all raises (the task retries the batch; what went out is skipped then).
     Returns counts by outcome."""
     counts = {"sent": 0, "failed": 0, "retrying": 0, "skipped": 0}
@@ -129,25 +177,30 @@ def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
     counts["skipped"] = len(deliveries) - len(due)
     if not due:
         return counts
+    attempts_interrupted_mark([invitation_id for invitation_id, _number, _payload in due])
     backend = get_connection()
     backend.open()
     try:
         for invitation_id, send_number, payload in due:
             record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
+            attempt = attempt_start(**record)
+            if attempt is None:  # replaced by a newer send since deliveries_due
+                counts["skipped"] += 1
+                continue
             message = tracked_message(payload, invitation_id=invitation_id, send_number=send_number)
             message.connection = backend
             try:
                 message.send()
             except PERMANENT_MAIL_ERRORS as exc:
                 with transaction.atomic():
-                    delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+                    attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
                     invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
                     state = Invitation.Delivery.REJECTED
                     delivery_report_record(invitation=invitation, state=state, detail=str(exc))
                 counts["failed"] += 1
                 continue
             except TEMPORARY_MAIL_ERRORS as exc:
-                delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
+                attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
                 deliver_invitation_task.apply_async(
                     (org_id, invitation_id, send_number, payload), countdown=backoff(0)
                 )
@@ -155,11 +208,7 @@ def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
                 backend.close()
                 backend.open()  # a broken connection is not reused; unreachable: raises
                 continue
-            sent_record_write(
-                **record,
-                outcome=DeliveryAttempt.Outcome.SENT,
-                message_id=provider_message_id(message),
-            )
+            sent_record_write(attempt, message_id=provider_message_id(message))
             counts["sent"] += 1
     finally:
         backend.close()
@@ -170,7 +219,7 @@ def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
 SENT_RECORD_PATIENCE_SECONDS = 120
 
 
-def sent_record_write(**record) -> None:
+def sent_record_write(attempt_id: int, *, message_id: str) -> None:
     """Record a send that went out. The mail has left: if the database is away just now (a
     restart, a failover), wait for it rather than let the task's retry send the mail again
     (issue 16 drill: a PostgreSQL restart gives no duplicate). Only past the patience does
@@ -179,7 +228,7 @@ def sent_record_write(**record) -> None:
     pause = 0.5
     while True:
         try:
-            delivery_record(**record)
+            attempt_finish(attempt_id, outcome=DeliveryAttempt.Outcome.SENT, message_id=message_id)
             return
         except DATABASE_AWAY:
             if time.monotonic() + pause > deadline:

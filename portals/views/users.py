@@ -114,6 +114,8 @@ SHOWN_COLUMNS = (
 )
 DELIVERY_LABELS = {
     "queued": gettext_lazy("Queued: not sent yet"),
+    "sending": gettext_lazy("Being handed over"),
+    "interrupted": gettext_lazy("Interrupted: may have been sent; sent again"),
     "sent": gettext_lazy("Sent"),
     "retrying": gettext_lazy("Temporary error, will retry"),
     "failed": gettext_lazy("Failed"),
