@@ -11,8 +11,6 @@ from django.db.models import Count, Window
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +23,7 @@ from crm_portal.search import TRIGRAM_MIN_LENGTH, order_for_search
 from crm_portal.widgets import Combobox
 from mailoptions.selectors import record_messages
 from users.permissions import record_permission
+from users.preferences import format_date
 
 from ..forms import RecordForm
 from ..models import Contact
@@ -229,7 +228,7 @@ def _contact_rows(request, contacts) -> list[ContactRow]:
                 subscription=subscriptions.get(c.subscription, c.subscription),
                 country=country_name(c.country),
                 owner=str(c.owner) if c.owner else "—",
-                created=date_format(localtime(c.created_at), "SHORT_DATE_FORMAT"),
+                created=format_date(c.created_at),  # the viewer's zone and format (USR-6)
             )
         )
     return rows

@@ -393,3 +393,19 @@ def test_issue21_x1_contact_rows_show_each_column_in_the_viewers_language(org_a,
         japanese
     )
     assert '<td class="col-optional">2026/03/04</td>' in japanese
+    # The date follows the viewer's own date format and zone (USR-6).
+    with scopes_disabled():
+        CrmUser.objects.filter(pk=admin_a.pk).update(
+            date_format="Y年n月j日", time_zone="Pacific/Honolulu"
+        )
+    assert (
+        '<td class="col-optional">2026年3月4日</td>'
+        in client.get(url(org_a, "contact_list")).content.decode()
+    )
+    with scopes_disabled():
+        CrmUser.objects.filter(pk=admin_a.pk).update(time_zone="Asia/Tokyo")
+        Contact.objects.filter(pk=contact.pk).update(created_at="2026-03-04T20:00:00Z")
+    assert (
+        '<td class="col-optional">2026年3月5日</td>'
+        in client.get(url(org_a, "contact_list")).content.decode()
+    )
