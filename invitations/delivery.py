@@ -3,12 +3,19 @@ renders the message, a worker hands it to the provider. Every attempt is recorde
 errors are retried with backoff, a rejected address is not, and a send that already went out
 (or that a newer send replaced) is never sent. The same for every kind of invitation."""
 
+import re
+import smtplib
+import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
 
 from crm_portal.exceptions import DATABASE_AWAY
 from crm_portal.mail import (
@@ -25,16 +32,26 @@ from .webhooks import delivery_report_record
 
 
 def delivery_record(
-    *, invitation_id: int, org_id: int, send_number: int, outcome, error="", message_id=""
+    *, invitation_id: int, org_id: int, send_number: int, outcome, error="", message_id="", db=None
 ):
-    DeliveryAttempt.objects.create(
-        org_id=org_id,
-        invitation_id=invitation_id,
-        send_number=send_number,
-        outcome=outcome,
-        error=str(error)[:2000],
-        provider_message_id=(message_id or "")[:255],
-    )
+    """One DeliveryAttempt, in ONE INSERT (no instance, nothing read back: a batch writes one
+    per mail before the next is accepted), on `db` (a connection shared with a helper thread,
+    SentRecords) or this thread's."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {DeliveryAttempt._meta.db_table} (org_id, invitation_id, send_number,"
+            " outcome, error, provider_message_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                org_id,
+                invitation_id,
+                send_number,
+                outcome,
+                str(error)[:2000],
+                (message_id or "")[:255],
+                timezone.now(),
+            ],
+        )
 
 
 def tracked_message(payload: dict, *, invitation_id: int, send_number: int):
@@ -118,12 +135,13 @@ def deliveries_due(deliveries: list) -> list:
 def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
     """Send a batch of invitation mails over ONE connection to the mail backend, each attempt
     recorded as invitation_deliver records it: a send that went out is recorded before the
-    next one starts (so a worker killed mid-batch re-sends at most the one in flight, as the
-    single task would), a rejected address is recorded failed, a temporary error is recorded
-    as retrying and that mail handed to its own deliver_invitation_task (with its backoff and
-    retries) while the batch goes on over a fresh connection. A backend that cannot be
-    reached at all raises (the task retries the batch; what went out is skipped then).
-    Returns counts by outcome."""
+    next one is accepted (so a worker killed mid-batch re-sends at most the one in flight, as
+    the single task would), a rejected address is recorded failed, a temporary error is
+    recorded as retrying and that mail handed to its own deliver_invitation_task (with its
+    backoff and retries) while the batch goes on over a fresh connection. A backend that
+    cannot be reached at all raises (the task retries the batch; what went out is skipped
+    then). Over SMTP the record of one mail is written while the next travels up to the end
+    of its data (SentRecords). Returns counts by outcome."""
     counts = {"sent": 0, "failed": 0, "retrying": 0, "skipped": 0}
     due = deliveries_due(deliveries)
     counts["skipped"] = len(deliveries) - len(due)
@@ -131,14 +149,16 @@ def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
         return counts
     backend = get_connection()
     backend.open()
+    records = SentRecords()
     try:
         for invitation_id, send_number, payload in due:
             record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
             message = tracked_message(payload, invitation_id=invitation_id, send_number=send_number)
             message.connection = backend
             try:
-                message.send()
+                message_send(backend, message, before_accept=records.wait)
             except PERMANENT_MAIL_ERRORS as exc:
+                records.wait()
                 with transaction.atomic():
                     delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
                     invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
@@ -147,6 +167,7 @@ def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
                 counts["failed"] += 1
                 continue
             except TEMPORARY_MAIL_ERRORS as exc:
+                records.wait()
                 delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
                 deliver_invitation_task.apply_async(
                     (org_id, invitation_id, send_number, payload), countdown=backoff(0)
@@ -155,22 +176,117 @@ def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
                 backend.close()
                 backend.open()  # a broken connection is not reused; unreachable: raises
                 continue
-            sent_record_write(
-                **record,
-                outcome=DeliveryAttempt.Outcome.SENT,
-                message_id=provider_message_id(message),
-            )
+            records.write(**record, message_id=provider_message_id(message))
             counts["sent"] += 1
+        records.wait()
     finally:
+        records.close()
         backend.close()
     return counts
+
+
+class SentRecords:
+    """The batch's "sent" records, each written (sent_record_write) in a helper thread on this
+    thread's own database connection while the next mail travels: `wait` before the next mail
+    may be accepted, and before this thread touches the database. The order of a single send
+    stays — a mail is accepted only once the one before it is recorded — so a worker killed
+    mid-batch still re-sends at most the mail in flight; only the record's commit and the
+    next mail's way up to the end of its data overlap."""
+
+    def __init__(self):
+        self.database = connections[DEFAULT_DB_ALIAS]
+        self.database.inc_thread_sharing()
+        self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sent-records")
+        self.pending = None
+
+    def write(self, **record) -> None:
+        self.wait()
+        self.pending = self.helper.submit(
+            sent_record_write, **record, outcome=DeliveryAttempt.Outcome.SENT, db=self.database
+        )
+
+    def wait(self) -> None:
+        """The record written last is committed (its error, if any, raised here)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.helper.shutdown()
+            self.database.dec_thread_sharing()
+
+
+def message_send(backend, message, *, before_accept) -> None:
+    """Send `message` over `backend`, calling `before_accept` (which may block) before the
+    provider may accept it. Over Django's SMTP backend, MAIL, RCPT, DATA and the content go
+    first and only the end of the data waits: a server that never got it delivers nothing.
+    Other backends (an HTTP API) get the whole message after `before_accept`."""
+    smtp = getattr(backend, "connection", None)
+    if not isinstance(backend, SmtpBackend) or not isinstance(smtp, smtplib.SMTP):
+        before_accept()
+        message.send()
+        return
+    if not message.recipients():
+        before_accept()
+        return
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    sender = sanitize_address(message.from_email, encoding)
+    recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+    smtp_data_up_to_end(smtp, sender, recipients, message.message().as_bytes(linesep="\r\n"))
+    try:
+        before_accept()
+    except BaseException:
+        smtp.close()  # mid-data, no QUIT: the server discards the unfinished mail
+        raise
+    smtp_data_end(smtp)
+
+
+def smtp_data_up_to_end(smtp: smtplib.SMTP, sender: str, recipients: list, raw: bytes) -> None:
+    """smtplib.SMTP.sendmail up to, not including, the line that ends the data: the same
+    envelope, the same refusals raised (a sender or every recipient refused, DATA refused)."""
+    # The end of the data follows the content as a second small write with no reply between:
+    # without this, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
+    smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={len(raw)}"] if smtp.has_extn("size") else []
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        smtp.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for recipient in recipients:
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+    if len(refused) == len(recipients):
+        smtp.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        smtp.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    data = re.sub(rb"(?m)^\.", b"..", raw)  # smtplib's dot-stuffing
+    smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
+
+
+def smtp_data_end(smtp: smtplib.SMTP) -> None:
+    """The end of the data: the server accepts the mail now (250) or refuses it."""
+    smtp.send(b".\r\n")
+    code, reply = smtp.getreply()
+    if code != 250:
+        smtp.rset()
+        raise smtplib.SMTPDataError(code, reply)
 
 
 # How long a worker keeps trying to record a send that went out while the database is away.
 SENT_RECORD_PATIENCE_SECONDS = 120
 
 
-def sent_record_write(**record) -> None:
+def sent_record_write(*, db=None, **record) -> None:
     """Record a send that went out. The mail has left: if the database is away just now (a
     restart, a failover), wait for it rather than let the task's retry send the mail again
     (issue 16 drill: a PostgreSQL restart gives no duplicate). Only past the patience does
@@ -179,12 +295,12 @@ def sent_record_write(**record) -> None:
     pause = 0.5
     while True:
         try:
-            delivery_record(**record)
+            delivery_record(**record, db=db)
             return
         except DATABASE_AWAY:
             if time.monotonic() + pause > deadline:
                 raise
-            connection.close()  # the next query opens a new connection
+            (db or connection).close()  # the next query opens a new connection
             time.sleep(pause)
             pause = min(pause * 2, 10)
 

@@ -491,7 +491,7 @@ def auto_invite_events_consume(events: list[RecordEvent]) -> None:
     plan = [(rule, [contacts[pk] for pk in wanted[rule.pk] if pk in contacts]) for rule in rules]
     outcomes = rules_apply(org=org, plan=plan)
     if any(outcome.invited for outcome in outcomes.values()):
-        transaction.on_commit(lambda: send_auto_invites_task.delay(org.pk))
+        transaction.on_commit(lambda: auto_invites_sender_wake(org.pk))
 
 
 # --- "invite existing records that match now" and the failed log's retry (AUT-6, AUT-7) ------
@@ -534,7 +534,7 @@ def auto_invite_contacts(
         counts.failed += outcome.failed
         counts.not_matched += outcome.evaluated - outcome.matched - outcome.already
     if counts.invited:
-        transaction.on_commit(lambda: send_auto_invites_task.delay(rule.org_id))
+        transaction.on_commit(lambda: auto_invites_sender_wake(rule.org_id))
     return counts
 
 
@@ -643,8 +643,26 @@ def orgs_with_waiting_invitations() -> list[int]:
         )
 
 
+# A sender task queued for the org and not started yet: the next batch need not queue one.
+SENDER_QUEUED_SECONDS = 60  # a lost task holds others back at most this long (and the sweep)
+
+
+def sender_queued_key(org_id: int) -> str:
+    return f"autoinvite:sender-queued:{org_id}"
+
+
+def auto_invites_sender_wake(org_id: int) -> None:
+    """Queue the org's sender, unless one is queued already and has not started: it will
+    see these portal users too (it forgets the mark before it reads who waits). Under a
+    steady stream of small evaluation batches this is one sender task at a time, not one a
+    batch, each queued behind the next."""
+    if cache.add(sender_queued_key(org_id), 1, SENDER_QUEUED_SECONDS):
+        send_auto_invites_task.delay(org_id)
+
+
 @shared_task(base=TenantTask, name="portals.tasks.send_auto_invites_task", acks_late=True)
 def send_auto_invites_task(org_id: int) -> int:
+    cache.delete(sender_queued_key(org_id))
     return auto_invites_send(org=get_scope()["org"])
 
 
