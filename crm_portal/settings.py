@@ -368,7 +368,7 @@ OUTBOX_RELAY_HEARTBEAT_FILE = env_str(
     "OUTBOX_RELAY_HEARTBEAT_FILE", str(VAR_DIR / "outbox-relay.alive")
 )
 # Events per worker task (AUT-8): the relay and the sweeper publish one task per org and batch.
-OUTBOX_TASK_BATCH_SIZE = int(env_str("OUTBOX_TASK_BATCH_SIZE", "100"))
+OUTBOX_TASK_BATCH_SIZE = int(env_str("OUTBOX_TASK_BATCH_SIZE", "500"))
 # The sweeper re-sends an event still unprocessed this long after it was written and after it
 # was last handed over (AUT-8), at most OUTBOX_SWEEP_LIMIT a sweep.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))
