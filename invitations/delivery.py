@@ -244,6 +244,10 @@ def message_send(backend, message, *, before_accept) -> None:
     smtp_data_end(smtp)
 
 
+# Compiled once: each mail's MIME boundary pattern would push it out of re's cache.
+LINE_STARTING_WITH_A_DOT = re.compile(rb"(?m)^\.")
+
+
 def smtp_data_up_to_end(smtp: smtplib.SMTP, sender: str, recipients: list, raw: bytes) -> None:
     """smtplib.SMTP.sendmail up to, not including, the line that ends the data: the same
     envelope, the same refusals raised (a sender or every recipient refused, DATA refused)."""
@@ -269,7 +273,7 @@ def smtp_data_up_to_end(smtp: smtplib.SMTP, sender: str, recipients: list, raw: 
     if code != 354:
         smtp.rset()
         raise smtplib.SMTPDataError(code, reply)
-    data = re.sub(rb"(?m)^\.", b"..", raw)  # smtplib's dot-stuffing
+    data = LINE_STARTING_WITH_A_DOT.sub(b"..", raw)  # smtplib's dot-stuffing
     smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
 
 
