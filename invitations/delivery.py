@@ -253,12 +253,13 @@ def smtp_data_up_to_end(smtp: smtplib.SMTP, sender: str, recipients: list, raw: 
     envelope, the same refusals raised (a sender or every recipient refused, DATA refused)."""
     # The end of the data follows the content as a second small write with no reply between:
     # without this, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
-    smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if smtp.sock is not None:  # else the next line raises SMTPServerDisconnected, as sendmail
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     smtp.ehlo_or_helo_if_needed()
     options = [f"size={len(raw)}"] if smtp.has_extn("size") else []
     code, reply = smtp.mail(sender, options)
     if code != 250:
-        smtp.rset()
+        smtp_transaction_abandon(smtp, code)
         raise smtplib.SMTPSenderRefused(code, reply, sender)
     refused = {}
     for recipient in recipients:
@@ -266,15 +267,27 @@ def smtp_data_up_to_end(smtp: smtplib.SMTP, sender: str, recipients: list, raw: 
         if code not in (250, 251):
             refused[recipient] = (code, reply)
     if len(refused) == len(recipients):
-        smtp.rset()
+        smtp_transaction_abandon(smtp, code)
         raise smtplib.SMTPRecipientsRefused(refused)
     smtp.putcmd("data")
     code, reply = smtp.getreply()
     if code != 354:
-        smtp.rset()
+        smtp_transaction_abandon(smtp, code)
         raise smtplib.SMTPDataError(code, reply)
     data = LINE_STARTING_WITH_A_DOT.sub(b"..", raw)  # smtplib's dot-stuffing
     smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
+
+
+def smtp_transaction_abandon(smtp: smtplib.SMTP, code: int) -> None:
+    """As sendmail does on a refusal: a 421 closes the connection, else RSET (a server gone
+    meanwhile is no second error)."""
+    if code == 421:
+        smtp.close()
+        return
+    try:
+        smtp.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
 
 
 def smtp_data_end(smtp: smtplib.SMTP) -> None:
@@ -282,7 +295,7 @@ def smtp_data_end(smtp: smtplib.SMTP) -> None:
     smtp.send(b".\r\n")
     code, reply = smtp.getreply()
     if code != 250:
-        smtp.rset()
+        smtp_transaction_abandon(smtp, code)
         raise smtplib.SMTPDataError(code, reply)
 
 
