@@ -162,7 +162,7 @@ class Relay:
             return False
         pg = connection.connection
         with connection.wrap_database_errors:  # a lost session raises Django's DatabaseError
-            # Notifications that came while we worked are waiting already: look again at once.
+            # Notifications that came while we worked are waiting already: no need to sleep.
             if list(pg.notifies(timeout=0)):
                 return True
             if pg.fileno() in self._sleep(pg.fileno()):
