@@ -353,6 +353,60 @@ def test_aut12_waiting_invitations_leave_in_the_matched_language_once(
     assert day_of(portal).sent == 2
 
 
+def test_aut12_the_sender_costs_the_same_statements_for_one_portal_or_three(
+    org_a, admin_a, rule, portal, django_capture_on_commit_callbacks
+):
+    """AUT-12, issue 13 Speed: the sender reads the org's templates once for its batch, so
+    waiting users of three portals (each with a customised template in their language) cost
+    the statements one portal's do; every mail still uses its own portal's template."""
+    portals = [portal]
+    with scopes_disabled():
+        for n in range(3):
+            other = PortalFactory(org=org_a, name=f"Portal {n}", slug=f"p{n}", languages=["ja"])
+            AutoInviteRule.objects.create(
+                org=org_a,
+                portal=other,
+                group=UserGroupFactory(portal=other),
+                is_enabled=True,
+                enabled_at=timezone.now() - timedelta(minutes=1),
+                common_conditions={
+                    "conditions": [{"field": "city", "op": "is", "value": f"City {n}"}],
+                    "pattern": "",
+                },
+                languages=[{"language": "ja", "conditions": ANYONE}],
+            )
+            portals.append(other)
+        for each in portals:
+            EmailTemplate.objects.create(
+                org=org_a,
+                portal=each,
+                kind="accept_invitation",
+                language="ja",
+                subject=f"Welcome to {each.slug}",
+                body_html="<p>{link}</p>",
+            )
+    auto_invite_rules_changed(org_a)
+
+    def sender_statements(*datas):
+        create_and_process(org_a, admin_a, *datas)
+        with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+            with CaptureQueriesContext(connection) as queries:
+                assert auto_invites_send(org=org_a) == len(datas)
+        return len(queries)
+
+    one = sender_statements(contact_data(1), contact_data(2))
+    free = [contact_data(10 + n, city=f"City {n}", subscription="free") for n in range(3)]
+    three = sender_statements(*free)
+    assert one == three
+    assert {m.to[0]: m.subject for m in mail.outbox} == {
+        "t1@example.jp": "Welcome to help",
+        "t2@example.jp": "Welcome to help",
+        "t10@example.jp": "Welcome to p0",
+        "t11@example.jp": "Welcome to p1",
+        "t12@example.jp": "Welcome to p2",
+    }
+
+
 def test_aut12_batches_in_a_row_queue_one_sender_not_one_each(
     org_a, admin_a, rule, portal, real_broker, django_capture_on_commit_callbacks
 ):
