@@ -378,9 +378,18 @@ def relay(env: dict) -> Child:
 
 
 def purge() -> None:
+    """The queued tasks dropped, and with them the org's "sender queued" mark (portals.
+    autoinvite.auto_invites_sender_wake) that a dropped sender task would leave behind."""
+    from django.core.cache import cache
+
     from crm_portal.celery import app as celery_app
+    from portals.autoinvite import sender_queued_key
+    from users.models import Organization
 
     celery_app.control.purge()
+    cache.delete_many(
+        [sender_queued_key(pk) for pk in Organization.objects.values_list("pk", flat=True)]
+    )
 
 
 def until(predicate, timeout: float) -> bool:

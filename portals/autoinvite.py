@@ -644,7 +644,10 @@ def orgs_with_waiting_invitations() -> list[int]:
 
 
 # A sender task queued for the org and not started yet: the next batch need not queue one.
-SENDER_QUEUED_SECONDS = 60  # a lost task holds others back at most this long (and the sweep)
+# A queued task lost with the broker's data holds the next ones back at most this long (and
+# the sweep, every AUTO_INVITE_SEND_SWEEP_SECONDS, queues one whatever the mark); a task still
+# queued after it only gets a second one beside it, which finds nothing left or the lock taken.
+SENDER_QUEUED_SECONDS = 5
 
 
 def sender_queued_key(org_id: int) -> str:
