@@ -62,32 +62,39 @@ def load_average() -> str:
         return "?"
 
 
-def bench_env_defaults() -> None:
+def bench_env_defaults(*, eager: bool = True, broker: str = "memory://") -> None:
     """Settings of a benchmark child that measures the app in-process: the project's, with
-    DEBUG (no real secret needed), tasks run eagerly, no Redis."""
+    DEBUG (no real secret needed), no Redis, tasks run eagerly — or, with eager=False,
+    published for real to `broker` and never run inline."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "crm_portal.settings"
     os.environ["DEBUG"] = "true"  # so that the settings load without a real secret
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true" if eager else "false"
     os.environ["REDIS_URL"] = ""
-    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_BROKER_URL"] = broker
 
 
 @contextmanager
-def throwaway_database(script: str):
+def throwaway_database(script: str, *, sqlite_dir: Path | None = None, **child_options):
     """Yields (DATABASE_URL, description) of an empty PostgreSQL database (BENCH_DB_NAME, else
-    one named after this process) that is gone afterwards, or (None, why not) when no server
-    answers. `script` runs the createdb and dropdb children (see database_admin)."""
+    one named after this process) that is gone afterwards. When no server answers: an SQLite
+    file in `sqlite_dir` if given, else (None, why not). `script` runs the createdb and
+    dropdb children (see database_admin), with `child_options` as more --options."""
     server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     name = os.environ.get("BENCH_DB_NAME") or f"crm_portal_bench_{os.getpid()}"
-    created = spawn_child(script, "createdb", url=server_url, name=name)
+    created = spawn_child(script, "createdb", url=server_url, name=name, **child_options)
     if created.get("error"):
-        yield None, created["error"].splitlines()[0]
+        unavailable = created["error"].splitlines()[0]
+        if sqlite_dir is None:
+            yield None, unavailable
+        else:
+            path = sqlite_dir / "bench.sqlite3"
+            yield f"sqlite:///{path}", f"SQLite {path} (PostgreSQL unavailable: {unavailable})"
         return
     try:
         host = urlsplit(server_url).hostname or "localhost"
         yield with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
     finally:
-        dropped = spawn_child(script, "dropdb", url=server_url, name=name)
+        dropped = spawn_child(script, "dropdb", url=server_url, name=name, **child_options)
         if dropped.get("error"):
             print(f"could not drop {name}: {dropped['error']}", file=sys.stderr)

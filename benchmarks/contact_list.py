@@ -12,11 +12,17 @@ the paginator's COUNT and the page's SELECT … LIMIT 25 — the plan PostgreSQL
 (the captured statement with its parameters, under EXPLAIN (FORMAT JSON)): which scan reads
 records_contact, and through which of its indexes.
 
-Verdict: PASS when every case makes the same number of statements (per signed-in person: a
-Standard member's page also reads their profile and the role tree) and no case but the
-free-text search reads records_contact with a Seq Scan. `q` is an icontains on first name,
-last name and email, which no btree index can serve: the GIN trigram indexes of
-records/0011_search_trigram do (issue 21); its plan is printed for information.
+Verdict (issue 21: "a pinned statement count" per list, whatever the org's size): PASS when
+every case makes at most the statements pinned for it (PINNED_STATEMENTS, per signed-in
+person), the page's SELECT and its total are found in every case, and no case but the
+free-text search reads records_contact with a Seq Scan. The pins differ by case on purpose:
+the owner filter also reads the chosen owner's name (+1), and a search reads its total with
+the page's ids in one statement (COUNT(*) OVER (), −1: a separate COUNT would run the trigram
+lookup twice). A Standard member's page also reads their profile and the role tree; the
+super admin's reads the portal groups of the bulk bar's "Invite to portal". `q` is an
+icontains on first name, last name and email, which no btree index can serve: the GIN
+trigram indexes of records/0011_search_trigram do (issue 21); its plan is printed for
+information.
 
 Data (set-up child, timed apart): an org made by users.services.organization_create (its super
 admin in the top role CEO), 5 active Standard members below it — one in Manager, the role under
@@ -76,6 +82,13 @@ PAGE_SIZE = 25
 DEEP_PAGE = 2000
 TABLE = "records_contact"
 SEARCH_CASE = "search q=tanaka"
+OWNER_CASE = "owner filter"
+# Statements of one request per case, at most (issue 21). The super admin: session, account,
+# membership (with its org), the COUNT, the page's ids, their rows, the bulk bar's portal
+# groups; a Standard member: session, account, membership, profile, role, role tree, COUNT,
+# ids, rows. The owner filter reads the chosen owner (+1); a search counts with its ids (−1).
+BASE_STATEMENTS = {"admin": 7, "member": 9}
+CASE_EXTRA = {OWNER_CASE: 1, SEARCH_CASE: -1}
 
 
 # --- environment and database (as in user_import.py) ----------------------------------------
@@ -332,7 +345,7 @@ def cases(owner_id: int) -> list[tuple[str, str]]:
         ("sort -created", "sort=-created"),
         ("subscription=paid", "subscription=paid"),
         ("country=FR", "country=FR"),
-        ("owner filter", f"owner={owner_id}"),
+        (OWNER_CASE, f"owner={owner_id}"),
         (SEARCH_CASE, "q=tanaka"),
         ("paid+JP, sort -created", "subscription=paid&country=JP&sort=-created"),
     ]
@@ -353,16 +366,24 @@ class StatementLog:
 
 
 def heavy_statements(statements) -> dict:
-    """The paginator's COUNT and the page's SELECT … LIMIT on records_contact."""
+    """The page's SELECT … LIMIT on records_contact and the paginator's COUNT; a search reads
+    its total in the page's statement (COUNT(*) OVER ()), so there "count" is that statement."""
     found = {}
-    for sql, params, ms in statements:
+    for statement in statements:
+        sql = statement[0]
         if f'FROM "{TABLE}"' not in sql:
             continue
-        if "COUNT(" in sql.upper():
-            found.setdefault("count", (sql, params, ms))
-        elif re.search(r"\bLIMIT\b", sql):
-            found.setdefault("page", (sql, params, ms))
+        if re.search(r"\bLIMIT\b", sql):
+            found.setdefault("page", statement)
+            if " OVER ()" in sql:
+                found.setdefault("count", statement)
+        elif "COUNT(" in sql.upper():
+            found.setdefault("count", statement)
     return found
+
+
+def pinned_statements(person: str, case: str) -> int:
+    return BASE_STATEMENTS[person] + CASE_EXTRA.get(case, 0)
 
 
 def plan_nodes(node):
@@ -453,7 +474,9 @@ def run_person(person: str, setup: dict) -> dict:
             "total": int(total.group(1)) if total else None,
             "shown": f"{shown.group(1)}/{shown.group(2)}" if shown else "1/1",
         }
-        for kind, (sql, params, ms) in heavy_statements(log.statements).items():
+        heavy = heavy_statements(log.statements)
+        row["count_with_page"] = "count" in heavy and heavy.get("count") is heavy.get("page")
+        for kind, (sql, params, ms) in heavy.items():
             plan = explain(sql, params)
             row[kind] = {
                 "scans": contact_scans(plan, setup["indexes"]),
@@ -529,7 +552,11 @@ def report(setup: dict, people: list[dict]) -> None:
                 f"  {person['person']:<7}{row['case']:<24}{timing:>16}{row['queries']:>5}"
                 f"{row['total'] if row['total'] is not None else '?':>9}{row['shown']:>11}"
             )
+            if row.get("count_with_page"):
+                print(f"  {'':<9}COUNT  with the page's ids, one statement (COUNT(*) OVER ())")
             for kind, label in (("count", "COUNT"), ("page", "page ")):
+                if kind == "count" and row.get("count_with_page"):
+                    continue
                 step = row.get(kind)
                 took = f"{step['ms']:.1f} ms" if step else "? ms"
                 shape = f"  [{step['shape']}]" if step else ""
@@ -545,7 +572,12 @@ def report(setup: dict, people: list[dict]) -> None:
     for sql in example:
         print(f"      {sql[:110]}")
 
-    fixed = all(len({row["queries"] for row in p["cases"]}) == 1 for p in people)
+    over = [
+        f"{p['person']} / {row['case']}: {row['queries']} > {pin}"
+        for p in people
+        for row in p["cases"]
+        if row["queries"] > (pin := pinned_statements(p["person"], row["case"]))
+    ]
     seq = [
         f"{p['person']} / {row['case']} / {kind}"
         for p in people
@@ -565,20 +597,26 @@ def report(setup: dict, people: list[dict]) -> None:
     print(
         "\n  search (icontains, served by the trigram indexes), for information: "
         + "; ".join(
-            f"{who}: COUNT {describe(r.get('count'), indexes)}, "
+            f"{who}: page and its total {describe(r.get('page'), indexes)}"
+            if r.get("count_with_page")
+            else f"{who}: COUNT {describe(r.get('count'), indexes)}, "
             f"page {describe(r.get('page'), indexes)}"
             for who, r in search.items()
         )
     )
-    per_person = ", ".join(
-        f"{p['person']} {sorted({row['queries'] for row in p['cases']})}" for p in people
+    pins = ", ".join(
+        f"{p['person']} "
+        + "/".join(str(pinned_statements(p["person"], row["case"])) for row in p["cases"])
+        for p in people
     )
-    print(f"  same number of statements in every case: {'yes' if fixed else 'NO'} ({per_person})")
+    print(f"  statements within the pins of each case ({pins}): {'yes' if not over else 'NO'}")
+    if over:
+        print(f"  over the pin: {'; '.join(over)}")
     print(f"  Seq Scan on {TABLE} outside the search: {', '.join(seq) if seq else 'none'}")
     if missing:
         print(f"  COUNT / page statement not found: {', '.join(missing)}")
-    ok = fixed and not seq and not missing
-    print(f"\n{'PASS' if ok else 'FAIL'}: fixed statements per page and indexed reads of {TABLE}")
+    ok = not over and not seq and not missing
+    print(f"\n{'PASS' if ok else 'FAIL'}: pinned statements per page and indexed reads of {TABLE}")
 
 
 def main() -> None:

@@ -69,11 +69,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from _bench_db import database_admin, with_database
+from _bench_db import bench_env_defaults, database_admin, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,7 +81,6 @@ WARMUP = int(os.environ.get("BENCH_WARMUP") or 20)  # untimed contacts first, pe
 ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 3)  # timed runs per contender, alternated
 TARGET = 0.20  # the events must cost less than this share of the save path
 FLOOR_TARGET = 1.5  # events on must take at most this many times the plain ORM create
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 MEMORY_BROKER = "memory://"
 # contender: (label, events written?)
 CONTENDERS = {
@@ -97,39 +94,6 @@ ORG_LABELS = [
     *(f"{who}-{n}" for n in range(1, ROUNDS + 1) for who in CONTENDERS),
     *(f"{who}-diag" for who in CONTENDERS),
 ]
-
-
-# --- environment and database (as in user_import.py) ----------------------------------------
-
-
-def set_env_defaults() -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "crm_portal.settings"
-    os.environ.setdefault("DEBUG", "true")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
-    os.environ["REDIS_URL"] = ""  # the children run without a Redis cache
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"  # publish for real, never run inline
-    os.environ["CELERY_BROKER_URL"] = MEMORY_BROKER
-
-
-@contextmanager
-def throwaway_database(workdir: Path):
-    """Yields (DATABASE_URL, description) of an empty database that is gone afterwards:
-    PostgreSQL when the server answers, else an SQLite file in `workdir`."""
-    server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = f"crm_portal_bench_{os.getpid()}"
-    created = spawn("createdb", url=server_url, name=name)
-    if created.get("error"):
-        path = workdir / "bench.sqlite3"
-        unavailable = created["error"].splitlines()[0]
-        yield f"sqlite:///{path}", f"SQLite {path} (PostgreSQL unavailable: {unavailable})"
-        return
-    try:
-        host = urlsplit(server_url).hostname or "localhost"
-        yield with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
-    finally:
-        dropped = spawn("dropdb", url=server_url, name=name)
-        if dropped.get("error"):
-            print(f"could not drop {name}: {dropped['error']}", file=sys.stderr)
 
 
 # --- set-up child: migrate, one org per run -----------------------------------------------
@@ -417,14 +381,20 @@ def spawn(kind: str, org_id: int | None = None, diag: bool = False, **more):
 
 
 def check_run(who: str, figures: dict) -> None:
-    """Every run must have created its contacts, and events and messages only when on."""
+    """Every run must have created its contacts, and events and messages only when on: every
+    event handed over, in tasks of OUTBOX_TASK_BATCH_SIZE events (AUT-8: batched)."""
+    from math import ceil
+
     expected = WARMUP + CONTACTS
     events = expected if CONTENDERS[who][1] else 0
-    got = (figures["contacts"], figures["events"], figures["published"])
-    if got != (expected, events, events):
+    batch = int(os.environ.get("OUTBOX_TASK_BATCH_SIZE") or 100)
+    messages = ceil(events / batch)
+    got = (figures["contacts"], figures["events"], figures["relayed"], figures["published"])
+    if got[:3] != (expected, events, events) or not messages <= got[3] <= events:
         raise SystemExit(
-            f"{who}: {got[0]} contacts, {got[1]} events, {got[2]} messages published; "
-            f"expected {expected}, {events}, {events}"
+            f"{who}: {got[0]} contacts, {got[1]} events ({got[2]} handed over), {got[3]} "
+            f"messages published; expected {expected}, {events} ({events}), "
+            f"{messages} to {events}"
         )
 
 
@@ -542,11 +512,11 @@ def print_rules_cost(timed: dict, median: dict, diag: dict) -> None:
 
 
 def main() -> None:
-    set_env_defaults()
+    bench_env_defaults(eager=False, broker=MEMORY_BROKER)
     workdir = Path(tempfile.mkdtemp(prefix="crm_portal_bench_"))
     os.environ.setdefault("VAR_DIR", str(workdir / "var"))  # leave ./var alone
     try:
-        with throwaway_database(workdir) as (database_url, description):
+        with throwaway_database(__file__, sqlite_dir=workdir) as (database_url, description):
             os.environ["DATABASE_URL"] = database_url  # before any django.setup(): children
             print(f"database: {description}")
             print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")

@@ -41,9 +41,8 @@ import zipfile
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from _bench_db import database_admin, with_database
+from _bench_db import bench_env_defaults, database_admin, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,7 +52,6 @@ LICENCES = 2000
 IMPORT_SECONDS, IMPORT_MB = 3.0, 200
 BOMB_SECONDS, BOMB_MB = 1.0, 100
 BOMB_UNPACKED_BYTES = 500 * 1024 * 1024
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS") or 3)  # timed runs per contender, interleaved
 CONTENDERS = ["ours", "theirs"]
 ORG_LABELS = [  # one org per import: no email clashes, every import starts from the same state
@@ -64,37 +62,7 @@ XLSX_NAME, BOMB_NAME = "users.xlsx", "bomb.xlsx"
 BOMB_READERS = ["read_table", "read_table_isolated"]
 
 
-# --- environment and database ----------------------------------------------------------------
-
-
-def set_env_defaults() -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "crm_portal.settings"
-    os.environ.setdefault("DEBUG", "true")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
-    os.environ["REDIS_URL"] = ""
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-
-
-@contextmanager
-def throwaway_database(workdir: Path):
-    """Yields (DATABASE_URL, description) of an empty database that is gone afterwards:
-    PostgreSQL when the server answers, else an SQLite file in `workdir`."""
-    server_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = f"crm_portal_bench_{os.getpid()}"
-    created = spawn("createdb", workdir, url=server_url, name=name)
-    if created.get("error"):
-        path = workdir / "bench.sqlite3"
-        unavailable = created["error"].splitlines()[0]
-        yield f"sqlite:///{path}", f"SQLite {path} (PostgreSQL unavailable: {unavailable})"
-        return
-    try:
-        host = urlsplit(server_url).hostname or "localhost"
-        yield with_database(server_url, name), f"PostgreSQL {name} on {host} (dropped at the end)"
-    finally:
-        dropped = spawn("dropdb", workdir, url=server_url, name=name)
-        if dropped.get("error"):
-            print(f"could not drop {name}: {dropped['error']}", file=sys.stderr)
+# --- environment ---------------------------------------------------------------------------
 
 
 def django_setup() -> None:
@@ -542,11 +510,14 @@ def print_bomb_report(bombs: list[tuple[dict, dict]]) -> None:
 
 
 def main() -> None:
-    set_env_defaults()
+    bench_env_defaults()
     workdir = Path(tempfile.mkdtemp(prefix="crm_portal_bench_"))
     os.environ.setdefault("VAR_DIR", str(workdir / "var"))  # leave ./var alone
     try:
-        with throwaway_database(workdir) as (database_url, description):
+        with throwaway_database(__file__, sqlite_dir=workdir, dir=str(workdir)) as (
+            database_url,
+            description,
+        ):
             os.environ["DATABASE_URL"] = database_url  # before any django.setup(): children
             print(f"database: {description}")
             print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")

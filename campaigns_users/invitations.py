@@ -3,7 +3,6 @@ kind of the one invitation core (DESIGN: Invitations). The CampaignMember holds 
 its Invitation; accepting makes the member Associated; the link can be declined."""
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 
 from invitations.kinds import InvitationKind
@@ -19,12 +18,10 @@ class CampaignMemberInvitations(InvitationKind):
     """A place in an org's Campaigns team."""
 
     kind = KIND
+    membership_field = "campaign_member"
     email_template = "campaigns_users/email/invitation"
     accept_template = "campaigns_users/invitation_accept.html"
     allows_decline = True
-
-    def invitation_filter(self, membership: CampaignMember) -> Q:
-        return Q(campaign_member=membership)
 
     def invitation_create(self, membership: CampaignMember, **fields) -> Invitation:
         with transaction.atomic():
@@ -37,18 +34,6 @@ class CampaignMemberInvitations(InvitationKind):
                 locked.save(update_fields=["invitation"])
         membership.invitation = invitation
         return invitation
-
-    def membership_of(self, invitation: Invitation) -> CampaignMember | None:
-        try:
-            return invitation.campaign_member
-        except CampaignMember.DoesNotExist:
-            return None
-
-    def email_of(self, membership: CampaignMember) -> str:
-        return membership.email
-
-    def language_of(self, membership: CampaignMember) -> str:
-        return membership.language
 
     def email_context(self, invitation: Invitation) -> dict:
         member = self.membership_of(invitation)

@@ -18,8 +18,17 @@ def tenant(request):
         "membership": membership,
         "nav_org": nav_membership.org if nav_membership else None,
         "nav_membership": nav_membership,
-        "switchable_orgs": SimpleLazyObject(lambda: organizations_of(user=request.user)),
+        "switchable_orgs": _switchable_orgs(request, nav_membership),
     }
+
+
+def _switchable_orgs(request, nav_membership):
+    """The orgs the header's switcher lists. A person is an active member of one org at a
+    time (ORG-4, the crmuser_active_in_one_org constraint), and nav_membership is active: so
+    with one the list is its org, known without a statement on every page (issue 21)."""
+    if nav_membership is not None:
+        return [nav_membership.org]
+    return SimpleLazyObject(lambda: organizations_of(user=request.user))
 
 
 def csp_nonce(request):

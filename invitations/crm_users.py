@@ -6,7 +6,6 @@ users because users sits below invitations (DESIGN: Layers); the users pages cal
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -38,26 +37,15 @@ class CrmUserInvitations(InvitationKind):
     person is an active CRM user of one org at a time (ORG-4)."""
 
     kind = KIND
+    membership_field = "crm_user"
     email_template = "invitations/email/crm_user_invitation"
     accept_template = "invitations/crm_user_accept.html"
-
-    def invitation_filter(self, membership: CrmUser) -> Q:
-        return Q(crm_user=membership)
 
     def invitation_create(self, membership: CrmUser, **fields) -> Invitation:
         invitation, _created = Invitation.objects.get_or_create(
             crm_user=membership, defaults=fields
         )
         return invitation
-
-    def membership_of(self, invitation: Invitation) -> CrmUser | None:
-        return invitation.crm_user
-
-    def email_of(self, membership: CrmUser) -> str:
-        return membership.email
-
-    def language_of(self, membership: CrmUser) -> str:
-        return membership.language
 
     def obstacle(self, *, invitation: Invitation, user) -> tuple[str, dict] | None:
         other = other_active_membership(user=user, org=invitation.org)

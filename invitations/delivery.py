@@ -7,7 +7,7 @@ import re
 import smtplib
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from celery import shared_task
 from django.conf import settings
@@ -15,7 +15,6 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.utils import timezone
 
 from crm_portal.exceptions import DATABASE_AWAY
 from crm_portal.mail import (
@@ -31,27 +30,74 @@ from .models import DeliveryAttempt, Invitation
 from .webhooks import delivery_report_record
 
 
-def delivery_record(
-    *, invitation_id: int, org_id: int, send_number: int, outcome, error="", message_id="", db=None
-):
-    """One DeliveryAttempt, in ONE INSERT (no instance, nothing read back: a batch writes one
-    per mail before the next is accepted), on `db` (a connection shared with a helper thread,
-    SentRecords) or this thread's."""
+def attempt_start(*, invitation_id: int, org_id: int, send_number: int, db=None) -> int | None:
+    """Record, before the mail is handed over, that it is being handed over — if this send is
+    still the invitation's current one; returns the attempt's id, or None when a newer send
+    (an admin's, or the stale sweeper's) replaced it meanwhile: then nothing is sent. The
+    check and the INSERT are one statement that waits for a sweeper holding the invitation's
+    lock and re-reads it, so a send is never handed over twice by a worker and the sweeper
+    racing. The attempt is finished (attempt_finish) with its outcome; one that stays
+    "sending" is a worker that died in between: its mail may or may not have left, and a
+    second copy may follow — visible in the delivery log as "interrupted" (issue 16). `db`: a
+    connection shared with a helper thread (AttemptRecords), else this thread's."""
     db = db or connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":  # SQLite: one writer at a time
+        current = Invitation.objects.filter(
+            pk=invitation_id, sent_count=send_number, status=Invitation.Status.SENT
+        )
+        if not current.exists():
+            return None
+        return DeliveryAttempt.objects.create(
+            org_id=org_id,
+            invitation_id=invitation_id,
+            send_number=send_number,
+            outcome=DeliveryAttempt.Outcome.SENDING,
+        ).pk
     with db.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {DeliveryAttempt._meta.db_table} (org_id, invitation_id, send_number,"
-            " outcome, error, provider_message_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO {DeliveryAttempt._meta.db_table} "
+            "(org_id, invitation_id, send_number, outcome, error, provider_message_id, "
+            "created_at) "
+            "SELECT %s, id, %s, %s, '', '', now() "
+            f"FROM {Invitation._meta.db_table} "
+            "WHERE id = %s AND sent_count = %s AND status = %s FOR SHARE "
+            "RETURNING id",
             [
                 org_id,
+                send_number,
+                DeliveryAttempt.Outcome.SENDING,
                 invitation_id,
                 send_number,
-                outcome,
-                str(error)[:2000],
-                (message_id or "")[:255],
-                timezone.now(),
+                Invitation.Status.SENT,
             ],
         )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def attempt_finish(attempt_id: int, *, outcome, error="", message_id="", db=None) -> None:
+    """The attempt's outcome, in one UPDATE; on `db` (a connection shared with a helper
+    thread, AttemptRecords) when given."""
+    values = dict(
+        outcome=outcome, error=str(error)[:2000], provider_message_id=(message_id or "")[:255]
+    )
+    if db is None:
+        DeliveryAttempt.objects.filter(pk=attempt_id).update(**values)
+        return
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {DeliveryAttempt._meta.db_table} SET outcome = %s, error = %s,"
+            " provider_message_id = %s WHERE id = %s",
+            [*values.values(), attempt_id],
+        )
+
+
+def attempts_interrupted_mark(invitation_ids: list[int]) -> int:
+    """Attempts left "sending" by a worker that died while handing their mail over become
+    "interrupted", before the same invitations are delivered again (one statement)."""
+    return DeliveryAttempt.objects.filter(
+        invitation_id__in=invitation_ids, outcome=DeliveryAttempt.Outcome.SENDING
+    ).update(outcome=DeliveryAttempt.Outcome.INTERRUPTED)
 
 
 def tracked_message(payload: dict, *, invitation_id: int, send_number: int):
@@ -88,26 +134,28 @@ def invitation_deliver(
     temporary error is recorded as retrying and raised again, unless this is the last try."""
     if not delivery_is_due(invitation_id=invitation_id, send_number=send_number):
         return "skipped"
+    attempts_interrupted_mark([invitation_id])
     record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
+    attempt = attempt_start(**record)
+    if attempt is None:
+        return "skipped"
     message = tracked_message(payload, invitation_id=invitation_id, send_number=send_number)
     try:
         message.send()
     except PERMANENT_MAIL_ERRORS as exc:
         with transaction.atomic():
-            delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+            attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
             invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
             state = Invitation.Delivery.REJECTED
             delivery_report_record(invitation=invitation, state=state, detail=str(exc))
         return "failed"
     except TEMPORARY_MAIL_ERRORS as exc:
         if last_try:
-            delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+            attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
             return "failed"
-        delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
+        attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
         raise
-    sent_record_write(
-        **record, outcome=DeliveryAttempt.Outcome.SENT, message_id=provider_message_id(message)
-    )
+    sent_record_write(attempt, message_id=provider_message_id(message))
     return "sent"
 
 
@@ -134,114 +182,166 @@ def deliveries_due(deliveries: list) -> list:
 
 def invitations_deliver(*, org_id: int, deliveries: list) -> dict[str, int]:
     """Send a batch of invitation mails over ONE connection to the mail backend, each attempt
-    recorded as invitation_deliver records it: a send that went out is recorded before the
-    next one is accepted (so a worker killed mid-batch re-sends at most the one in flight, as
-    the single task would), a rejected address is recorded failed, a temporary error is
-    recorded as retrying and that mail handed to its own deliver_invitation_task (with its
+    recorded as invitation_deliver records it: each attempt is recorded "sending" before its
+    mail is handed over, and the mail before it finished, before the server may accept it
+    (so a worker killed mid-batch re-sends at most the one in flight, as the single task
+    would, and that one shows in the delivery log as "interrupted"; one that a newer send
+    replaced meanwhile is skipped), a rejected address is recorded failed, a temporary error
+    is recorded as retrying and that mail handed to its own deliver_invitation_task (with its
     backoff and retries) while the batch goes on over a fresh connection. A backend that
     cannot be reached at all raises (the task retries the batch; what went out is skipped
-    then). Over SMTP the record of one mail is written while the next travels up to the end
-    of its data (SentRecords). Returns counts by outcome."""
+    then). Over SMTP on PostgreSQL those records are written while the mail travels up to the
+    end of its data (AttemptRecords, message_send). Returns counts by outcome."""
     counts = {"sent": 0, "failed": 0, "retrying": 0, "skipped": 0}
     due = deliveries_due(deliveries)
     counts["skipped"] = len(deliveries) - len(due)
     if not due:
         return counts
+    attempts_interrupted_mark([invitation_id for invitation_id, _number, _payload in due])
     backend = get_connection()
     backend.open()
-    records = SentRecords()
+    records = AttemptRecords()
     try:
         for invitation_id, send_number, payload in due:
             record = dict(org_id=org_id, invitation_id=invitation_id, send_number=send_number)
             message = tracked_message(payload, invitation_id=invitation_id, send_number=send_number)
             message.connection = backend
+            records.start(**record)
             try:
-                message_send(backend, message, before_accept=records.wait)
+                sent = message_send(backend, message, before_accept=records.attempt)
             except PERMANENT_MAIL_ERRORS as exc:
-                records.wait()
-                with transaction.atomic():
-                    delivery_record(**record, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
-                    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
-                    state = Invitation.Delivery.REJECTED
-                    delivery_report_record(invitation=invitation, state=state, detail=str(exc))
-                counts["failed"] += 1
+                attempt = records.attempt()
+                if attempt is not None:
+                    with transaction.atomic():
+                        attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.FAILED, error=exc)
+                        invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+                        state = Invitation.Delivery.REJECTED
+                        delivery_report_record(invitation=invitation, state=state, detail=str(exc))
+                counts["failed" if attempt is not None else "skipped"] += 1
                 continue
             except TEMPORARY_MAIL_ERRORS as exc:
-                records.wait()
-                delivery_record(**record, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
-                deliver_invitation_task.apply_async(
-                    (org_id, invitation_id, send_number, payload), countdown=backoff(0)
-                )
-                counts["retrying"] += 1
+                attempt = records.attempt()
+                if attempt is not None:
+                    attempt_finish(attempt, outcome=DeliveryAttempt.Outcome.RETRYING, error=exc)
+                    deliver_invitation_task.apply_async(
+                        (org_id, invitation_id, send_number, payload), countdown=backoff(0)
+                    )
+                counts["retrying" if attempt is not None else "skipped"] += 1
                 backend.close()
                 backend.open()  # a broken connection is not reused; unreachable: raises
                 continue
-            records.write(**record, message_id=provider_message_id(message))
+            if not sent:  # replaced by a newer send since deliveries_due: not handed over
+                counts["skipped"] += 1
+                backend.close()
+                backend.open()  # over SMTP the unfinished mail was dropped with the connection
+                continue
+            records.sent(message_id=provider_message_id(message))
             counts["sent"] += 1
-        records.wait()
     finally:
-        records.close()
-        backend.close()
+        try:
+            records.close()
+        finally:
+            backend.close()
     return counts
 
 
-class SentRecords:
-    """The batch's "sent" records, each written (sent_record_write) in a helper thread on this
-    thread's own database connection while the next mail travels: `wait` before the next mail
-    may be accepted, and before this thread touches the database. The order of a single send
-    stays — a mail is accepted only once the one before it is recorded — so a worker killed
-    mid-batch still re-sends at most the mail in flight; only the record's commit and the
-    next mail's way up to the end of its data overlap."""
+class AttemptRecords:
+    """A batch's attempt records, written in a helper thread on this thread's own database
+    connection (PostgreSQL; elsewhere at once, in this thread): for each mail, the one before
+    it finished as sent (sent_record_write), then its own attempt started (attempt_start),
+    while the mail travels; `attempt()` waits for both and gives the attempt's id (None: a
+    newer send replaced it) before the server may accept the mail, and before this thread
+    touches the database. The order of a single send stays — a mail is accepted only once
+    the one before it is recorded — so a worker killed mid-batch still re-sends at most the
+    mail in flight; only the records' commits and the mail's way up to the end of its data
+    overlap."""
 
     def __init__(self):
         self.database = connections[DEFAULT_DB_ALIAS]
-        self.database.inc_thread_sharing()
-        self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sent-records")
-        self.pending = None
+        self.helper = None
+        if self.database.vendor == "postgresql":
+            self.database.inc_thread_sharing()
+            self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attempts")
+        self.pending, self.current, self.gone = None, None, None
 
-    def write(self, **record) -> None:
-        self.wait()
-        self.pending = self.helper.submit(
-            sent_record_write, **record, outcome=DeliveryAttempt.Outcome.SENT, db=self.database
-        )
+    def start(self, **record) -> None:
+        """The next mail's attempt, after the one before it (if sent) is recorded."""
+        self.attempt()
+        gone, self.gone = self.gone, None
+        self.current = None
+        self.pending = self.run(self.finish_then_start, gone, record)
 
-    def wait(self) -> None:
-        """The record written last is committed (its error, if any, raised here)."""
+    def finish_then_start(self, gone, record) -> int | None:
+        db = self.database if self.helper else None
+        if gone is not None:
+            sent_record_write(gone[0], message_id=gone[1], db=db)
+        return attempt_start(**record, db=db)
+
+    def run(self, function, *args) -> Future:
+        if self.helper is not None:
+            return self.helper.submit(function, *args)
+        done = Future()
+        try:
+            done.set_result(function(*args))
+        except Exception as error:
+            done.set_exception(error)
+        return done
+
+    def attempt(self) -> int | None:
+        """The current mail's attempt id, once it and the one before are committed."""
         pending, self.pending = self.pending, None
         if pending is not None:
-            pending.result()
+            self.current = pending.result()
+        return self.current
+
+    def sent(self, *, message_id: str) -> None:
+        """The current mail went out: recorded with the next one's start, or at close."""
+        self.gone = (self.attempt(), message_id)
 
     def close(self) -> None:
         try:
-            self.wait()
+            self.attempt()
+            if self.gone is not None:
+                gone, self.gone = self.gone, None
+                self.run(
+                    lambda: sent_record_write(
+                        gone[0], message_id=gone[1], db=self.database if self.helper else None
+                    )
+                ).result()
         finally:
-            self.helper.shutdown()
-            self.database.dec_thread_sharing()
+            if self.helper is not None:
+                self.helper.shutdown()
+                self.database.dec_thread_sharing()
 
 
-def message_send(backend, message, *, before_accept) -> None:
+def message_send(backend, message, *, before_accept) -> bool:
     """Send `message` over `backend`, calling `before_accept` (which may block) before the
-    provider may accept it. Over Django's SMTP backend, MAIL, RCPT, DATA and the content go
-    first and only the end of the data waits: a server that never got it delivers nothing.
-    Other backends (an HTTP API) get the whole message after `before_accept`."""
+    provider may accept it; False (nothing sent) when it returns None. Over Django's SMTP
+    backend, MAIL, RCPT, DATA and the content go first and only the end of the data waits:
+    a server that never gets it delivers nothing (on None the connection is dropped). Other
+    backends (an HTTP API) get the whole message after `before_accept`."""
     smtp = getattr(backend, "connection", None)
     if not isinstance(backend, SmtpBackend) or not isinstance(smtp, smtplib.SMTP):
-        before_accept()
+        if before_accept() is None:
+            return False
         message.send()
-        return
+        return True
     if not message.recipients():
-        before_accept()
-        return
+        return before_accept() is not None
     encoding = message.encoding or settings.DEFAULT_CHARSET
     sender = sanitize_address(message.from_email, encoding)
     recipients = [sanitize_address(address, encoding) for address in message.recipients()]
     smtp_data_up_to_end(smtp, sender, recipients, message.message().as_bytes(linesep="\r\n"))
     try:
-        before_accept()
+        accept = before_accept() is not None
     except BaseException:
         smtp.close()  # mid-data, no QUIT: the server discards the unfinished mail
         raise
+    if not accept:
+        smtp.close()
+        return False
     smtp_data_end(smtp)
+    return True
 
 
 # Compiled once: each mail's MIME boundary pattern would push it out of re's cache.
@@ -303,7 +403,7 @@ def smtp_data_end(smtp: smtplib.SMTP) -> None:
 SENT_RECORD_PATIENCE_SECONDS = 120
 
 
-def sent_record_write(*, db=None, **record) -> None:
+def sent_record_write(attempt_id: int, *, message_id: str, db=None) -> None:
     """Record a send that went out. The mail has left: if the database is away just now (a
     restart, a failover), wait for it rather than let the task's retry send the mail again
     (issue 16 drill: a PostgreSQL restart gives no duplicate). Only past the patience does
@@ -312,7 +412,9 @@ def sent_record_write(*, db=None, **record) -> None:
     pause = 0.5
     while True:
         try:
-            delivery_record(**record, db=db)
+            attempt_finish(
+                attempt_id, outcome=DeliveryAttempt.Outcome.SENT, message_id=message_id, db=db
+            )
             return
         except DATABASE_AWAY:
             if time.monotonic() + pause > deadline:

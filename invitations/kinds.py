@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    ImproperlyConfigured,
+    ObjectDoesNotExist,
+)
 from django.db.models import Model, Q
 from django.utils.module_loading import import_string
 
@@ -22,12 +26,15 @@ if TYPE_CHECKING:  # InvitationsConfig imports this module before the models are
 class InvitationKind:
     """What one membership kind says about its invitations. Subclass it once per kind.
 
-    `kind` is the value stored in Invitation.kind and the key in INVITATION_KINDS.
+    `kind` is the value stored in Invitation.kind and the key in INVITATION_KINDS;
+    `membership_field` the name through which an Invitation reaches its membership (a field
+    or a reverse one-to-one), whose `email` and `language` the defaults below read.
     `email_template` is the prefix of the invitation email's three templates
     (`<prefix>.subject.txt`, `.txt`, `.html`); `accept_template` the page that asks a
     signed-in, invited person to accept."""
 
     kind: str = ""
+    membership_field: str = ""
     email_template: str = ""
     accept_template: str = ""
     # May the invited person ask for a new link from the invalid-link page once theirs has
@@ -38,7 +45,7 @@ class InvitationKind:
 
     def invitation_filter(self, membership: Model) -> Q:
         """The membership's invitation, as a filter on Invitation."""
-        raise NotImplementedError
+        return Q(**{self.membership_field: membership})
 
     def invitation_create(self, membership: Model, **fields) -> Invitation:
         """Save a new invitation with `fields`, tied to `membership`; if another request tied
@@ -46,7 +53,10 @@ class InvitationKind:
         raise NotImplementedError
 
     def membership_of(self, invitation: Invitation) -> Model | None:
-        raise NotImplementedError
+        try:
+            return getattr(invitation, self.membership_field)
+        except ObjectDoesNotExist:  # a reverse one-to-one with no row
+            return None
 
     def invitations_link(self, pairs: list[tuple[Model, Invitation]]) -> None:
         """Tie each new invitation to its membership, which the caller holds locked and has
@@ -61,11 +71,11 @@ class InvitationKind:
 
     def email_of(self, membership: Model) -> str:
         """The address every send goes to (read again at each send)."""
-        raise NotImplementedError
+        return membership.email
 
     def language_of(self, membership: Model) -> str:
         """The language of the invitation and its email, chosen when it is created."""
-        raise NotImplementedError
+        return membership.language
 
     # Its email.
 
@@ -162,6 +172,13 @@ def invitation_kind(kind: str) -> InvitationKind:
         )
     if not (adapter.email_template and adapter.accept_template):
         raise ImproperlyConfigured(f"{path} names no email_template or accept_template.")
+    try:
+        apps.get_model("invitations", "Invitation")._meta.get_field(adapter.membership_field)
+    except FieldDoesNotExist:
+        raise ImproperlyConfigured(
+            f"{path}.membership_field = {adapter.membership_field!r} is no relation of "
+            "Invitation to its membership."
+        ) from None
     return adapter()
 
 

@@ -90,14 +90,18 @@ class DeliveryAttempt(models.Model):
     """Every attempt to hand an invitation email to the mail provider (X-4)."""
 
     class Outcome(models.TextChoices):
+        SENDING = "sending", _("Being handed over")
         SENT = "sent", _("Sent")
         RETRYING = "retrying", _("Temporary error, will retry")
         FAILED = "failed", _("Failed")
+        # A worker died while handing the mail over: it may have gone out, and the mail is
+        # delivered again — the one way a recipient can get a second copy (issue 16).
+        INTERRUPTED = "interrupted", _("Interrupted: may have been sent; sent again")
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="attempts")
     send_number = models.PositiveIntegerField()
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
     error = models.TextField(blank=True)
     # The provider's id of the message this attempt handed over (anymail backends give it):
     # how a tracking webhook that carries no metadata finds its invitation (AUT-9).

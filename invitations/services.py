@@ -13,7 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, Model, OuterRef
+from django.db.models import Exists, Model, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from crm_portal.exceptions import ActionRefused
 from crm_portal.mail import message_to_payload
 from users.models import CrmUser
 
-from .delivery import deliveries_enqueue, delivery_enqueue
+from .delivery import attempts_interrupted_mark, deliveries_enqueue, delivery_enqueue
 from .kinds import InvitationKind, invitation_kind
 from .models import INVITATION_VALIDITY, DeliveryAttempt, Invitation
 
@@ -341,18 +341,30 @@ def invitation_accept(*, token: str, user) -> Invitation:
 MAX_SENDS_BY_SWEEPER = 10
 
 
+def attempt_alive(stale_before) -> Q:
+    """Attempts that finished, or are being made: all but the interrupted ones and those left
+    "sending" since before `stale_before` by a worker that died handing their mail over."""
+    return ~Q(outcome=DeliveryAttempt.Outcome.INTERRUPTED) & ~Q(
+        outcome=DeliveryAttempt.Outcome.SENDING, created_at__lt=stale_before
+    )
+
+
 def invitations_redeliver_stale(*, now=None, limit: int = 500) -> int:
-    """Send again, with a fresh link, every invitation whose current send has had no delivery
-    attempt for INVITATION_DELIVERY_STALE_SECONDS: its task died with a worker killed
+    """Send again, with a fresh link, every invitation whose current send has had no finished
+    delivery attempt for INVITATION_DELIVERY_STALE_SECONDS: its task died with a worker killed
     mid-batch (the broker hands an unacknowledged message back only after an hour), or was
-    never queued (the broker went away at commit). The lost mail's link was never delivered;
-    if its task turns up after all, it finds a newer send and sends nothing. Returns how many
-    were sent again."""
+    never queued (the broker went away at commit). Mostly the lost mail's link was never
+    delivered; the one mail a killed worker was handing over may have been — its attempt,
+    left "sending", is marked "interrupted" so that the second copy shows in the delivery log.
+    If the old task turns up after all, it finds a newer send and sends nothing. Returns how
+    many were sent again."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.INVITATION_DELIVERY_STALE_SECONDS)
     with scopes_disabled():
         attempted = DeliveryAttempt.objects.filter(
-            invitation=OuterRef("pk"), send_number=OuterRef("sent_count")
+            attempt_alive(stale_before),
+            invitation=OuterRef("pk"),
+            send_number=OuterRef("sent_count"),
         )
         stale = list(
             Invitation.objects.filter(
@@ -382,9 +394,12 @@ def invitation_redeliver(*, pk: int, org_id: int, stale_before) -> bool:
         )
         if (
             invitation is None
-            or invitation.attempts.filter(send_number=invitation.sent_count).exists()
+            or invitation.attempts.filter(
+                attempt_alive(stale_before), send_number=invitation.sent_count
+            ).exists()
         ):
             return False
+        attempts_interrupted_mark([invitation.pk])
         with scope(org=invitation.org):
             return invitation_send(invitation=invitation, actor=None)
 

@@ -3,7 +3,6 @@ generic invitation core (DESIGN: Invitations). The PortalUser holds a OneToOne t
 Invitation; accepting binds the portal user to the account and makes them Active."""
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,11 +54,9 @@ class PortalUserInvitations(InvitationKind):
     """A contact's access to one portal (POR-3)."""
 
     kind = KIND
+    membership_field = "portal_user"
     email_template = "portals/email/invitation"
     accept_template = "portals/users/invitation_accept.html"
-
-    def invitation_filter(self, membership: PortalUser) -> Q:
-        return Q(portal_user=membership)
 
     def invitation_create(self, membership: PortalUser, **fields) -> Invitation:
         with transaction.atomic():
@@ -100,18 +97,6 @@ class PortalUserInvitations(InvitationKind):
 
     def rendering(self):
         return rendering_batch()
-
-    def membership_of(self, invitation: Invitation) -> PortalUser | None:
-        try:
-            return invitation.portal_user
-        except PortalUser.DoesNotExist:
-            return None
-
-    def email_of(self, membership: PortalUser) -> str:
-        return membership.email
-
-    def language_of(self, membership: PortalUser) -> str:
-        return membership.language
 
     def email_context(self, invitation: Invitation) -> dict:
         portal_user = self.membership_of(invitation)

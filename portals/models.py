@@ -164,6 +164,9 @@ class PortalUser(models.Model):
         ]
         indexes = [
             models.Index(fields=["portal", "status"], name="portaluser_portal_status"),
+            # The Users tab's order (Meta.ordering): its page is read from here, not sorted
+            # from every portal user (issue 21).
+            models.Index(fields=["portal", "created_at", "id"], name="portaluser_portal_newest"),
             models.Index(
                 fields=["org", "auto_invited_at"],
                 condition=Q(auto_invite_waiting=True),

@@ -23,6 +23,7 @@ from ..failed_invitations import (
     failed_page,
 )
 from ..forms_autoinvite import FailedFilterForm
+from ..models import FailedInvitation
 
 manage_portals = permission_required(permissions.MANAGE_PORTALS)
 EXPORT_MAX_ROWS = 100_000
@@ -42,6 +43,12 @@ def _portal(request, portal_pk):
     return portal
 
 
+def reason_labels() -> dict[str, str]:
+    """Each reason's sentence in the viewer's language, translated once a page rather than
+    once a row (get_reason_display translates every choice to find one: issue 16, speed)."""
+    return {value: str(label) for value, label in FailedInvitation.Reason.choices}
+
+
 def _filtered(request, portal):
     form = FailedFilterForm(request.GET or None)
     rows = failed_invitations_of(portal, form.failed_filter(), tz=timezone.get_current_timezone())
@@ -54,6 +61,9 @@ def failed_invitation_list(request, org_slug, portal_pk):
     portal = _portal(request, portal_pk)
     form, rows = _filtered(request, portal)
     page, next_cursor = failed_page(rows, text_param(request.GET, "after", max_length=60))
+    reasons = reason_labels()
+    for row in page:
+        row.reason_label = reasons.get(row.reason, row.reason)
     query = request.GET.copy()
     query.pop("after", None)
     return render(

@@ -1,6 +1,8 @@
 """The portal's Users tab and the "Invite to portal" actions (POR-3, POR-4, POR-8). Thin views
 over portals.members: refusals come back as messages in the member's language."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -10,11 +12,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_portal.exceptions import ActionRefused
 from crm_portal.params import choice_param, id_list_param, int_param, page_param, text_param
+from crm_portal.rows import pk_url
 from records.selectors import contacts_visible_to
 from records.views.records import contacts_bulk_selection
 from users import permissions
@@ -24,7 +27,6 @@ from ..forms_users import PortalInviteForm
 from ..members import (
     BULK_LIMIT,
     UNCONFIRMED,
-    can_delete,
     delivery_state,
     portal_user_counts,
     portal_users_change_group,
@@ -38,7 +40,8 @@ from ..members import (
 from ..members import portal_user_invite as invite_contact
 from ..models import Portal, PortalUser, UserGroup
 
-PAGE_SIZE = 50
+# 25 rows a page like every other list (issue 21: < 40 KB of HTML, p95 < 50 ms alone).
+PAGE_SIZE = 25
 manage_portal_users = permission_required(permissions.MANAGE_PORTAL_USERS)
 BULK_ACTIONS = ("disable", "enable", "reinvite", "group", "delete")
 
@@ -61,9 +64,13 @@ def portal_user_list(request, org_slug, portal_pk):
     group = int_param(request.GET, "group", minimum=1)
     query = text_param(request.GET, "q", max_length=100)
     users = portal_users_list(portal=portal, status=status, group=group, query=query)
-    page = Paginator(users, PAGE_SIZE).get_page(page_param(request.GET))
-    rows = [(p, *delivery_state(p), can_delete(p)) for p in page.object_list]
+    users = users.only(*SHOWN_COLUMNS)
     counts = portal_user_counts(portal)
+    paginator = Paginator(users, PAGE_SIZE)
+    if not group and not query:
+        # The status tabs' counts already hold this total: no COUNT of its own (issue 21).
+        paginator.count = counts[status or "all"]
+    page = paginator.get_page(page_param(request.GET))
     params = {k: v for k, v in (("status", status), ("group", group), ("q", query)) if v}
     tabs = [("", _("All"), counts["all"])] + [
         (value, label, counts[value]) for value, label in PortalUser.Status.choices
@@ -74,7 +81,7 @@ def portal_user_list(request, org_slug, portal_pk):
         {
             "portal": portal,
             "page": page,
-            "rows": rows,
+            "rows": _rows(request, portal, page.object_list),
             "tabs": tabs,
             "status": status,
             "groups": groups,
@@ -87,6 +94,89 @@ def portal_user_list(request, org_slug, portal_pk):
             "bulk_limit": BULK_LIMIT,
         },
     )
+
+
+# What a row reads (with delivery_state's): not the group's modules, nor the contact's or the
+# invitation's other columns.
+SHOWN_COLUMNS = (
+    "email",
+    "pending_email",
+    "status",
+    "language",
+    "user_id",
+    "created_at",
+    "contact__first_name",
+    "contact__last_name",
+    "group__name",
+    "invitation__status",
+    "invitation__delivery",
+    "invitation__delivery_detail",
+)
+DELIVERY_LABELS = {
+    "queued": gettext_lazy("Queued: not sent yet"),
+    "sending": gettext_lazy("Being handed over"),
+    "interrupted": gettext_lazy("Interrupted: may have been sent; sent again"),
+    "sent": gettext_lazy("Sent"),
+    "retrying": gettext_lazy("Temporary error, will retry"),
+    "failed": gettext_lazy("Failed"),
+    "held": gettext_lazy("Held: organisation not verified"),
+    "delivered": gettext_lazy("Delivered"),
+    "bounced": gettext_lazy("Bounced"),
+    "rejected": gettext_lazy("Rejected by the mail provider"),
+    "complained": gettext_lazy("Marked as spam by the recipient"),
+}
+
+
+@dataclass(frozen=True)
+class PortalUserRow:
+    """What a row of the Users tab shows, worked out once per page in Python: the template
+    then reverses no URL and translates nothing per row (issue 21: 25 rows cost what 5 did)."""
+
+    portal_user: PortalUser
+    name: str
+    select_label: str
+    contact_url: str
+    email_change_url: str
+    mfa_reset_url: str
+    status_label: str
+    language_label: str
+    delivery: str
+    delivery_label: str
+    reason: str
+
+
+def _rows(request, portal, portal_users) -> list[PortalUserRow]:
+    slug = request.org.slug
+    contact_url = pk_url("contact_detail", "contact_pk", org_slug=slug)
+    email_change_url = pk_url(
+        "portal_user_email_change", "portal_user_pk", org_slug=slug, portal_pk=portal.pk
+    )
+    mfa_reset_url = pk_url(
+        "portal_user_mfa_reset", "portal_user_pk", org_slug=slug, portal_pk=portal.pk
+    )
+    statuses = {value: str(label) for value, label in PortalUser.Status.choices}
+    languages = {code: str(label) for code, label in settings.LANGUAGES}
+    select = _("Select %(name)s")
+    rows = []
+    for p in portal_users:
+        name = str(p.contact)
+        delivery, reason = delivery_state(p)
+        rows.append(
+            PortalUserRow(
+                portal_user=p,
+                name=name,
+                select_label=select % {"name": name},
+                contact_url=contact_url(p.contact_id),
+                email_change_url=email_change_url(p.pk),
+                mfa_reset_url=mfa_reset_url(p.pk) if p.user_id else "",
+                status_label=statuses.get(p.status, p.status),
+                language_label=languages.get(p.language, p.language),
+                delivery=delivery,
+                delivery_label=str(DELIVERY_LABELS.get(delivery, "")),
+                reason=reason,
+            )
+        )
+    return rows
 
 
 def _invite_one(request, *, portal, contact, group, language):

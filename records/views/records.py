@@ -2,6 +2,8 @@
 related records and the history of changes; create, edit, delete — all limited to what the
 member's role may see (USR-2) and their profile may do (USR-1)."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -9,6 +11,8 @@ from django.db.models import Count, Window
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm_portal.countries import country_name
 from crm_portal.forms import family_name_field_first
 from crm_portal.params import id_list_param, int_param, page_param, sort_param, text_param
+from crm_portal.rows import pk_url
 from crm_portal.search import TRIGRAM_MIN_LENGTH, order_for_search
 from crm_portal.widgets import Combobox
 from mailoptions.selectors import record_messages
@@ -174,10 +179,66 @@ def _combobox(request, kind, name, html_id, value, choices):
     return widget.render(name, value, attrs={"id": html_id})
 
 
+# What a row of the contacts list shows: its other columns are not read (issue 21).
+CONTACT_ROW_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "subscription",
+    "country",
+    "created_at",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__email",
+    "account__name",
+)
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """A row of the contacts list worked out once per page in Python: the template reverses
+    no URL and translates nothing per row (issue 21: a row cost 0.4 ms of template work)."""
+
+    contact: Contact
+    name: str
+    url: str
+    select_label: str
+    account: str
+    subscription: str
+    country: str
+    owner: str
+    created: str
+
+
+def _contact_rows(request, contacts) -> list[ContactRow]:
+    url = pk_url("contact_detail", "contact_pk", org_slug=request.org.slug)
+    subscriptions = {value: str(label) for value, label in Contact.Subscription.choices}
+    select = _("Select %(name)s")
+    rows = []
+    for c in contacts:
+        name = str(c)
+        rows.append(
+            ContactRow(
+                contact=c,
+                name=name,
+                url=url(c.pk),
+                select_label=select % {"name": name},
+                account=str(c.account) if c.account else "—",
+                subscription=subscriptions.get(c.subscription, c.subscription),
+                country=country_name(c.country),
+                owner=str(c.owner) if c.owner else "—",
+                created=date_format(localtime(c.created_at), "SHORT_DATE_FORMAT"),
+            )
+        )
+    return rows
+
+
 def record_list(request, module):
     records, query, chosen, sort = _filtered(request.GET, request.membership, module)
     searching = len(query.strip()) >= TRIGRAM_MIN_LENGTH
-    rows = records.model.objects.select_related(*RELATED[module])
+    rows = records.model.objects.select_related(*RELATED[module]).order_by()
+    if module == "contacts":
+        rows = rows.only(*CONTACT_ROW_COLUMNS)
     paginator = KeysFirstPaginator(records, PAGE_SIZE, count_with_ids=searching, rows=rows)
     page = paginator.get_page(page_param(request.GET))
     keep = request.GET.copy()
@@ -189,6 +250,7 @@ def record_list(request, module):
         f"records/{module}_list.html",
         {
             "page": page,
+            "rows": _contact_rows(request, page.object_list) if module == "contacts" else None,
             "query": query,
             "chosen": chosen,
             "sort": sort,

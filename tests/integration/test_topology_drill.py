@@ -210,6 +210,7 @@ class Drill:
             "created": phase.created,
             "invited": len(mails),
             "duplicates": sum(n - 1 for n in mails.values()),
+            "twice": sorted(a for a, n in mails.items() if n > 1),
             "mail_p95_s": round(percentile(delays, 0.95), 2),
             "events": events,
             "processed": processed,
@@ -300,6 +301,10 @@ def test_issue16_topology_drill_loses_nothing(topology):
     drill.finish(phase)
     kills = 1
     assert phase.figures["duplicates"] <= kills, phase.figures
+    # Each second copy shows in the delivery log: the attempt the killed worker was making.
+    interrupted = topo.manage("delivery_log", "--interrupted")
+    for address in phase.figures["twice"]:
+        assert any(address in line for line in interrupted.splitlines()), (address, interrupted)
 
     # 3. PostgreSQL restarted under load: 503 while it is down (never 500), back by itself.
     phase = drill.begin("PostgreSQL restart")
@@ -350,6 +355,8 @@ def test_issue16_topology_drill_loses_nothing(topology):
     for other in (p for p in drill.phases if p.name != "worker SIGKILL"):
         assert other.figures["duplicates"] == 0, other.figures
     print()
+    print("delivery log, interrupted attempts (a second copy may have followed):")
+    print(interrupted.rstrip())
     print(drill.report())
     print(
         f"backup: pg_dump + pg_restore of {contacts} contacts ({size // 1024} KB) "

@@ -276,6 +276,114 @@ class _no_commit:
         return False
 
 
+def test_issue16_a_mail_a_dead_worker_was_handing_over_shows_as_interrupted(
+    smtp, org_a, admin_a, settings, django_capture_on_commit_callbacks
+):
+    """Issue 16 (X-4): the attempt is recorded "sending" before its mail is handed over. A
+    worker SIGKILLed in between leaves it so — the mail may have left — and the broker hands
+    the task to another worker, which sends it: the delivery log shows the first attempt as
+    interrupted beside the send, and `delivery_log --interrupted` lists it. The same when the
+    stale sweeper, not the broker, sends it again."""
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from invitations.delivery import attempt_start
+    from invitations.services import invitations_redeliver_stale
+
+    licences(org_a)
+    server = smtp()
+    with scope(org=org_a):  # on_commit not run: the task is with the worker that dies
+        broker = invite(org_a, admin_a, "yuki@example.jp", lambda execute: _no_commit())
+        swept = invite(org_a, admin_a, "mai@example.jp", lambda execute: _no_commit())
+    for invitation in (broker, swept):
+        assert attempt_start(invitation_id=invitation.pk, org_id=org_a.pk, send_number=1)
+        assert outcomes(invitation) == [(1, "sending")]
+
+    payload = {"subject": "x", "body": "x", "from_email": "a@b.c", "to": ["yuki@example.jp"]}
+    assert deliver_invitation_task.apply(args=(org_a.pk, broker.pk, 1, payload)).get() == "sent"
+    assert outcomes(broker) == [(1, "interrupted"), (1, "sent")]
+
+    settings.INVITATION_DELIVERY_STALE_SECONDS = 60
+    with scopes_disabled():
+        Invitation.objects.filter(pk=swept.pk).update(
+            last_sent_at=timezone.now() - timedelta(minutes=5)
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invitations_redeliver_stale() == 0  # a fresh "sending": a worker on it now
+    with scopes_disabled():
+        DeliveryAttempt.objects.filter(invitation=swept).update(
+            created_at=timezone.now() - timedelta(minutes=5)
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invitations_redeliver_stale() == 1
+    assert outcomes(swept) == [(1, "interrupted"), (2, "sent")]
+    assert sorted(e.rcpt_tos[0] for e in server.received) == ["mai@example.jp", "yuki@example.jp"]
+
+    out = StringIO()
+    call_command("delivery_log", "--interrupted", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3 and lines[-1] == "2 interrupted attempt(s) in the last 24 h.", lines
+    assert sorted(line.split("\t")[3:5] for line in lines[:2]) == [
+        ["mai@example.jp", "interrupted"],
+        ["yuki@example.jp", "interrupted"],
+    ]
+    out = StringIO()
+    call_command("delivery_log", "--org", org_a.slug, stdout=out)
+    assert out.getvalue().count("\tsent\t") == 2
+
+
+class ReplacingSMTP(ScriptedSMTP):
+    """While accepting the first mail, has a newer send of `replaced` made — as the stale
+    sweeper or an admin's re-send does from another process while a batch is under way."""
+
+    def __init__(self, database, replaced):
+        super().__init__()
+        self.database, self.replaced = database, replaced
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.received:
+            self.database.inc_thread_sharing()  # the test's transaction, from this thread
+            try:
+                with self.database.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE invitations_invitation SET sent_count = sent_count + 1 "
+                        "WHERE id = %s",
+                        [self.replaced.pk],
+                    )
+            finally:
+                self.database.dec_thread_sharing()
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_issue16_a_send_replaced_while_its_batch_runs_is_not_handed_over(
+    org_a, admin_a, settings, django_capture_on_commit_callbacks
+):
+    """Issue 16, AUT-5: a batch checks each send again as it records the attempt, in the same
+    statement: a send that a newer one replaced after the batch began is skipped, so the
+    recipient does not get both."""
+    from django.db import connections
+
+    licences(org_a)
+    with scope(org=org_a):
+        first = invite(org_a, admin_a, "taro@example.jp", lambda execute: _no_commit())
+        second = invite(org_a, admin_a, "hana@example.jp", lambda execute: _no_commit())
+    handler = ReplacingSMTP(connections["default"], second)  # this thread's, not a proxy
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        result = deliver_invitations_task.apply(args=(org_a.pk, batch_of([first, second])))
+    finally:
+        controller.stop()
+    assert result.get() == {"sent": 1, "failed": 0, "retrying": 0, "skipped": 1}
+    assert [e.rcpt_tos[0] for e in handler.received] == ["taro@example.jp"]
+    assert outcomes(first) == [(1, "sent")] and outcomes(second) == []
+
+
 class RecordWatchingSMTP(ScriptedSMTP):
     """Notes, when it accepts each mail, which invitations' sends are committed as gone out,
     read through a connection of its own (what a worker starting after a SIGKILL would see)."""

@@ -75,6 +75,12 @@ def test_usr4_a_kind_that_is_not_listed_fails_loudly_when_looked_up():
         invitation_kind("team_guest")
 
 
+class NoMembershipField(CrmUserInvitations):
+    """A kind whose membership_field names nothing on Invitation (a typo)."""
+
+    membership_field = "crm_member"
+
+
 @pytest.mark.parametrize(
     ("kinds", "problem"),
     [
@@ -84,6 +90,10 @@ def test_usr4_a_kind_that_is_not_listed_fails_loudly_when_looked_up():
         (
             {"a_kind_too_long_for_the_column": "invitations.crm_users.CrmUserInvitations"},
             "longer than Invitation.kind",
+        ),
+        (
+            {"crm_user": "tests.invitations.test_kinds.NoMembershipField"},
+            "membership_field = 'crm_member' is no relation of Invitation",
         ),
     ],
 )

@@ -330,24 +330,55 @@ def test_por4_the_delivery_column_shows_each_pending_invitations_state(
     assert 'data-delivery="retrying"' in page
 
 
-STATEMENTS = 9
+# Session, account, membership, portal, groups, the status counts (which give the page's
+# total too), the page with its contacts, groups, invitations and delivery states, the nav.
+STATEMENTS = 8
+PAGE_SIZE = 25
 
 
 @pytest.mark.parametrize("how_many", [25, 100])
 def test_por4_the_users_tab_runs_a_pinned_number_of_statements(
     client_admin_a, org_a, portal, group, how_many, django_assert_max_num_queries
 ):
+    """The same statements for 25 users as for 100, 25 a page like every other list
+    (issue 21)."""
     with scopes_disabled():
         for _ in range(how_many):
             PortalUserFactory(group=group)
-    """The same statements for 25 users as for 100 (session, member, portal, groups, counts,
-    page count, page with its contacts, groups, invitations and delivery states, ...)."""
     with django_assert_max_num_queries(STATEMENTS):
         response = client_admin_a.get(users_url(portal))
     assert response.status_code == 200
     page = response.content.decode()
-    assert page.count("data-portal-user=") == min(how_many, 50)
-    assert ("Page 1 of 2" in page) == (how_many > 50)
+    assert page.count("data-portal-user=") == min(how_many, PAGE_SIZE)
+    assert ("Page 1 of 4" in page) == (how_many == 100)
+    assert ("Page 1 of" in page) == (how_many > PAGE_SIZE)
+
+
+def test_por4_issue21_the_users_tab_pages_each_filter_by_its_own_total(
+    client_admin_a, org_a, portal, group
+):
+    """The page's total comes from the status tabs' counts when only a status is chosen, and
+    from a count of its own with a search or a group: every filter pages to its last row."""
+    with scopes_disabled():
+        other = UserGroupFactory(portal=portal, name="Partners")
+        for n in range(30):
+            PortalUserFactory(group=group, status=PortalUser.Status.ACTIVE, email=f"a{n}@x.jp")
+        for n in range(3):
+            PortalUserFactory(group=other, email=f"partner{n}@x.jp")
+    cases = {  # query: (total shown, rows on the page, pagination)
+        "": (33, 25, "Page 1 of 2"),
+        "?status=active": (30, 25, "Page 1 of 2"),
+        "?status=active&page=2": (30, 5, "Page 2 of 2"),
+        "?status=invited": (3, 3, None),
+        f"?group={other.pk}": (3, 3, None),
+        "?q=partner": (3, 3, None),
+        "?q=x.jp&page=2": (33, 8, "Page 2 of 2"),
+    }
+    for query, (total, rows, pages) in cases.items():
+        page = client_admin_a.get(users_url(portal) + query).content.decode()
+        assert f'id="total">{total}<' in page, query
+        assert page.count("data-portal-user=") == rows, query
+        assert (pages in page) if pages else ("Page 1 of" not in page), query
 
 
 def test_por8_the_bulk_bar_disables_and_deletes_with_clear_messages(client_admin_a, portal, people):
