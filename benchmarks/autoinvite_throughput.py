@@ -61,13 +61,16 @@ process against an aiosmtpd sink in a process of its own; load average 3-5 from 
   the sink ~2 ms (MAIL, RCPT, DATA, the data: four round trips), the DeliveryAttempt record
   ~3.9 ms through the ORM (instance, INSERT … RETURNING, commit) or ~2.8 ms as one plain
   INSERT. So per-batch rendering with substituted merge values would not move this figure,
-  and was not done. Now: the record is one plain INSERT, written in a helper thread on the
-  worker's own connection while the next mail goes out up to, not including, the line that
-  ends its data; that line (the moment the server accepts the mail) waits for the record's
-  commit. A worker SIGKILLed mid-batch therefore still re-sends at most the mail in flight
-  (a server that never got the end of the data delivers nothing; tests/invitations/
-  test_delivery.py checks, from another connection, that each mail is accepted only once
-  the one before is committed). The SMTP socket gets TCP_NODELAY: the end of the data is a
+  and was not done. Since then main records each attempt twice (issue 16: "sending" before
+  the mail goes, in an INSERT that re-checks the send is current, then its outcome): two
+  commits a mail. Now both are written in a helper thread on the worker's own connection
+  (invitations.delivery.AttemptRecords) — the previous mail's "sent", then this mail's
+  "sending" — while this mail goes out up to, not including, the line that ends its data;
+  that line (the moment the server accepts the mail) waits for both commits, and a send
+  found replaced drops the unfinished mail with the connection. A worker SIGKILLed
+  mid-batch therefore still re-sends at most the mail in flight (a server that never got
+  the end of the data delivers nothing; tests/invitations/test_delivery.py checks, from
+  another connection, that each mail is accepted only once the one before is committed). The SMTP socket gets TCP_NODELAY: the end of the data is a
   second small write with no reply between, which Nagle's algorithm held until the server's
   delayed ACK (~40 ms a mail: 20 mails/s in the first try).
 - evaluation: condition evaluation was ~35% of a batch's time under the profiler
