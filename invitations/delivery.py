@@ -92,6 +92,39 @@ def attempt_finish(attempt_id: int, *, outcome, error="", message_id="", db=None
         )
 
 
+def attempt_finish_and_start(gone: tuple[int, str], record: dict, *, db) -> int | None:
+    """sent_record_write of the `gone` (attempt id, provider message id) and attempt_start of
+    `record` in ONE statement on PostgreSQL — one commit a mail in a batch instead of two; the
+    same rows as the two calls write."""
+    attempt_id, message_id = gone
+    table, invitations = DeliveryAttempt._meta.db_table, Invitation._meta.db_table
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"WITH gone AS (UPDATE {table} SET outcome = %s, error = '',"
+            " provider_message_id = %s WHERE id = %s) "
+            f"INSERT INTO {table} "
+            "(org_id, invitation_id, send_number, outcome, error, provider_message_id, "
+            "created_at) "
+            "SELECT %s, id, %s, %s, '', '', now() "
+            f"FROM {invitations} "
+            "WHERE id = %s AND sent_count = %s AND status = %s FOR SHARE "
+            "RETURNING id",
+            [
+                DeliveryAttempt.Outcome.SENT,
+                (message_id or "")[:255],
+                attempt_id,
+                record["org_id"],
+                record["send_number"],
+                DeliveryAttempt.Outcome.SENDING,
+                record["invitation_id"],
+                record["send_number"],
+                Invitation.Status.SENT,
+            ],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def attempts_interrupted_mark(invitation_ids: list[int]) -> int:
     """Attempts left "sending" by a worker that died while handing their mail over become
     "interrupted", before the same invitations are delivered again (one statement)."""
@@ -273,6 +306,11 @@ class AttemptRecords:
 
     def finish_then_start(self, gone, record) -> int | None:
         db = self.database if self.helper else None
+        if gone is not None and db is not None:
+            try:
+                return attempt_finish_and_start(gone, record, db=db)
+            except DATABASE_AWAY:
+                db.close()  # then one by one: the finish with its patience, then the start
         if gone is not None:
             sent_record_write(gone[0], message_id=gone[1], db=db)
         return attempt_start(**record, db=db)
