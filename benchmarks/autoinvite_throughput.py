@@ -63,9 +63,11 @@ process against an aiosmtpd sink in a process of its own; load average 3-5 from 
   INSERT. So per-batch rendering with substituted merge values would not move this figure,
   and was not done. Since then main records each attempt twice (issue 16: "sending" before
   the mail goes, in an INSERT that re-checks the send is current, then its outcome): two
-  commits a mail. Now both are written in a helper thread on the worker's own connection
-  (invitations.delivery.AttemptRecords) — the previous mail's "sent", then this mail's
-  "sending" — while this mail goes out up to, not including, the line that ends its data;
+  commits a mail (281 mails/s at load 2-3 here, 214 statements for 100). Now both are one
+  statement (a data-modifying WITH: the previous mail's "sent" and this mail's "sending",
+  one commit a mail; 115 statements for 100), written in a helper thread on the worker's
+  own connection (invitations.delivery.AttemptRecords) while this mail goes out up to, not
+  including, the line that ends its data;
   that line (the moment the server accepts the mail) waits for both commits, and a send
   found replaced drops the unfinished mail with the connection. A worker SIGKILLed
   mid-batch therefore still re-sends at most the mail in flight (a server that never got
