@@ -67,12 +67,12 @@ process against an aiosmtpd sink in a process of its own; load average 3-5 from 
   statement (a data-modifying WITH: the previous mail's "sent" and this mail's "sending",
   one commit a mail; 115 statements for 100), written in a helper thread on the worker's
   own connection (invitations.delivery.AttemptRecords) while this mail goes out up to, not
-  including, the line that ends its data;
-  that line (the moment the server accepts the mail) waits for both commits, and a send
-  found replaced drops the unfinished mail with the connection. A worker SIGKILLed
-  mid-batch therefore still re-sends at most the mail in flight (a server that never got
-  the end of the data delivers nothing; tests/invitations/test_delivery.py checks, from
-  another connection, that each mail is accepted only once the one before is committed). The SMTP socket gets TCP_NODELAY: the end of the data is a
+  including, the line that ends its data; that line (the moment the server accepts the
+  mail) waits for the commit, and a send found replaced drops the unfinished mail with the
+  connection. A worker SIGKILLed mid-batch therefore still re-sends at most the mail in
+  flight (a server that never got the end of the data delivers nothing; tests/invitations/
+  test_delivery.py checks, from another connection, that each mail is accepted only once
+  the one before is committed). The SMTP socket gets TCP_NODELAY: the end of the data is a
   second small write with no reply between, which Nagle's algorithm held until the server's
   delayed ACK (~40 ms a mail: 20 mails/s in the first try).
 - evaluation: condition evaluation was ~35% of a batch's time under the profiler
