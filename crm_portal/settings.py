@@ -359,13 +359,16 @@ API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "120"))
 # PostgreSQL's NOTIFY, it also looks every OUTBOX_RELAY_POLL_SECONDS (the only way on SQLite).
 OUTBOX_RELAY_POLL_SECONDS = float(env_str("OUTBOX_RELAY_POLL_SECONDS", "1"))
 OUTBOX_RELAY_BATCH_SIZE = int(env_str("OUTBOX_RELAY_BATCH_SIZE", "500"))
+# Woken by a NOTIFY, the relay waits this long for the events committed just after it, so a
+# steady stream of saves is handed over in batches rather than a task per event (AUT-8).
+OUTBOX_RELAY_GATHER_SECONDS = float(env_str("OUTBOX_RELAY_GATHER_SECONDS", "0.1"))
 # Touched by the relay after each round that reached the database (and the broker when events
 # waited); the compose healthcheck reads its age (issue 16).
 OUTBOX_RELAY_HEARTBEAT_FILE = env_str(
     "OUTBOX_RELAY_HEARTBEAT_FILE", str(VAR_DIR / "outbox-relay.alive")
 )
 # Events per worker task (AUT-8): the relay and the sweeper publish one task per org and batch.
-OUTBOX_TASK_BATCH_SIZE = int(env_str("OUTBOX_TASK_BATCH_SIZE", "100"))
+OUTBOX_TASK_BATCH_SIZE = int(env_str("OUTBOX_TASK_BATCH_SIZE", "500"))
 # The sweeper re-sends an event still unprocessed this long after it was written and after it
 # was last handed over (AUT-8), at most OUTBOX_SWEEP_LIMIT a sweep.
 OUTBOX_STALE_AFTER = timedelta(seconds=int(env_str("OUTBOX_STALE_SECONDS", "20")))

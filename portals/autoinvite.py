@@ -17,8 +17,10 @@ Sending (AUT-12) is per org: `auto_invites_send` takes at most AUTO_INVITE_SENDS
 waiting portal users of one org a minute, so one org's import of 10,000 never delays another's.
 """
 
+import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -38,7 +40,7 @@ from crm_portal.tenancy import TenantTask
 from invitations.models import Invitation
 from invitations.services import invitation_for, invitation_send, invitations_send_new
 from records.conditions import (
-    condition_set_evaluate,
+    condition_set_compile,
     condition_set_explain,
     condition_set_missing_fields,
     contact_values,
@@ -108,15 +110,53 @@ def rule_invalidate(rule: AutoInviteRule, missing: list[str], *, org: Organizati
 # --- evaluation (pure) ----------------------------------------------------------------------
 
 
-def rule_language(rule: AutoInviteRule, values: dict, *, specs, tz) -> str | None:
+def rule_language(rule: AutoInviteRule, values: dict, *, specs, tz, now=None) -> str | None:
     """AUT-2, AUT-3: the language the contact is invited in — common conditions first, then
     each language's in the admin's order, first match wins; None when nothing matches."""
-    if not condition_set_evaluate(rule.common_conditions, values, specs=specs, tz=tz):
+    return rule_matcher(rule, specs=specs, tz=tz)(values, now or timezone.now())
+
+
+RuleMatcher = Callable[[dict, datetime], str | None]
+_MATCHERS: dict[tuple, RuleMatcher] = {}  # a worker's compiled rules, by what they say
+
+
+def rule_matcher(rule: AutoInviteRule, *, specs, tz) -> RuleMatcher:
+    """rule_language as a function of (values, now), its condition sets compiled once
+    (records.conditions.condition_set_compile) per rule content, field registry and time
+    zone in this process: the rules come afresh from the cache for every batch."""
+    key = (
+        rule.pk,
+        json.dumps([rule.common_conditions, rule.languages], sort_keys=True, default=str),
+        tuple((spec.key, spec.type, spec.custom) for spec in specs),
+        str(tz),
+    )
+    matcher = _MATCHERS.get(key)
+    if matcher is None:
+        if len(_MATCHERS) > 1000:
+            _MATCHERS.clear()
+        matcher = _MATCHERS[key] = rule_matcher_compile(rule, specs=specs, tz=tz)
+    return matcher
+
+
+def rule_matcher_compile(rule: AutoInviteRule, *, specs, tz) -> RuleMatcher:
+    common = condition_set_compile(rule.common_conditions, specs=specs, tz=tz)
+    languages = [
+        (
+            entry["language"],
+            condition_set_compile(entry.get("conditions") or {}, specs=specs, tz=tz),
+        )
+        for entry in rule.languages
+    ]
+
+    def language_of(values: dict, now: datetime) -> str | None:
+        if not common(values, now):
+            return None
+        for language, test in languages:
+            if test(values, now):
+                return language
         return None
-    for entry in rule.languages:
-        if condition_set_evaluate(entry.get("conditions") or {}, values, specs=specs, tz=tz):
-            return entry["language"]
-    return None
+
+    return language_of
 
 
 def rule_trace(rule: AutoInviteRule, values: dict, *, specs, tz) -> dict:
@@ -236,13 +276,13 @@ def obstacle(batch: Batch, rule: AutoInviteRule, contact: Contact, language: str
 
 def rule_apply(batch: Batch, rule: AutoInviteRule, contacts: list[Contact]) -> RuleOutcome:
     outcome = RuleOutcome()
+    matcher = rule_matcher(rule, specs=batch.specs, tz=batch.tz)
     for contact in contacts:
         outcome.evaluated += 1
         if (rule.portal_id, contact.pk) in batch.existing:
             outcome.already += 1
             continue
-        values = batch.values_of(contact)
-        language = rule_language(rule, values, specs=batch.specs, tz=batch.tz)
+        language = matcher(batch.values_of(contact), batch.now)
         if language is None:
             continue
         outcome.matched += 1
@@ -447,11 +487,11 @@ def auto_invite_events_consume(events: list[RecordEvent]) -> None:
     contact_ids = {pk for ids in wanted.values() for pk in ids}
     if not contact_ids:
         return
-    contacts = Contact.objects.select_related("account").in_bulk(contact_ids)
+    contacts = Contact.objects.in_bulk(contact_ids)
     plan = [(rule, [contacts[pk] for pk in wanted[rule.pk] if pk in contacts]) for rule in rules]
     outcomes = rules_apply(org=org, plan=plan)
     if any(outcome.invited for outcome in outcomes.values()):
-        transaction.on_commit(lambda: send_auto_invites_task.delay(org.pk))
+        transaction.on_commit(lambda: auto_invites_sender_wake(org.pk))
 
 
 # --- "invite existing records that match now" and the failed log's retry (AUT-6, AUT-7) ------
@@ -494,7 +534,7 @@ def auto_invite_contacts(
         counts.failed += outcome.failed
         counts.not_matched += outcome.evaluated - outcome.matched - outcome.already
     if counts.invited:
-        transaction.on_commit(lambda: send_auto_invites_task.delay(rule.org_id))
+        transaction.on_commit(lambda: auto_invites_sender_wake(rule.org_id))
     return counts
 
 
@@ -547,8 +587,9 @@ def auto_invites_send(*, org: Organization, now: datetime | None = None) -> int:
         FailedInvitation.objects.bulk_create(map(portal_disabled_failure, failed))
         for portal_user in failed:
             sent[portal_user.portal_id]["failed"] += 1
+        handled = {pu.pk for pu in fresh} | {pu.pk for pu in failed}
         for portal_user in waiting:  # the rare rest (an admin invited meanwhile): one by one
-            if portal_user not in fresh and portal_user not in failed:
+            if portal_user.pk not in handled:
                 outcome = auto_invite_send_one(portal_user)
                 sent[portal_user.portal_id][outcome] += 1
         PortalUser.objects.filter(pk__in=[pu.pk for pu in waiting]).update(
@@ -602,8 +643,29 @@ def orgs_with_waiting_invitations() -> list[int]:
         )
 
 
+# A sender task queued for the org and not started yet: the next batch need not queue one.
+# A queued task lost with the broker's data holds the next ones back at most this long (and
+# the sweep, every AUTO_INVITE_SEND_SWEEP_SECONDS, queues one whatever the mark); a task still
+# queued after it only gets a second one beside it, which finds nothing left or the lock taken.
+SENDER_QUEUED_SECONDS = 5
+
+
+def sender_queued_key(org_id: int) -> str:
+    return f"autoinvite:sender-queued:{org_id}"
+
+
+def auto_invites_sender_wake(org_id: int) -> None:
+    """Queue the org's sender, unless one is queued already and has not started: it will
+    see these portal users too (it forgets the mark before it reads who waits). Under a
+    steady stream of small evaluation batches this is one sender task at a time, not one a
+    batch, each queued behind the next."""
+    if cache.add(sender_queued_key(org_id), 1, SENDER_QUEUED_SECONDS):
+        send_auto_invites_task.delay(org_id)
+
+
 @shared_task(base=TenantTask, name="portals.tasks.send_auto_invites_task", acks_late=True)
 def send_auto_invites_task(org_id: int) -> int:
+    cache.delete(sender_queued_key(org_id))
     return auto_invites_send(org=get_scope()["org"])
 
 

@@ -263,8 +263,14 @@ def content_of(template: EmailTemplate) -> EmailContent:
     )
 
 
-def template_of(portal: Portal, kind: str, language: str, group=None) -> EmailTemplate | None:
-    """The customised template: the group's own if it has one, else the portal's."""
+def template_of(
+    portal: Portal, kind: str, language: str, group=None, *, templates: dict | None = None
+) -> EmailTemplate | None:
+    """The customised template: the group's own if it has one, else the portal's. With
+    `templates` (templates_by_key: the org's of this kind, read once) no query."""
+    if templates is not None:
+        own = templates.get((portal.pk, language, group.pk)) if group is not None else None
+        return own or templates.get((portal.pk, language, None))
     found = EmailTemplate.objects.filter(portal=portal, kind=kind, language=language)
     if group is not None:
         own = found.filter(group=group).first()
@@ -273,14 +279,26 @@ def template_of(portal: Portal, kind: str, language: str, group=None) -> EmailTe
     return found.filter(group__isnull=True).first()
 
 
-def content_for(portal: Portal, kind: str, language: str, group=None) -> EmailContent:
+def templates_by_key(org, kind: str) -> dict[tuple, EmailTemplate]:
+    """The org's customised templates of `kind` by (portal id, language, group id or None):
+    one query, for a batch of emails to several portals (template_of's `templates`)."""
+    return {
+        (template.portal_id, template.language, template.group_id): template
+        for template in EmailTemplate.objects.filter(org=org, kind=kind)
+    }
+
+
+def content_for(
+    portal: Portal, kind: str, language: str, group=None, *, templates: dict | None = None
+) -> EmailContent:
     """POR-6 language fallback: the requested language if the portal offers it and a
     template exists in it (customised, else shipped); else the portal's default language
-    (customised, else shipped); else the English default text."""
+    (customised, else shipped); else the English default text. `templates`: see
+    template_of."""
     candidates = [language] if portal.offers(language) else []
     candidates.append(portal.default_language)
     for candidate in candidates:
-        template = template_of(portal, kind, candidate, group)
+        template = template_of(portal, kind, candidate, group, templates=templates)
         if template is not None:
             return content_of(template)
         if default_email(kind, candidate) is not None:
@@ -408,9 +426,9 @@ _BATCH: contextvars.ContextVar[dict | None] = contextvars.ContextVar("email_batc
 
 @contextlib.contextmanager
 def rendering_batch():
-    """Around rendering a batch of invitation emails (the auto-invite sender's): each
-    portal's template for a language and group, and the org's merge fields, are read once
-    for the batch instead of once per email."""
+    """Around rendering a batch of invitation emails (the auto-invite sender's): the org's
+    templates of the kind (one query, whatever the number of portals and languages) and its
+    merge fields are read once for the batch instead of once per email."""
     token = _BATCH.set({})
     try:
         yield
@@ -433,10 +451,16 @@ def render_for_invitation(
     """What a portal invitation kind's `render_email` returns (invitations.kinds): the
     portal's template for `kind` in the language the fallback picks, rendered with `context`
     (the core's, plus e.g. `contact` or `contact_*` values from the kind's email_context)."""
-    content = _once_per_batch(
-        ("content", portal.pk, kind, language, group.pk if group else None),
-        lambda: content_for(portal, kind, language, group),
-    )
+    if _BATCH.get() is None:  # a single email: its own template's query
+        content = content_for(portal, kind, language, group)
+    else:  # the org's templates of the kind in one query for the whole batch
+        templates = _once_per_batch(
+            ("templates", portal.org_id, kind), lambda: templates_by_key(portal.org, kind)
+        )
+        content = _once_per_batch(
+            ("content", portal.pk, kind, language, group.pk if group else None),
+            lambda: content_for(portal, kind, language, group, templates=templates),
+        )
     allowed = _once_per_batch(("fields", portal.org_id), lambda: merge_field_names(portal.org))
     with translation.override(content.language):
         return render(content, invitation_context(portal, group, context), allowed=allowed)

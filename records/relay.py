@@ -97,8 +97,8 @@ class Relay:
                 self._heartbeat()
                 self._log_backlog_now_and_then(published)
                 # A full batch means there may be more: go again at once.
-                if published < settings.OUTBOX_RELAY_BATCH_SIZE:
-                    self._wait()
+                if published < settings.OUTBOX_RELAY_BATCH_SIZE and self._wait():
+                    self._gather()
             except DatabaseError as error:
                 logger.warning("Outbox relay lost the database (%s); reconnecting", error)
                 self._reset_connection()
@@ -154,18 +154,28 @@ class Relay:
         ready, _w, _x = select.select([self._wake_read, *watch], [], [], self.poll_seconds)
         return ready
 
-    def _wait(self) -> None:
-        """Until a NOTIFY arrives (PostgreSQL), the poll interval passes or stop()."""
+    def _wait(self) -> bool:
+        """Until a NOTIFY arrives (PostgreSQL), the poll interval passes or stop(); True when
+        a NOTIFY came."""
         if not self._listening:
             self._sleep()
-            return
+            return False
         pg = connection.connection
         with connection.wrap_database_errors:  # a lost session raises Django's DatabaseError
-            # Notifications that came while we worked are waiting already: look again at once.
+            # Notifications that came while we worked are waiting already: no need to sleep.
             if list(pg.notifies(timeout=0)):
-                return
+                return True
             if pg.fileno() in self._sleep(pg.fileno()):
                 list(pg.notifies(timeout=0))  # read and drop: one look at the table serves all
+                return True
+        return False
+
+    def _gather(self) -> None:
+        """A NOTIFY came: wait OUTBOX_RELAY_GATHER_SECONDS for the events committed just after
+        it, so that a steady stream of saves makes batches of several events, not a task each
+        (a task's fixed cost would otherwise make the workers fall behind)."""
+        if settings.OUTBOX_RELAY_GATHER_SECONDS > 0 and not self._stopping.is_set():
+            select.select([self._wake_read], [], [], settings.OUTBOX_RELAY_GATHER_SECONDS)
 
     def _reset_connection(self) -> None:
         self._listening = False

@@ -179,7 +179,7 @@ def test_aut8_autoinvite_throughput_benchmark_runs_end_to_end():
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "200 contacts created through the service layer" in out, out
-    assert re.search(r"batches of 100\s+batch size 1\s+goal", out), out
+    assert re.search(r"batches of 500\s+batch size 1\s+goal", out), out
     for row in (
         "events evaluated/s, 1 worker process",
         "invitations delivered/s",
@@ -188,6 +188,7 @@ def test_aut8_autoinvite_throughput_benchmark_runs_end_to_end():
     ):
         assert row in out, out
     assert re.search(r"events evaluated \(phase 1\)\s+200\s+50", out), out
-    assert re.search(r"invitations delivered \(phase 2\)\s+200\s+50", out), out
-    assert re.search(r"mails at the sink / expected\s+1000/1000\s+1000/1000", out), out
+    # half of the 200 contacts match, one portal each: 100 invitations wait for phase 2
+    assert re.search(r"invitations delivered \(phase 2\)\s+100\s+25", out), out
+    assert re.search(r"mails at the sink / expected\s+100/100\s+100/100", out), out
     assert re.search(r"^Goals \(this code\): evaluation (PASS|FAIL)", out, re.M), out

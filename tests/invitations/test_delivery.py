@@ -382,3 +382,67 @@ def test_issue16_a_send_replaced_while_its_batch_runs_is_not_handed_over(
     assert result.get() == {"sent": 1, "failed": 0, "retrying": 0, "skipped": 1}
     assert [e.rcpt_tos[0] for e in handler.received] == ["taro@example.jp"]
     assert outcomes(first) == [(1, "sent")] and outcomes(second) == []
+
+
+class RecordWatchingSMTP(ScriptedSMTP):
+    """Notes, when it accepts each mail, which invitations' sends are committed as gone out,
+    read through a connection of its own (what a worker starting after a SIGKILL would see)."""
+
+    def __init__(self, database_url: str):
+        super().__init__()
+        self.database_url = database_url
+        self.committed_at_accept = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as other:
+            rows = other.execute(
+                f"SELECT invitation_id FROM {DeliveryAttempt._meta.db_table} WHERE outcome = 'sent'"
+            ).fetchall()
+        self.committed_at_accept.append({row[0] for row in rows})
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_x4_a_batch_mail_is_accepted_only_once_the_one_before_is_recorded(
+    org_a, admin_a, django_capture_on_commit_callbacks, settings
+):
+    """X-4, AUT-12, issue 16: in a batch over one SMTP connection, the server accepts each mail
+    only after the mail before it is recorded as sent and committed — so a worker SIGKILLed
+    mid-batch re-sends at most the mail in flight — and the mail arrives as written (a line
+    starting with a dot, Japanese text)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    url = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    handler = RecordWatchingSMTP(url)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        licences(org_a)
+        due = [
+            invite(org_a, admin_a, f"yuki{n}@example.jp", django_capture_on_commit_callbacks)
+            for n in range(4)
+        ]
+        with scopes_disabled():
+            DeliveryAttempt.objects.filter(invitation__in=due).delete()
+        handler.received.clear()
+        handler.committed_at_accept.clear()
+        batch = batch_of(due)
+        batch[1][2]["body"] = ".a line with a dot\r\n..two dots\r\nようこそ\r\n."
+        result = deliver_invitations_task.apply(args=(org_a.pk, batch)).get()
+    finally:
+        controller.stop()
+    assert result == {"sent": 4, "failed": 0, "retrying": 0, "skipped": 0}
+    ids = [i.pk for i in due]
+    for n, committed in enumerate(handler.committed_at_accept):
+        assert set(ids[:n]) <= committed, f"mail {n} accepted before mail {n - 1} was recorded"
+        assert ids[n] not in committed
+    assert len(handler.committed_at_accept) == 4
+    text = handler.received[1].content.decode()
+    assert ".a line with a dot\r\n..two dots\r\n" in text
+    assert "=E3=82=88=E3=81=86=E3=81=93=E3=81=9D" in text or "ようこそ" in text
+    assert [outcomes(i) for i in due] == [[(1, "sent")]] * 4

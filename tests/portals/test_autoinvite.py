@@ -19,6 +19,7 @@ from portals.autoinvite import (
     auto_invite_rules_changed,
     auto_invite_send_sweep_task,
     auto_invites_send,
+    send_auto_invites_task,
 )
 from portals.models import (
     AutoInviteDay,
@@ -31,6 +32,7 @@ from records.models import Contact, RecordEvent
 from records.outbox import record_events_process
 from records.services import contact_create, contact_update
 from tests.portals.factories import PortalFactory, PortalUserFactory, UserGroupFactory
+from tests.workers import queued_tasks
 
 PAID = {"conditions": [{"field": "subscription", "op": "is", "value": "paid"}], "pattern": ""}
 JAPAN = {"conditions": [{"field": "country", "op": "is", "value": "JP"}], "pattern": ""}
@@ -349,6 +351,79 @@ def test_aut12_waiting_invitations_leave_in_the_matched_language_once(
         assert auto_invites_send(org=org_a) == 0
     assert mail.outbox == [], "never sent twice"
     assert day_of(portal).sent == 2
+
+
+def test_aut12_the_sender_costs_the_same_statements_for_one_portal_or_three(
+    org_a, admin_a, rule, portal, django_capture_on_commit_callbacks
+):
+    """AUT-12, issue 13 Speed: the sender reads the org's templates once for its batch, so
+    waiting users of three portals (each with a customised template in their language) cost
+    the statements one portal's do; every mail still uses its own portal's template."""
+    portals = [portal]
+    with scopes_disabled():
+        for n in range(3):
+            other = PortalFactory(org=org_a, name=f"Portal {n}", slug=f"p{n}", languages=["ja"])
+            AutoInviteRule.objects.create(
+                org=org_a,
+                portal=other,
+                group=UserGroupFactory(portal=other),
+                is_enabled=True,
+                enabled_at=timezone.now() - timedelta(minutes=1),
+                common_conditions={
+                    "conditions": [{"field": "city", "op": "is", "value": f"City {n}"}],
+                    "pattern": "",
+                },
+                languages=[{"language": "ja", "conditions": ANYONE}],
+            )
+            portals.append(other)
+        for each in portals:
+            EmailTemplate.objects.create(
+                org=org_a,
+                portal=each,
+                kind="accept_invitation",
+                language="ja",
+                subject=f"Welcome to {each.slug}",
+                body_html="<p>{link}</p>",
+            )
+    auto_invite_rules_changed(org_a)
+
+    def sender_statements(*datas):
+        create_and_process(org_a, admin_a, *datas)
+        with scope(org=org_a), django_capture_on_commit_callbacks(execute=True):
+            with CaptureQueriesContext(connection) as queries:
+                assert auto_invites_send(org=org_a) == len(datas)
+        return len(queries)
+
+    one = sender_statements(contact_data(1), contact_data(2))
+    free = [contact_data(10 + n, city=f"City {n}", subscription="free") for n in range(3)]
+    three = sender_statements(*free)
+    assert one == three
+    assert {m.to[0]: m.subject for m in mail.outbox} == {
+        "t1@example.jp": "Welcome to help",
+        "t2@example.jp": "Welcome to help",
+        "t10@example.jp": "Welcome to p0",
+        "t11@example.jp": "Welcome to p1",
+        "t12@example.jp": "Welcome to p2",
+    }
+
+
+def test_aut12_batches_in_a_row_queue_one_sender_not_one_each(
+    org_a, admin_a, rule, portal, real_broker, django_capture_on_commit_callbacks
+):
+    """AUT-8, AUT-12: under a steady stream of evaluation batches the org's sender is queued
+    once, not once a batch (each behind the next, the worker fell behind: issue 13 Speed);
+    that sender invites every batch's contacts, and a batch after it started queues the next."""
+    with django_capture_on_commit_callbacks(execute=True):
+        create_and_process(org_a, admin_a, contact_data(1))
+        create_and_process(org_a, admin_a, contact_data(2))
+    senders = [args for name, args in queued_tasks() if name == send_auto_invites_task.name]
+    assert senders == [[org_a.pk]]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_auto_invites_task.apply(args=(org_a.pk,)).get() == 2
+        create_and_process(org_a, admin_a, contact_data(3))
+    senders = [args for name, args in queued_tasks() if name == send_auto_invites_task.name]
+    assert senders == [[org_a.pk], [org_a.pk]]
+    assert [u.auto_invite_waiting for u in portal_users(portal)] == [False, False, True]
 
 
 def test_aut12_one_orgs_backlog_never_delays_another_org(

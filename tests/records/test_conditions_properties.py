@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from records.conditions import (
     condition_set_clean,
+    condition_set_compile,
     condition_set_evaluate,
+    condition_set_explain,
     condition_set_q,
     contact_values,
     operators_for,
@@ -238,3 +240,33 @@ def test_aut4_negating_a_set_flips_both_answers(org_a, person, data, zone):
             assert mine.filter(q).exists() == expected
         finally:
             row.delete()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    people=st.lists(contacts(), min_size=1, max_size=6),
+    data=condition_sets(),
+    garbage=st.sampled_from([None, 7, "x", ["a"], {"a": 1}]),
+    zone=st.sampled_from(ZONES),
+    now=st.sampled_from(INSTANTS),
+)
+def test_aut4_the_compiled_set_decides_as_the_explained_one(people, data, garbage, zone, now):
+    """AUT-4, AUT-5: the worker's compiled set (condition_set_compile, built once per rule)
+    decides every record as the trace an admin reads (condition_set_explain, row by row) —
+    cleaned sets, and sets whose last row carries a value of the wrong type, which both
+    count as false."""
+    tz = ZoneInfo(zone)
+    broken = (
+        {
+            **data,
+            "conditions": [*data["conditions"][:-1], {**data["conditions"][-1], "value": garbage}],
+        }
+        if data["conditions"]
+        else data
+    )
+    for each in (condition_set_clean(data, specs=SPECS), broken):
+        test = condition_set_compile(each, specs=SPECS, tz=tz)
+        for person in people:
+            values = contact_values(Contact(**person), SPECS)
+            explained = condition_set_explain(each, values, specs=SPECS, tz=tz, now=now)
+            assert test(values, now) == explained.result, (each, person)
