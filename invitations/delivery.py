@@ -43,7 +43,7 @@ def attempt_start(*, invitation_id: int, org_id: int, send_number: int, db=None)
     db = db or connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":  # SQLite: one writer at a time
         current = Invitation.objects.filter(
-            pk=invitation_id, sent_count=send_number, status=Invitation.Status.SENT
+            pk=invitation_id, org_id=org_id, sent_count=send_number, status=Invitation.Status.SENT
         )
         if not current.exists():
             return None
@@ -55,24 +55,35 @@ def attempt_start(*, invitation_id: int, org_id: int, send_number: int, db=None)
         ).pk
     with db.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {DeliveryAttempt._meta.db_table} "
-            "(org_id, invitation_id, send_number, outcome, error, provider_message_id, "
-            "created_at) "
-            "SELECT %s, id, %s, %s, '', '', now() "
-            f"FROM {Invitation._meta.db_table} "
-            "WHERE id = %s AND sent_count = %s AND status = %s FOR SHARE "
-            "RETURNING id",
-            [
-                org_id,
-                send_number,
-                DeliveryAttempt.Outcome.SENDING,
-                invitation_id,
-                send_number,
-                Invitation.Status.SENT,
-            ],
+            f"{ATTEMPT_START_SQL} RETURNING id",
+            attempt_start_params(
+                invitation_id=invitation_id, org_id=org_id, send_number=send_number
+            ),
         )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+# attempt_start's one statement: the attempt's row, only while the send is the invitation's
+# current one (re-read after a lock holder commits: FOR SHARE), and the invitation the org's.
+ATTEMPT_START_SQL = (
+    f"INSERT INTO {DeliveryAttempt._meta.db_table} "
+    "(org_id, invitation_id, send_number, outcome, error, provider_message_id, created_at) "
+    "SELECT org_id, id, %s, %s, '', '', now() "
+    f"FROM {Invitation._meta.db_table} "
+    "WHERE id = %s AND org_id = %s AND sent_count = %s AND status = %s FOR SHARE"
+)
+
+
+def attempt_start_params(*, invitation_id: int, org_id: int, send_number: int) -> list:
+    return [
+        send_number,
+        DeliveryAttempt.Outcome.SENDING,
+        invitation_id,
+        org_id,
+        send_number,
+        Invitation.Status.SENT,
+    ]
 
 
 def attempt_finish(attempt_id: int, *, outcome, error="", message_id="", db=None) -> None:
@@ -97,28 +108,16 @@ def attempt_finish_and_start(gone: tuple[int, str], record: dict, *, db) -> int 
     `record` in ONE statement on PostgreSQL — one commit a mail in a batch instead of two; the
     same rows as the two calls write."""
     attempt_id, message_id = gone
-    table, invitations = DeliveryAttempt._meta.db_table, Invitation._meta.db_table
     with db.cursor() as cursor:
         cursor.execute(
-            f"WITH gone AS (UPDATE {table} SET outcome = %s, error = '',"
-            " provider_message_id = %s WHERE id = %s) "
-            f"INSERT INTO {table} "
-            "(org_id, invitation_id, send_number, outcome, error, provider_message_id, "
-            "created_at) "
-            "SELECT %s, id, %s, %s, '', '', now() "
-            f"FROM {invitations} "
-            "WHERE id = %s AND sent_count = %s AND status = %s FOR SHARE "
-            "RETURNING id",
+            f"WITH gone AS (UPDATE {DeliveryAttempt._meta.db_table} SET outcome = %s,"
+            " error = '', provider_message_id = %s WHERE id = %s) "
+            f"{ATTEMPT_START_SQL} RETURNING id",
             [
                 DeliveryAttempt.Outcome.SENT,
                 (message_id or "")[:255],
                 attempt_id,
-                record["org_id"],
-                record["send_number"],
-                DeliveryAttempt.Outcome.SENDING,
-                record["invitation_id"],
-                record["send_number"],
-                Invitation.Status.SENT,
+                *attempt_start_params(**record),
             ],
         )
         row = cursor.fetchone()

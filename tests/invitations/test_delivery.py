@@ -446,3 +446,19 @@ def test_x4_a_batch_mail_is_accepted_only_once_the_one_before_is_recorded(
     assert ".a line with a dot\r\n..two dots\r\n" in text
     assert "=E3=82=88=E3=81=86=E3=81=93=E3=81=9D" in text or "ようこそ" in text
     assert [outcomes(i) for i in due] == [[(1, "sent")]] * 4
+
+
+def test_x4_a_delivery_task_of_another_org_sends_nothing(
+    smtp, org_a, org_b, admin_a, django_capture_on_commit_callbacks
+):
+    """Tenancy: a delivery task sends an invitation only for the org it runs for — the
+    attempt's own statement requires the invitation to be that org's."""
+    server = smtp()
+    with scope(org=org_a):
+        invitation = invite(org_a, admin_a, "taro@example.jp", lambda execute: _no_commit())
+    result = deliver_invitations_task.apply(args=(org_b.pk, batch_of([invitation]))).get()
+    assert result["sent"] == 0 and result["skipped"] == 1
+    assert server.received == [] and outcomes(invitation) == []
+    assert (
+        deliver_invitations_task.apply(args=(org_a.pk, batch_of([invitation]))).get()["sent"] == 1
+    )
