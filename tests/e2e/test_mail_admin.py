@@ -7,23 +7,11 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
-from mailoptions.models import Mailbox
 from tests.e2e.test_signup import sign_in
+from tests.mailoptions.factories import mailbox_of
 from tests.users.factories import CrmUserFactory
 
 pytestmark = pytest.mark.browser
-
-
-def mailbox_of(membership, sharing):
-    with scopes_disabled():
-        return Mailbox.objects.create(
-            org=membership.org,
-            owner=membership,
-            host="imap.example.net",
-            login=membership.email,
-            secret_encrypted="x",
-            sharing=sharing,
-        )
 
 
 def test_mail3_an_admin_locks_a_user_through_the_confirmation(

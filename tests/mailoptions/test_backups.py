@@ -11,6 +11,7 @@ from mailoptions.models import ArchivedMessage, MailBackup, Mailbox
 from mailoptions.services import mailbox_connect
 from tests.conftest import client_for
 from tests.mailoptions.conftest import connect, mail
+from tests.mailoptions.factories import mailbox_of
 from tests.mailoptions.test_sync import sync
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory, role_named
@@ -180,7 +181,7 @@ def test_mail1_deactivated_tab_shows_backup_status_time_and_count(
 def test_mail6_deactivating_a_dont_share_user_warns_that_nothing_can_be_backed_up(
     org_a, member_a, client_admin_a
 ):
-    connect_plain(member_a, sharing="dont_share")
+    mailbox_of(member_a, sharing="dont_share")
     url = reverse("user_deactivate", kwargs={"org_slug": org_a.slug, "user_pk": member_a.pk})
     body = client_admin_a.get(url).content.decode()
     assert "nothing of their mail can be backed up" in body
@@ -190,7 +191,7 @@ def test_mail6_deactivating_a_dont_share_user_warns_that_nothing_can_be_backed_u
 def test_mail2_deactivation_offers_the_backup_in_the_same_flow(
     org_a, member_a, admin_a, client_admin_a, django_capture_on_commit_callbacks
 ):
-    mailbox = connect_plain(member_a, sharing="share_all")
+    mailbox = mailbox_of(member_a, sharing="share_all")
     url = reverse("user_deactivate", kwargs={"org_slug": org_a.slug, "user_pk": member_a.pk})
     assert 'name="mail_backup"' in client_admin_a.get(url).content.decode()
 
@@ -202,15 +203,3 @@ def test_mail2_deactivation_offers_the_backup_in_the_same_flow(
     with scopes_disabled():
         backup = MailBackup.objects.get(mailbox=mailbox)
     assert backup.status == MailBackup.Status.COMPLETED and backup.started_by == admin_a
-
-
-def connect_plain(membership, *, sharing) -> Mailbox:
-    with scopes_disabled():
-        return Mailbox.objects.create(
-            org=membership.org,
-            owner=membership,
-            host="imap.example.net",
-            login=membership.email,
-            secret_encrypted="x",
-            sharing=sharing,
-        )

@@ -10,20 +10,9 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from mailoptions.models import Mailbox
+from tests.mailoptions.factories import mailbox_of
 from tests.users.factories import CrmUserFactory, builtin_profile
 from users.models import AuditLogEntry, CrmUser, Profile
-
-
-def mailbox_of(membership, **values) -> Mailbox:
-    values = {
-        "host": "imap.example.net",
-        "login": membership.email,
-        "secret_encrypted": "x",
-        "sharing": Mailbox.Sharing.RECORD_LEVEL,
-        **values,
-    }
-    with scopes_disabled():
-        return Mailbox.objects.create(org=membership.org, owner=membership, **values)
 
 
 def url(org, name="mail_user_list", **kwargs):

@@ -9,6 +9,7 @@ from django_scopes import scopes_disabled
 from mailoptions.models import Folder, Mailbox, Message, MessageContact, MessageCopy
 from mailoptions.rendering import message_html
 from tests.conftest import client_for
+from tests.mailoptions.factories import mailbox_of
 from tests.records.factories import ContactFactory
 from tests.users.factories import CrmUserFactory, role_named
 from users.models import CrmUser, Role
@@ -39,18 +40,6 @@ def message_in(mailbox, contact, *, subject="Hello", html=HOSTILE) -> Message:
         )
         MessageContact.objects.create(org=mailbox.org, message=message, contact=contact)
     return message
-
-
-def mailbox_of(membership, sharing) -> Mailbox:
-    with scopes_disabled():
-        return Mailbox.objects.create(
-            org=membership.org,
-            owner=membership,
-            host="imap.example.net",
-            login=membership.email,
-            secret_encrypted="x",
-            sharing=sharing,
-        )
 
 
 @pytest.fixture
