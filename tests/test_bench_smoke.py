@@ -51,11 +51,11 @@ def run_benchmark(script: str, env: dict, *, timeout: int) -> subprocess.Complet
     )
 
 
-@pytest.mark.bench
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark needs PostgreSQL")
-def test_issue21_rec2_lists_vs_admin_benchmark_runs_end_to_end():
-    name = f"crm_portal_bench_lists_smoke_{os.getpid()}"
-    server = os.environ["DATABASE_URL"]
+def run_list_benchmark(script: str, **sizes) -> subprocess.CompletedProcess:
+    """A list benchmark (lists_vs_admin.py, load_vs_admin.py) at a tiny size — 300 contacts,
+    20 CRM users, 2 s loads, unless `sizes` says otherwise — on a database of its own,
+    dropped afterwards."""
+    name = f"crm_portal_bench_{script.removesuffix('.py')}_smoke_{os.getpid()}"
     env = dict(
         os.environ,
         BENCH_DB_NAME=name,
@@ -64,11 +64,18 @@ def test_issue21_rec2_lists_vs_admin_benchmark_runs_end_to_end():
         BENCH_SECONDS="2",
         BENCH_ROUNDS="1",
         BENCH_SOLO="3",
+        **sizes,
     )
     try:
-        done = run_benchmark(SCRIPT.name, env, timeout=300)
+        return run_benchmark(script, env, timeout=300)
     finally:
-        database_admin("drop", server, name)
+        database_admin("drop", os.environ["DATABASE_URL"], name)
+
+
+@pytest.mark.bench
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark needs PostgreSQL")
+def test_issue21_rec2_lists_vs_admin_benchmark_runs_end_to_end():
+    done = run_list_benchmark(SCRIPT.name)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "One org: 300 contacts, 10 accounts, 20 CRM users (built" in out, out
@@ -130,22 +137,7 @@ def test_issue16_load_vs_admin_benchmark_runs_end_to_end():
     counterparts from gunicorn, loads them with 20 locust users saturated and paced, and
     prints the side-by-side table with the machine and a verdict (the figures are not judged:
     the machine is shared)."""
-    name = f"crm_portal_bench_load_smoke_{os.getpid()}"
-    server = os.environ["DATABASE_URL"]
-    env = dict(
-        os.environ,
-        BENCH_DB_NAME=name,
-        BENCH_CONTACTS="300",
-        BENCH_USERS="20",
-        BENCH_SECONDS="2",
-        BENCH_PACED_SECONDS="3",
-        BENCH_ROUNDS="1",
-        BENCH_SOLO="3",
-    )
-    try:
-        done = run_benchmark("load_vs_admin.py", env, timeout=300)
-    finally:
-        database_admin("drop", server, name)
+    done = run_list_benchmark("load_vs_admin.py", BENCH_PACED_SECONDS="3")
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "One org: 300 contacts, 20 CRM users, 10 accounts" in out, out
