@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from crm_portal.search import contains_any
 from records.selectors import accounts_visible_to, contacts_visible_to
 from users.models import CrmUser
 
@@ -39,10 +40,7 @@ def mail_users(
         mailboxes = mailboxes.filter(last_sync_result=result)
     if query:
         mailboxes = mailboxes.filter(
-            Q(owner__first_name__icontains=query)
-            | Q(owner__last_name__icontains=query)
-            | Q(owner__email__icontains=query)
-            | Q(login__icontains=query)
+            contains_any(["owner__first_name", "owner__last_name", "owner__email", "login"], query)
         )
     return mailboxes.order_by("owner__last_name", "owner__first_name", "pk")
 

@@ -9,6 +9,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from crm_portal.exceptions import ActionRefused
+from crm_portal.search import contains_any
 from invitations.models import DeliveryAttempt, Invitation
 from invitations.services import invitation_for, invitation_send, membership_lock
 from records.models import Contact
@@ -61,9 +62,7 @@ def portal_users_list(
         users = users.filter(group_id=group)
     if query:
         users = users.filter(
-            Q(email__icontains=query)
-            | Q(contact__first_name__icontains=query)
-            | Q(contact__last_name__icontains=query)
+            contains_any(["email", "contact__first_name", "contact__last_name"], query)
         )
     return users.order_by("-created_at", "-pk")
 
