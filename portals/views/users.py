@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm_portal.exceptions import ActionRefused
 from crm_portal.params import choice_param, id_list_param, int_param, page_param, text_param
 from crm_portal.rows import pk_url
+from invitations.models import DeliveryAttempt, Invitation
 from records.selectors import contacts_visible_to
 from records.views.records import contacts_bulk_selection
 from users import permissions
@@ -112,18 +113,13 @@ SHOWN_COLUMNS = (
     "invitation__delivery",
     "invitation__delivery_detail",
 )
+# delivery_state's states: the delivery attempts' outcomes and the provider's reports, as the
+# models name them, and the two that are neither.
 DELIVERY_LABELS = {
     "queued": gettext_lazy("Queued: not sent yet"),
-    "sending": gettext_lazy("Being handed over"),
-    "interrupted": gettext_lazy("Interrupted: may have been sent; sent again"),
-    "sent": gettext_lazy("Sent"),
-    "retrying": gettext_lazy("Temporary error, will retry"),
-    "failed": gettext_lazy("Failed"),
     "held": gettext_lazy("Held: organisation not verified"),
-    "delivered": gettext_lazy("Delivered"),
-    "bounced": gettext_lazy("Bounced"),
-    "rejected": gettext_lazy("Rejected by the mail provider"),
-    "complained": gettext_lazy("Marked as spam by the recipient"),
+    **dict(DeliveryAttempt.Outcome.choices),
+    **{value: label for value, label in Invitation.Delivery.choices if value},
 }
 
 
